@@ -94,11 +94,13 @@ def settlements_stats(
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="Turkistan region: settlements by district" + ("" if all_kinds else " (cities, towns, villages)"))
-    for col in ("district_kato", "district_name_kk", "district_name_ru", "total", "with_coords", "without_coords"):
-        table.add_column(col, justify="right" if col in ("total", "with_coords", "without_coords") else "left")
+    table = Table(title="Settlements by district" + ("" if all_kinds else " (cities, towns, villages)"))
+    for header in ("KATO", "Kazakh", "Russian", "total", "located", "no coords"):
+        table.add_column(header, justify="right" if header in ("total", "located", "no coords") else "left")
     for r in rows:
-        table.add_row(*(str(r[c]) for c in ("district_kato", "district_name_kk", "district_name_ru", "total", "with_coords", "without_coords")))
+        table.add_row(r["district_kato"], r["district_name_kk"], r["district_name_ru"],
+                      str(r["total"]), str(r["with_coords"]), str(r["without_coords"]),
+                      end_section=r is rows[-2])
     console.print(table)
 
 
@@ -144,6 +146,28 @@ def settlements_show(
     console.print(table)
 
 
+@settlements_app.command("qa")
+def settlements_qa(
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
+    limit_km: float = typer.Option(30.0, "--limit-km", help="List points further than this from their okrug's median (km)."),
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Points to check in the field: far from their rural okrug, or without coordinates."""
+    from .mapping.qa import okrug_outliers, qa_markdown
+
+    g = _gazetteer(gazetteer)
+    if as_json:
+        emit_json(okrug_outliers(g, limit_km))
+        return
+    text = qa_markdown(g, limit_km)
+    if out:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"wrote {out}")
+    else:
+        console.print(text, markup=False, highlight=False)
+
+
 @settlements_app.command("locate")
 def settlements_locate(
     lat: float = typer.Argument(..., help="Latitude, WGS84 degrees."),
@@ -161,7 +185,7 @@ def settlements_locate(
         emit_json(data)
         return
     if tag.kato is None:
-        console.print(f"no settlement: {tag.reason}")
+        console.print(f"no settlement: {tag.reason.text}")
         raise typer.Exit(1)
     console.print(f"{data['kato']} {data['name_kk']} / {data['name_ru']} — {data['distance_m']:.0f} m "
                   f"(reach {data['reach_m']:.0f} m)")

@@ -1,0 +1,53 @@
+"""Shared fixtures: the bundled gazetteer, small synthetic gazetteers, running the real `qamtu` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+QAMTU = Path(sys.executable).with_name("qamtu.exe" if os.name == "nt" else "qamtu")
+
+
+@pytest.fixture(scope="session")
+def gazetteer():
+    from qamtu.mapping.gazetteer import Gazetteer
+
+    return Gazetteer.load()
+
+
+def settlement_feature(kato: str, lat: float | None, lon: float | None, *, kind: str = "village",
+                       population: int | None = None, name: str = "Тест") -> dict:
+    """A valid settlements.geojson feature for synthetic gazetteers."""
+    return {"type": "Feature", "properties": {
+        "kato": kato, "name_kk": name, "name_ru": name, "name_latin": None, "kind": kind,
+        "kato_name_kk": name + " а.", "kato_name_ru": "с." + name,
+        "district_kato": kato[:4] + "00000", "district_name_kk": "Аудан", "district_name_ru": "Район",
+        "rural_okrug_kato": None, "rural_okrug_name_kk": None, "rural_okrug_name_ru": None,
+        "population": population, "population_source": None, "coord_source": None, "coord_source_id": None,
+        "match_method": None, "okrug_median_km": None, "kato_version": "test"},
+        "geometry": None if lat is None else {"type": "Point", "coordinates": [lon, lat]}}
+
+
+@pytest.fixture
+def write_gazetteer(tmp_path):
+    """Write features to a settlements GeoJSON in tmp_path and return its path."""
+    def write(features: list[dict], name: str = "settlements.geojson") -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+        return path
+    return write
+
+
+def run_qamtu(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the installed `qamtu` console script, as a user would."""
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="120")
+    proc = subprocess.run([str(QAMTU), *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout, env=env)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"qamtu {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
