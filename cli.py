@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import QamtuError, __version__
@@ -191,13 +192,429 @@ def settlements_locate(
                   f"(reach {data['reach_m']:.0f} m)")
 
 
+# --------------------------------------------------------------------------- sessions
+sessions_app = typer.Typer(help="Recorded probe sessions in a store: list, show, check, export.", no_args_is_help=True)
+app.add_typer(sessions_app, name="sessions")
+
+DbOpt = typer.Option(Path("qamtu.db"), "--db", envvar="QAMTU_DB", help="Sample store (SQLite file).")
+
+
+def _store(db: Path, must_exist: bool = True):
+    from .probe.store import Store, StoreError
+
+    if must_exist and not Path(db).exists():
+        raise StoreError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
+    return Store.open(db)
+
+
+@sessions_app.command("list")
+def sessions_list(db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Every session with its counts of samples, no-service samples and speed tests."""
+    with _store(db) as store:
+        rows = store.sessions()
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"Sessions in {db}")
+    for header in ("session", "started UTC", "status", "inspector", "inspection", "samples", "no svc", "lost", "tests"):
+        table.add_column(header, no_wrap=header in ("session", "started UTC"))
+    for r in rows:
+        table.add_row(r["session_id"][:8], r["started_utc"][:16].replace("T", " "), r["status"], r["inspector"],
+                      r["inspection_id"] or "",
+                      str(r["samples"]), str(r["no_service"]), str(r["modem_lost"]), str(r["speedtests"]))
+    console.print(table)
+
+
+@sessions_app.command("show")
+def sessions_show(session: str = typer.Argument(..., help="Session id (a unique prefix is enough)."),
+                  db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+    """One session: who, when, counts, and per-operator signal medians."""
+    with _store(db) as store:
+        info = store.session(session)
+        df = store.samples_frame(session=info["session_id"])
+    per_op = []
+    if len(df):
+        df["operator"] = df["operator_mcc"].fillna("?") + "-" + df["operator_mnc"].fillna("?")
+        for op, g in df.groupby("operator"):
+            per_op.append({"operator": op, "samples": int(len(g)), "no_service": int((g["status"] == "no_service").sum()),
+                           "median_rsrp_dbm": None if g["rsrp_dbm"].isna().all() else float(g["rsrp_dbm"].median()),
+                           "settlements": int(g["kato"].nunique())})
+    info["operators"] = per_op
+    if as_json:
+        emit_json(info)
+        return
+    table = Table(show_header=False, title=f"Session {info['session_id']}")
+    for k in ("started_utc", "ended_utc", "status", "inspector", "inspection_id", "host", "qamtu_version",
+              "samples", "no_service", "modem_lost", "speedtests", "records"):
+        table.add_row(k, "" if info[k] is None else str(info[k]))
+    console.print(table)
+    ops = Table(title="Per operator")
+    for h in ("operator", "samples", "no_service", "median_rsrp_dbm", "settlements"):
+        ops.add_column(h)
+    for r in per_op:
+        ops.add_row(*("" if r[h] is None else str(r[h]) for h in ("operator", "samples", "no_service", "median_rsrp_dbm", "settlements")))
+    console.print(ops)
+
+
+@sessions_app.command("check")
+def sessions_check(session: Optional[str] = typer.Argument(None, help="Session id or prefix (default: all)."),
+                   db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Verify hash chains and projections; report the first broken link. Exit 1 if any is broken."""
+    with _store(db) as store:
+        reports = [r.as_dict() for r in store.verify(session)]
+    if as_json:
+        emit_json(reports)
+    else:
+        for r in reports:
+            if r["ok"]:
+                console.print(f"[green]ok[/] {r['session_id']}: {r['records']} records, head {r['head_hash'][:16]}…")
+            else:
+                console.print(f"[red]BROKEN[/] {r['session_id']} at record {r['broken_at']} ({r['record_id']}): {r['reason']}")
+    if not all(r["ok"] for r in reports):
+        raise typer.Exit(1)
+
+
+@sessions_app.command("export")
+def sessions_export(session: str = typer.Argument(..., help="Session id or prefix."),
+                    out: Path = typer.Option(..., "--out", help="Output file."),
+                    fmt: str = typer.Option("gpkg", "--format", help="csv, geojson or gpkg (layers: samples, speedtests, events)."),
+                    db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Export a session for GIS staff or spreadsheets."""
+    from .probe.export import export_session
+
+    with _store(db) as store:
+        result = export_session(store, session, out, fmt)
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"wrote {result['path']} ({', '.join(f'{k}: {v}' for k, v in result['rows'].items())})")
+
+
+# --------------------------------------------------------------------------- probe
+@app.command("probe")
+def probe_cmd(
+    port: list[str] = typer.Option(..., "--port", help="Modem AT port (repeat for one modem per operator): "
+                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path."),
+    inspector: str = typer.Option(..., "--inspector", help="Name of the inspector recording."),
+    gnss: Optional[str] = typer.Option(None, "--gnss", help="GNSS source: serial URL (NMEA), gpsd://host:port, "
+                                       "modem:URL or fixed:LAT,LON."),
+    driver: Optional[str] = typer.Option(None, "--driver", help="Force a modem driver (default: detected)."),
+    inspection: Optional[str] = typer.Option(None, "--inspection", help="Inspection id these samples belong to."),
+    interface: list[str] = typer.Option([], "--interface", help="Network interface of each --port, in the same order, "
+                                        "for its speed tests (e.g. wwan0)."),
+    interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between radio readings."),
+    speedtest_every: Optional[float] = typer.Option(None, "--speedtest-every", help="Speed test every N minutes."),
+    speedtest_every_m: Optional[float] = typer.Option(None, "--speedtest-every-m", help="Speed test every N metres driven."),
+    speedtest_on_entry: bool = typer.Option(False, "--speedtest-on-entry", help="Speed test on entering a settlement."),
+    speedtest_method: str = typer.Option("qamtu-http", "--speedtest-method", help="qamtu-http, speedtest-cli or iperf3."),
+    speedtest_server: Optional[str] = typer.Option(None, "--speedtest-server", help="Server URL (e.g. http://host:8080). "
+                                                   "Without it triggers are only recorded as events."),
+    duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds."),
+    max_samples: Optional[int] = typer.Option(None, "--max-samples", help="Stop after this many samples."),
+    db: Path = DbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    lang: Optional[str] = typer.Option(None, "--lang", help="kk, ru or en (default: the system locale)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No live view."),
+    json_lines: bool = typer.Option(False, "--json-lines", help="Print each recorded sample/event/test as one JSON line."),
+) -> None:
+    """Record radio samples (and speed tests) from modems and GNSS until stopped with Ctrl-C."""
+    from .probe.capture import CaptureConfig
+    from .probe.live import default_language
+    from .probe.runner import run_capture, speedtest_runner
+    from .probe.store import Store
+
+    if interface and len(interface) != len(port):
+        raise typer.BadParameter(f"give one --interface per --port ({len(port)} ports, {len(interface)} interfaces)")
+    config = CaptureConfig(ports=port, inspector=inspector, gnss=gnss, driver=driver, inspection_id=inspection,
+                           interfaces=dict(zip(port, interface)), interval_s=interval,
+                           speedtest_every_s=None if speedtest_every is None else speedtest_every * 60,
+                           speedtest_every_m=speedtest_every_m, speedtest_on_entry=speedtest_on_entry,
+                           duration_s=duration, max_samples=max_samples)
+    runner = speedtest_runner(speedtest_method, speedtest_server) if speedtest_server else None
+    with Store.open(db) as store:
+        run_capture(store, config, lang=lang or default_language(), quiet=quiet, json_lines=json_lines,
+                    speedtest=runner, gazetteer=_gazetteer(gazetteer))
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Path = typer.Option(Path("qamtu-demo"), "--out", help="Folder for the database, maps and documents."),
+    speed: float = typer.Option(60.0, "--speed", min=1.0, help="Simulated seconds per real second."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A simulated field day over real settlements: database, map and report, with no hardware."""
+    from .reports.demo import run_demo
+
+    result = run_demo(out, speed=speed, console=err_console if as_json else console)
+    if as_json:
+        emit_json({"out": str(result.out), "summary": result.summary,
+                   "outputs": {k: str(v) for k, v in result.outputs.items()}})
+        return
+    table = Table(title="qamtu demo: outputs")
+    table.add_column("what")
+    table.add_column("where")
+    for k, v in result.outputs.items():
+        table.add_row(k, str(v))
+    console.print(table)
+    s = result.summary
+    console.print(f"{s['samples']} samples ({s['no_service']} without service, {s['modem_lost']} with the modem lost), "
+                  f"{s['speedtests']} speed tests in session {s['session_id']}")
+
+
+# --------------------------------------------------------------------------- speed tests
+@app.command("speedtest")
+def speedtest_cmd(
+    server: str = typer.Option(..., "--server", envvar="QAMTU_SPEEDTEST_SERVER",
+                               help="qamtu server URL http://host:port (iperf3: host[:port]; "
+                                    "speedtest-cli: also speedtest.net:<id> for a pinned public server)."),
+    method: str = typer.Option("qamtu-http", "--method", help="qamtu-http (evidence), speedtest-cli (secondary) or iperf3."),
+    interface: Optional[str] = typer.Option(None, "--interface", help="Send only through this interface (e.g. wwan0) "
+                                            "and verify it by its byte counters."),
+    param: list[str] = typer.Option([], "--param", help="Method parameter KEY=VALUE, repeatable "
+                                    "(e.g. --param download_s=7 --param streams=3)."),
+    binding: str = typer.Option("auto", "--binding", help="How --interface binds: auto (SO_BINDTODEVICE on Linux), "
+                                "so_bindtodevice, or source_address (the interface's address; egress still verified)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run one speed test and print its result; exit 1 if it failed or is invalid.
+
+    Example: qamtu speedtest --server http://10.0.0.5:8080 --interface wwan0 --json
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .probe.speedtest import method_names, run_speedtest
+    from .probe.speedtest.registry import params_from_pairs
+
+    if method not in method_names():
+        raise typer.BadParameter(f"unknown method {method!r}; choose one of: {', '.join(method_names())}",
+                                 param_hint="--method")
+    if binding not in ("auto", "so_bindtodevice", "source_address"):
+        raise typer.BadParameter("choose auto, so_bindtodevice or source_address", param_hint="--binding")
+    try:
+        params = params_from_pairs(method, param)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--param") from exc
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[rate]}"),
+                  TimeElapsedColumn(), console=err_console, transient=True, disable=as_json) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(phase: str, elapsed_s: float, planned_s: float, mbps: Optional[float]) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(f"{method} {phase}", total=planned_s, rate="")
+            bar.update(tasks[phase], completed=min(elapsed_s, planned_s),
+                       rate="" if mbps is None else f"{mbps:.1f} Mbit/s")
+
+        result = run_speedtest(method, server, interface, params, binding_mode=binding, progress=progress)
+    if as_json:
+        emit_json(result.model_dump(mode="json"))
+    else:
+        table = Table(title=f"Speed test {result.test_id}", show_header=False)
+        for k, v in result.summary().items():
+            if k not in ("test_id",) and v not in (None, [], ""):
+                table.add_row(k, ", ".join(v) if isinstance(v, list) else str(v))
+        console.print(table)
+    if not result.valid:
+        raise typer.Exit(1)
+
+
+@app.command("server")
+def server_cmd(
+    host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    max_clients: int = typer.Option(8, "--max-clients", min=1, help="Client addresses testing at the same time."),
+    max_streams: int = typer.Option(16, "--max-streams-per-client", min=1, help="Concurrent transfers per client."),
+    max_transfer_s: float = typer.Option(30.0, "--max-transfer-s", min=0.1, help="Longest single transfer, seconds."),
+) -> None:
+    """Run the measurement server (qamtu-http and Speedtest-Mini endpoints) until Ctrl-C.
+
+    Example: qamtu server --host 0.0.0.0 --port 8080
+    """
+    import asyncio
+
+    from .probe.speedtest import ServerLimits, serve
+
+    limits = ServerLimits(max_clients=max_clients, max_streams_per_client=max_streams, max_transfer_s=max_transfer_s)
+    err_console.print(f"qamtu server on http://{host}:{port} (limits: {limits.model_dump()}); Ctrl-C stops it")
+    try:
+        asyncio.run(serve(host, port, limits))
+    except KeyboardInterrupt:
+        err_console.print("stopped")
+    except OSError as exc:
+        err_console.print(f"[bold red]error[/] (qamtu server): cannot listen on {host}:{port}: {exc.strerror or exc}")
+        raise typer.Exit(1) from exc
+
+
+# --------------------------------------------------------------------------- device
+devices_help = "Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."
+modem_app = typer.Typer(help="Read a USB modem over its AT port (any pyserial URL: /dev/ttyUSB2, COM7, socket://…).",
+                        no_args_is_help=True)
+gnss_app = typer.Typer(help="Read a position from a GNSS source.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Serve a simulated modem or GNSS receiver on a pty until stopped (Ctrl-C).",
+                           no_args_is_help=True)
+app.add_typer(modem_app, name="modem")
+app.add_typer(gnss_app, name="gnss")
+app.add_typer(simulate_app, name="simulate")
+
+PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL: /dev/ttyUSB2, COM7, socket://host:port, a pty path.")
+DriverOpt = typer.Option(None, "--driver", help="Force a driver: generic, quectel, huawei, simcom, sierra, telit "
+                                                "(default: chosen from ATI/+CGMI/+CGMM).")
+TimeoutOpt = typer.Option(5.0, "--timeout", min=0.1, help="Per-command timeout, seconds.")
+
+
+def _kv_table(rows: dict[str, Any], title: str | None = None) -> Table:
+    table = Table(show_header=False, title=title)
+    for k, v in rows.items():
+        table.add_row(k, "" if v is None else str(v))
+    return table
+
+
+@app.command("devices", help=devices_help)
+def devices_cmd(as_json: bool = JsonOpt) -> None:
+    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."""
+    from .device import list_serial_ports
+
+    ports = list_serial_ports()
+    if as_json:
+        emit_json([p.model_dump(mode="json") for p in ports])
+        return
+    if not ports:
+        console.print("no serial ports found (is the modem plugged in? `lsusb` shows USB devices)")
+        return
+    table = Table(title="Serial ports")
+    for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
+        table.add_column(col)
+    for p in ports:
+        table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "", "" if p.usb_interface is None else str(p.usb_interface),
+                      p.model or p.description or "", p.driver or "", p.role or "", ", ".join(p.holders))
+    console.print(table)
+
+
+@modem_app.command("read")
+def modem_read(port: str = PortOpt, driver: Optional[str] = DriverOpt, timeout: float = TimeoutOpt,
+               as_json: bool = JsonOpt) -> None:
+    """One reading: technology, registration, operator, serving cell(s) and signal."""
+    from .device import read_modem
+
+    r = read_modem(port, driver, timeout_s=timeout)
+    if as_json:
+        emit_json(r.model_dump(mode="json"))
+        return
+    console.print(_kv_table({"time (UTC)": r.time_utc.isoformat(), "port": r.port, "driver": r.driver,
+                             "technology": r.technology.value, "registration": r.registration.value,
+                             "operator": f"{r.operator_mcc or '-'}-{r.operator_mnc or '-'} {r.operator_name or ''}"}))
+    if r.cells:
+        table = Table(title="Serving cells")
+        table.add_column("field")
+        dumps = [c.model_dump(mode="json") for c in r.cells]
+        for d in dumps:
+            table.add_column(d["rat"], justify="right")
+        for k in dumps[0]:
+            if k != "rat" and any(d[k] is not None for d in dumps):
+                table.add_row(k, *("" if d[k] is None else str(d[k]) for d in dumps))
+        console.print(table)
+    else:
+        console.print("no serving cell (no service)")
+    for n in r.notes:
+        console.print(f"note: {n}", highlight=False)
+
+
+@modem_app.command("info")
+def modem_info_cmd(port: str = PortOpt, driver: Optional[str] = DriverOpt, timeout: float = TimeoutOpt,
+                   as_json: bool = JsonOpt) -> None:
+    """Manufacturer, model, firmware, IMEI and the SIM (IMSI, ICCID, home operator)."""
+    from .device import modem_info
+
+    info = modem_info(port, driver, timeout_s=timeout)
+    if as_json:
+        emit_json(info.model_dump(mode="json"))
+        return
+    d = info.model_dump(mode="json")
+    d.pop("raw")
+    console.print(_kv_table(d))
+
+
+@gnss_app.command("read")
+def gnss_read(source: str = typer.Option(..., "--source", help="NMEA port/URL, gpsd://host:port, modem:PORT "
+                                                               "or fixed:LAT,LON[,ALT]."),
+              timeout: float = typer.Option(3.0, "--timeout", min=0.1, help="Seconds to wait for a fix."),
+              max_age: float = typer.Option(5.0, "--max-age", min=0.0, help="A fix older than this (s) is stale."),
+              as_json: bool = JsonOpt) -> None:
+    """One GNSS fix (a "no fix" answer is printed, not an error)."""
+    from .device import read_gnss
+
+    fix = read_gnss(source, timeout_s=timeout, max_age_s=max_age)
+    if as_json:
+        emit_json(fix.model_dump(mode="json"))
+        return
+    d = fix.model_dump(mode="json")
+    d.pop("raw")
+    console.print(_kv_table(d))
+
+
+def _serve(device: Any, duration: Optional[float]) -> None:
+    import signal
+    import time as _time
+
+    def _stop(*_: Any) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, _stop)  # `kill` cleans up like Ctrl-C (the pty link is removed)
+    device.start()
+    try:
+        typer.echo(device.path)
+        sys.stdout.flush()
+        end = None if duration is None else _time.monotonic() + duration
+        while end is None or _time.monotonic() < end:
+            _time.sleep(0.1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        device.stop()
+        signal.signal(signal.SIGTERM, old)
+
+
+SpeedOpt = typer.Option(1.0, "--speed", min=0.001, help="Scenario seconds per wall second (60: a 1-hour drive in a minute).")
+DurationOpt = typer.Option(None, "--duration", min=0.0, help="Stop after this many wall seconds (default: until Ctrl-C).")
+
+
+@simulate_app.command("modem")
+def simulate_modem(profile: str = typer.Option("generic", "--profile", help="Modem profile (generic, quectel-ec25, "
+                                                                             "quectel-rm500q, quectel-rm520n, huawei-me909, "
+                                                                             "simcom-sim7600, sierra-em7455, telit-le910, "
+                                                                             "telit-lm960) or transcript:FILE to replay a "
+                                                                             "recorded transcript."),
+                   scenario: Optional[Path] = typer.Option(None, "--scenario", help="Route/scenario JSON (default: "
+                                                                                     "one point in Turkestan, good LTE)."),
+                   operator: str = typer.Option("401-02", "--operator", help="MCC-MNC of the simulated SIM."),
+                   speed: float = SpeedOpt, duration: Optional[float] = DurationOpt) -> None:
+    """Serve a simulated modem on a pty; prints the port path, then runs until stopped."""
+    from .device import SimClock, SimModem, TranscriptModem, load_route, static_route
+
+    if profile.startswith("transcript:"):
+        _serve(TranscriptModem(profile.split(":", 1)[1]), duration)
+        return
+    route = load_route(scenario) if scenario else static_route()
+    _serve(SimModem(profile, route, operator=operator, clock=SimClock(speed, route.start_utc)), duration)
+
+
+@simulate_app.command("gnss")
+def simulate_gnss(route_file: Optional[Path] = typer.Option(None, "--route", help="Route JSON (default: the bundled "
+                                                                                   "demo route)."),
+                  speed: float = SpeedOpt, duration: Optional[float] = DurationOpt) -> None:
+    """Serve a simulated NMEA receiver on a pty following a route; prints the port path."""
+    from .device import SimClock, SimGnss, load_route
+
+    route = load_route(route_file)
+    _serve(SimGnss(route, clock=SimClock(speed, route.start_utc)), duration)
+
+
 def main() -> None:
     """Console entry point: run the app, turning Qamtu errors into one clear line and exit code 1."""
     try:
         app()
     except QamtuError as exc:
         command = " ".join(["qamtu", *sys.argv[1:3]]).strip()
-        err_console.print(f"[bold red]error[/] ({command}): {exc}", highlight=False)
+        err_console.print(f"[bold red]error[/] ({escape(command)}): {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

@@ -1,0 +1,342 @@
+"""The capture loop: modems + GNSS -> tagged, hash-chained samples in the store.
+
+Threads: one :class:`~qamtu.probe.workers.ModemWorker` per modem (one SIM per operator, read in
+parallel), one :class:`~qamtu.probe.workers.GnssWorker`, and speed tests in their own threads. The
+recorder runs on the calling thread and is the only writer: it takes each radio item from the
+queue, joins the newest fix, tags the settlement, commits the sample, and only then counts it as
+recorded (and prints it with ``--json-lines``). "No service", "modem lost" and "no fix" are
+recorded like any other sample.
+
+Speed-test triggers, per modem: every ``speedtest_every_s`` seconds, every ``speedtest_every_m``
+metres driven, and on entering a settlement. Without a runner the trigger is recorded as an event.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Optional
+
+from ..mapping.gazetteer import Gazetteer
+from ..mapping.geodesy import haversine_m
+from ..mapping.tagging import Tagger
+from .clock import Clock, SystemClock
+from .samples import Context, Event, ModemIdentity, Sample, SampleStatus, SettlementTag, SpeedTestRecord
+from .store import SessionWriter, Store, StoreError
+from .workers import GnssWorker, ModemEvent, ModemWorker, RadioItem
+
+#: A speed-test runner: (modem port, interface or None) -> SpeedTestResult (never raises for network trouble).
+SpeedTestRunner = Callable[[str, Optional[str]], Any]
+
+
+@dataclass
+class CaptureConfig:
+    """Everything a capture session needs. Times in clock seconds, distances in metres."""
+
+    ports: list[str]
+    inspector: str
+    gnss: Optional[str] = None
+    driver: Optional[str] = None
+    inspection_id: Optional[str] = None
+    interfaces: dict[str, str] = field(default_factory=dict)  # port -> network interface for its speed tests
+    interval_s: float = 1.0
+    max_fix_age_s: float = 5.0
+    speedtest_every_s: Optional[float] = None
+    speedtest_every_m: Optional[float] = None
+    speedtest_on_entry: bool = False
+    duration_s: Optional[float] = None  # clock seconds; None = until stopped
+    max_samples: Optional[int] = None
+    at_timeout_s: float = 3.0
+    candidates: Optional[Callable[[], list[str]]] = None  # where a lost modem may reappear
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ModemState:
+    """What the live view shows of one modem."""
+
+    port: str
+    identity: ModemIdentity
+    reading: Any = None
+    status: str = "starting"
+    error: Optional[str] = None
+    samples: int = 0
+    no_service: int = 0
+    speedtests: int = 0
+    last_speedtest: Optional[dict] = None
+    # trigger bookkeeping
+    last_test_mono: Optional[float] = None
+    metres_since_test: float = 0.0
+    last_pos: Optional[tuple[float, float]] = None
+    last_kato: Optional[str] = None
+    test_running: bool = False
+
+
+@dataclass
+class CaptureState:
+    """Counters and the newest of everything, for the live view and the summary."""
+
+    session_id: str
+    started_utc: datetime
+    modems: dict[str, ModemState] = field(default_factory=dict)
+    fix: Any = None
+    fix_reason: Optional[str] = None
+    settlement: Optional[SettlementTag] = None
+    samples: int = 0
+    no_service: int = 0
+    modem_lost: int = 0
+    no_fix: int = 0
+    speedtests: int = 0
+    events: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "samples": self.samples, "no_service": self.no_service,
+                "modem_lost": self.modem_lost, "no_fix": self.no_fix, "speedtests": self.speedtests,
+                "events": self.events,
+                "modems": {p: {"imei": m.identity.imei, "operator": m.identity.sim_operator, "samples": m.samples,
+                               "speedtests": m.speedtests} for p, m in self.modems.items()}}
+
+
+class Capture:
+    """One capture session. ``run()`` blocks until the duration, the sample limit, or ``stop()``."""
+
+    def __init__(self, store: Store, config: CaptureConfig, *, gazetteer: Gazetteer | None = None,
+                 clock: Clock | None = None, speedtest: SpeedTestRunner | None = None,
+                 on_record: Callable[[str, dict], None] | None = None, modem_opener=None, gnss_opener=None):
+        if not config.ports:
+            from .errors import ProbeError
+
+            raise ProbeError("qamtu probe: give at least one modem (--port)")
+        self.store = store
+        self.config = config
+        self.clock = clock or SystemClock()
+        self.gazetteer = gazetteer or Gazetteer.load()
+        self.tagger = Tagger(self.gazetteer)
+        self.speedtest = speedtest
+        self.on_record = on_record
+        self.queue: "queue.Queue" = queue.Queue()
+        self._stop = threading.Event()
+        self._modem_opener = modem_opener
+        self._gnss_opener = gnss_opener
+        self.writer: SessionWriter | None = None
+        self.state: CaptureState | None = None
+        self.workers: list[ModemWorker] = []
+        self.gnss: GnssWorker | None = None
+        self.context = Context(inspector=config.inspector, inspection_id=config.inspection_id)
+        self.failed = False
+
+    # -------------------------------------------------------------- lifecycle
+    def start(self) -> CaptureState:
+        c = self.config
+        meta = {"ports": c.ports, "gnss": c.gnss, "driver": c.driver, "interval_s": c.interval_s,
+                "speedtest_every_s": c.speedtest_every_s, "speedtest_every_m": c.speedtest_every_m,
+                "speedtest_on_entry": c.speedtest_on_entry, "tagging_rule": self.tagger.rule.version,
+                "gazetteer": str(self.gazetteer.path), "clock_speed": self.clock.speed, **c.meta}
+        self.writer = self.store.begin_session(c.inspector, c.inspection_id, meta, time_utc=self.clock.utc())
+        self.state = CaptureState(self.writer.session_id, self.clock.utc())
+        busy = lambda: {w.port for w in self.workers}  # noqa: E731
+        for port in c.ports:
+            self.state.modems[port] = ModemState(port, ModemIdentity(port=port))
+            w = ModemWorker(port, self.queue, self.clock, driver=c.driver, interval_s=c.interval_s,
+                            timeout_s=c.at_timeout_s, candidates=c.candidates, busy_ports=busy,
+                            opener=self._modem_opener)
+            self.workers.append(w)
+        if c.gnss:
+            self.gnss = GnssWorker(c.gnss, self.clock, max_age_s=c.max_fix_age_s, opener=self._gnss_opener)
+            self.gnss.start()
+        for w in self.workers:
+            w.start()
+        self._t0 = time.monotonic()
+        return self.state
+
+    def stop(self) -> None:
+        """Ask the loop to finish (safe from any thread or a signal handler)."""
+        self._stop.set()
+
+    def run(self, on_tick: Callable[[CaptureState], None] | None = None) -> dict[str, Any]:
+        """Record until done; always closes the session with a summary. Returns the summary."""
+        if self.writer is None:
+            self.start()
+        c = self.config
+        try:
+            while not self._stop.is_set():
+                if c.duration_s is not None and (time.monotonic() - self._t0) * self.clock.speed >= c.duration_s:
+                    break
+                if c.max_samples is not None and self.state.samples >= c.max_samples:
+                    break
+                try:
+                    item = self.queue.get(timeout=0.1)
+                except queue.Empty:
+                    item = None
+                if item is not None:
+                    self._handle(item)
+                if on_tick is not None:
+                    on_tick(self.state)
+        except StoreError:
+            self.failed = True  # the store cannot take more records: stop, keep what is committed
+            raise
+        finally:
+            self._shutdown()
+        return self.state.summary()
+
+    def _shutdown(self) -> None:
+        for w in self.workers:
+            w.stop()
+        if self.gnss is not None:
+            self.gnss.stop()
+        for w in self.workers:
+            w.join(timeout=5)
+        deadline = time.monotonic() + 30  # let running speed tests finish and be recorded
+        while (not self.failed and any(m.test_running for m in self.state.modems.values())
+               and time.monotonic() < deadline):
+            try:
+                self._handle(self.queue.get(timeout=0.2))
+            except queue.Empty:
+                pass
+        while not self.failed:  # record what the workers produced before they stopped
+            try:
+                self._handle(self.queue.get_nowait())
+            except queue.Empty:
+                break
+        if self.gnss is not None:
+            self.gnss.join(timeout=5)
+        if self.writer is not None and not self.writer.closed:
+            try:
+                self.writer.close(self.state.summary(), time_utc=self.clock.utc())
+            except StoreError as exc:  # e.g. the disk filled up: the records before stay valid
+                self.state.warnings.append(str(exc))
+
+    # -------------------------------------------------------------- recording
+    def _emit(self, kind: str, data: dict) -> None:
+        if self.on_record is not None:
+            self.on_record(kind, data)
+
+    def _handle(self, item) -> None:
+        if isinstance(item, RadioItem):
+            self._record_sample(item)
+        elif isinstance(item, ModemEvent):
+            m = self.state.modems.get(item.port) or self.state.modems.setdefault(item.port, ModemState(item.port, item.identity))
+            m.identity = item.identity
+            if item.type == "moved":
+                old = next((p for p, s in self.state.modems.items() if s is not m and s.identity.imei == item.identity.imei), None)
+                if old:
+                    self.state.modems[item.port] = self.state.modems.pop(old)
+            rid = self.writer.event(Event(type=f"modem_{item.type}", message=item.message, modem_port=item.port,
+                                          details=item.identity.model_dump(mode="json")), item.time_utc)
+            self.state.events += 1
+            self._emit("event", {"record_id": rid, "type": f"modem_{item.type}", "port": item.port, "message": item.message})
+        elif isinstance(item, tuple) and item[0] == "speedtest":
+            self._record_speedtest(*item[1:])
+
+    def _tag(self, fix) -> SettlementTag:
+        if fix is None or not fix.has_fix or fix.stale:
+            return SettlementTag(reason="no_fix", rule_version=self.tagger.rule.version)
+        tag = self.tagger.tag_one(fix.lat_deg, fix.lon_deg)
+        return SettlementTag(kato=tag.kato, distance_m=None if tag.distance_m is None else round(tag.distance_m, 1),
+                             reach_m=tag.reach_m, reason=tag.reason.name.lower(), rule_version=tag.rule_version)
+
+    def _record_sample(self, item: RadioItem) -> None:
+        fix, reason = self.gnss.current() if self.gnss is not None else (None, "no GNSS source configured")
+        usable = fix if (fix is not None and fix.has_fix and not fix.stale) else None
+        tag = self._tag(usable)
+        offset = None
+        if fix is not None and fix.time_utc is not None:
+            offset = round((fix.time_utc - item.time_utc).total_seconds() + fix.age_s, 3)
+        if item.reading is None:
+            status = SampleStatus.MODEM_LOST
+        elif item.reading.has_service:
+            status = SampleStatus.OK
+        else:
+            status = SampleStatus.NO_SERVICE
+        sample = Sample(status=status, modem=item.identity, reading=item.reading, modem_error=item.error, fix=fix,
+                        no_fix_reason=None if usable is not None else (reason or "no fix"), clock_offset_s=offset,
+                        settlement=tag, context=self.context)
+        rid = self.writer.sample(sample, item.time_utc)
+        # counted only now that the sample is committed
+        st = self.state
+        st.samples += 1
+        st.no_service += status == SampleStatus.NO_SERVICE
+        st.modem_lost += status == SampleStatus.MODEM_LOST
+        st.no_fix += usable is None
+        st.fix, st.fix_reason, st.settlement = fix, (None if usable is not None else reason), tag
+        m = st.modems.setdefault(item.port, ModemState(item.port, item.identity))
+        m.identity, m.reading, m.error, m.status = item.identity, item.reading, item.error, status.value
+        m.samples += 1
+        m.no_service += status == SampleStatus.NO_SERVICE
+        self._emit("sample", {"record_id": rid, "seq": self.writer.seq, "time_utc": item.time_utc.isoformat(),
+                              "port": item.port, "status": status.value, "kato": tag.kato,
+                              **({} if item.reading is None else {
+                                  "technology": item.reading.technology.value,
+                                  "rsrp_dbm": item.reading.serving.rsrp_dbm if item.reading.serving else None})})
+        if status != SampleStatus.MODEM_LOST:
+            self._check_triggers(m, usable, tag)
+
+    # -------------------------------------------------------------- speed tests
+    def _check_triggers(self, m: ModemState, fix, tag: SettlementTag) -> None:
+        c = self.config
+        now = time.monotonic()
+        if m.last_test_mono is None:
+            m.last_test_mono = now
+        if fix is not None:
+            pos = (fix.lat_deg, fix.lon_deg)
+            if m.last_pos is not None:
+                m.metres_since_test += float(haversine_m(m.last_pos[0], m.last_pos[1], pos[0], pos[1]))
+            m.last_pos = pos
+        trigger = None
+        if c.speedtest_on_entry and tag.kato is not None and tag.kato != m.last_kato:
+            trigger = "settlement"
+        elif c.speedtest_every_s and (now - m.last_test_mono) * self.clock.speed >= c.speedtest_every_s:
+            trigger = "interval"
+        elif c.speedtest_every_m and m.metres_since_test >= c.speedtest_every_m:
+            trigger = "distance"
+        if tag.kato is not None:
+            m.last_kato = tag.kato
+        if trigger is None or m.test_running:
+            return
+        m.last_test_mono, m.metres_since_test = now, 0.0
+        if self.speedtest is None:
+            rid = self.writer.event(Event(type="speedtest_trigger", message=f"{trigger} trigger (no speed-test runner)",
+                                          modem_port=m.port, details={"trigger": trigger, "kato": tag.kato}),
+                                    self.clock.utc())
+            self.state.events += 1
+            self._emit("event", {"record_id": rid, "type": "speedtest_trigger", "trigger": trigger, "port": m.port})
+            return
+        m.test_running = True
+        reading, identity = m.reading, m.identity
+        start_fix = self.gnss.current()[0] if self.gnss is not None else None
+        t0 = self.clock.utc()
+
+        def work() -> None:
+            try:
+                result = self.speedtest(m.port, self.config.interfaces.get(m.port))
+                self.queue.put(("speedtest", m.port, trigger, identity, reading, start_fix, tag, t0, result, None))
+            except Exception as exc:  # a runner bug must not stop recording; it is recorded as an event
+                self.queue.put(("speedtest", m.port, trigger, identity, reading, start_fix, tag, t0, None, repr(exc)))
+
+        threading.Thread(target=work, name=f"speedtest:{m.port}", daemon=True).start()
+
+    def _record_speedtest(self, port, trigger, identity, reading, fix, tag, t0, result, error) -> None:
+        m = self.state.modems[port] if port in self.state.modems else None
+        if m is not None:
+            m.test_running = False
+        if result is None:
+            rid = self.writer.event(Event(type="speedtest_error", message=error or "", modem_port=port), self.clock.utc())
+            self.state.events += 1
+            self._emit("event", {"record_id": rid, "type": "speedtest_error", "port": port, "message": error})
+            return
+        rec = SpeedTestRecord(trigger=trigger, modem=identity,
+                              technology=None if reading is None else reading.technology.value,
+                              operator_mcc=None if reading is None else reading.operator_mcc,
+                              operator_mnc=None if reading is None else reading.operator_mnc,
+                              fix=fix, settlement=tag, context=self.context, result=result.model_dump(mode="json"))
+        rid = self.writer.speedtest(rec, t0)
+        self.state.speedtests += 1
+        summary = result.summary()
+        if m is not None:
+            m.speedtests += 1
+            m.last_speedtest = summary
+        self._emit("speedtest", {"record_id": rid, "port": port, "trigger": trigger, **summary})

@@ -1,0 +1,107 @@
+"""The capture loop against simulated modems and GNSS on real ptys (in-process)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from qamtu.device.scenario import Event as ScenarioEvent
+from qamtu.device.scenario import Route, Signal, SimClock, Waypoint
+from qamtu.device.simulator import SimGnss, SimModem
+from qamtu.probe.capture import Capture, CaptureConfig
+from qamtu.probe.clock import ScaledClock
+from qamtu.probe.store import Store
+
+TURKISTAN = (43.301946, 68.27037)        # 611010000
+AKDALA = (42.467228, 68.904243)          # 611633100, Arys
+LTE = Signal(tech="LTE", rsrp_dbm=-92, rsrq_db=-10, sinr_db=11, rssi_dbm=-63, tac=0x1A2B, cell_id=0x0EF4A08, pci=12,
+             channel=1300, band="B3")
+
+
+def _route(events=(), signal_b=None, gnss=True) -> Route:
+    sig = {"401-02": LTE, "401-01": LTE.model_copy(update={"rsrp_dbm": -101})}
+    sig_b = signal_b or sig
+    return Route(name="test", start_utc=datetime(2026, 6, 1, 6, tzinfo=timezone.utc), waypoints=[
+        Waypoint(t_s=0, lat=TURKISTAN[0], lon=TURKISTAN[1], signal=sig, gnss=gnss),
+        Waypoint(t_s=300, lat=TURKISTAN[0], lon=TURKISTAN[1], signal=sig, gnss=gnss),
+        Waypoint(t_s=301, lat=AKDALA[0], lon=AKDALA[1], signal=sig_b, gnss=gnss),
+        Waypoint(t_s=100000, lat=AKDALA[0], lon=AKDALA[1], signal=sig_b, gnss=gnss),
+    ], events=list(events))
+
+
+def _capture(tmp_path, route, *, speed=20.0, duration_s=60.0, gnss=True, **config):
+    clock = SimClock(speed=speed, start_utc=route.start_utc)
+    modems = [SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell", link_dir=tmp_path).start(),
+              SimModem("huawei-me909", route, operator="401-01", clock=clock, name="beeline", link_dir=tmp_path).start()]
+    gps = SimGnss(route, clock=clock, link_dir=tmp_path).start() if gnss else None
+    store = Store(tmp_path / "q.db")
+    records = []
+    try:
+        cfg = CaptureConfig(ports=[m.path for m in modems], gnss=gps.path if gps else None, inspector="Test",
+                            duration_s=duration_s, **config)
+        cap = Capture(store, cfg, clock=ScaledClock(clock), on_record=lambda k, d: records.append((k, d)))
+        summary = cap.run()
+    finally:
+        for d in modems + ([gps] if gps else []):
+            d.stop()
+    return store, summary, records, [m.path for m in modems]
+
+
+def test_two_modems_in_parallel_are_tagged_and_chained(tmp_path):
+    store, summary, records, ports = _capture(tmp_path, _route(), duration_s=40)
+    df = store.samples_frame()
+    assert summary["samples"] == len(df) and len(df) >= 2 * 30
+    per_port = df.groupby("port").size()
+    assert set(per_port.index) == set(ports) and per_port.min() >= 30
+    assert set(df["status"]) == {"ok"}
+    assert set(df["operator_mnc"]) == {"02", "01"} and set(df["technology"]) == {"LTE"}
+    kcell = df[df["operator_mnc"] == "02"]
+    assert kcell["rsrp_dbm"].median() == pytest.approx(-92, abs=1)
+    assert df[df["operator_mnc"] == "01"]["rsrp_dbm"].median() == pytest.approx(-101, abs=1)
+    assert set(df["kato"]) == {"611010000"} and df["lat"].notna().all()
+    assert df["imei"].notna().all()
+    report = store.verify()[0]
+    assert report.ok and report.records == summary["samples"] + summary["events"] + 2
+    # every record reported as recorded is in the store
+    assert {d["record_id"] for _, d in records} <= set(r["record_id"] for r in store.records(report.session_id))
+    raw = store.records(report.session_id)[3]["payload"]
+    assert "AT+" in raw, "raw AT exchanges are kept with each reading"
+
+
+def test_entering_a_settlement_triggers_a_speed_test_event(tmp_path):
+    store, summary, records, _ = _capture(tmp_path, _route(), speed=40, duration_s=340, speedtest_on_entry=True)
+    triggers = [d for k, d in records if k == "event" and d["type"] == "speedtest_trigger"]
+    # one on the first fix in Türkistan and one on entering Akdala, per modem
+    assert len(triggers) == 4 and {t["trigger"] for t in triggers} == {"settlement"}
+    df = store.samples_frame()
+    assert {"611010000", "611633100"} <= set(df["kato"].dropna())
+
+
+def test_no_service_and_no_fix_are_recorded_not_dropped(tmp_path):
+    route = _route(signal_b={"401-02": Signal(tech="none"), "401-01": LTE}, gnss=True,
+                   events=[ScenarioEvent(kind="no_fix", from_s=150, to_s=250)])
+    store, summary, _, _ = _capture(tmp_path, route, speed=30, duration_s=400, max_fix_age_s=3)
+    df = store.samples_frame()
+    kcell = df[df["port"].str.endswith("kcell")]
+    assert (kcell["status"] == "no_service").sum() >= 20 and summary["no_service"] == (df["status"] == "no_service").sum()
+    nofix = df[df["fix_mode"] == "none"]
+    assert len(nofix) >= 10 and nofix["kato"].isna().all() and summary["no_fix"] >= len(nofix)
+    payloads = [r["payload"] for r in store.records(store.sessions()[0]["session_id"]) if '"no_fix_reason":"' in r["payload"]]
+    assert payloads, "no-fix samples say why"
+
+
+def test_unplugged_modem_is_lost_then_back_while_the_other_keeps_going(tmp_path):
+    route = _route(events=[ScenarioEvent(kind="vanish", operator="401-02", from_s=60, to_s=140)])
+    store, summary, records, ports = _capture(tmp_path, route, speed=20, duration_s=240)
+    types = [d["type"] for k, d in records if k == "event" and d["port"] == ports[0]]
+    assert types[:3] == ["modem_attached", "modem_lost", "modem_back"], types
+    df = store.samples_frame()
+    kcell, beeline = df[df["port"] == ports[0]], df[df["port"] == ports[1]]
+    assert (kcell["status"] == "modem_lost").sum() >= 5 and summary["modem_lost"] >= 5
+    lost = kcell[kcell["status"] == "modem_lost"]["time_utc"]
+    after_back = kcell[(kcell["time_utc"] > lost.max()) & (kcell["status"] == "ok")]
+    assert len(after_back) >= 20, "readings resume after the modem returns"
+    during = beeline[(beeline["time_utc"] >= lost.min()) & (beeline["time_utc"] <= lost.max())]
+    assert len(during) >= 20 and set(during["status"]) == {"ok"}, "the other modem is not disturbed"
+    assert store.verify()[0].ok
