@@ -196,19 +196,25 @@ def settlements_locate(
 sessions_app = typer.Typer(help="Recorded probe sessions in a store: list, show, check, export.", no_args_is_help=True)
 app.add_typer(sessions_app, name="sessions")
 
-DbOpt = typer.Option(Path("qamtu.db"), "--db", envvar="QAMTU_DB", help="Sample store (SQLite file).")
+DbOpt = typer.Option("qamtu.db", "--db", envvar="QAMTU_DB",
+                     help="Sample store: a SQLite file, or postgresql://user@host/db for a regional server.")
 
 
-def _store(db: Path, must_exist: bool = True):
-    from .probe.store import Store, StoreError
+def _is_url(db) -> bool:
+    return str(db).startswith(("postgresql://", "postgres://"))
 
-    if must_exist and not Path(db).exists():
+
+def _store(db, must_exist: bool = True):
+    """Open the store named by --db (a file must exist unless ``must_exist`` is False)."""
+    from .probe.store import StoreError, open_store
+
+    if must_exist and not _is_url(db) and not Path(db).exists():
         raise StoreError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
-    return Store.open(db)
+    return open_store(db)
 
 
 @sessions_app.command("list")
-def sessions_list(db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+def sessions_list(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     """Every session with its counts of samples, no-service samples and speed tests."""
     with _store(db) as store:
         rows = store.sessions()
@@ -227,7 +233,7 @@ def sessions_list(db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
 
 @sessions_app.command("show")
 def sessions_show(session: str = typer.Argument(..., help="Session id (a unique prefix is enough)."),
-                  db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+                  db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     """One session: who, when, counts, and per-operator signal medians."""
     with _store(db) as store:
         info = store.session(session)
@@ -258,7 +264,7 @@ def sessions_show(session: str = typer.Argument(..., help="Session id (a unique 
 
 @sessions_app.command("check")
 def sessions_check(session: Optional[str] = typer.Argument(None, help="Session id or prefix (default: all)."),
-                   db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+                   db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     """Verify hash chains and projections; report the first broken link. Exit 1 if any is broken."""
     with _store(db) as store:
         reports = [r.as_dict() for r in store.verify(session)]
@@ -278,7 +284,7 @@ def sessions_check(session: Optional[str] = typer.Argument(None, help="Session i
 def sessions_export(session: str = typer.Argument(..., help="Session id or prefix."),
                     out: Path = typer.Option(..., "--out", help="Output file."),
                     fmt: str = typer.Option("gpkg", "--format", help="csv, geojson or gpkg (layers: samples, speedtests, events)."),
-                    db: Path = DbOpt, as_json: bool = JsonOpt) -> None:
+                    db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     """Export a session for GIS staff or spreadsheets."""
     from .probe.export import export_session
 
@@ -288,6 +294,46 @@ def sessions_export(session: str = typer.Argument(..., help="Session id or prefi
         emit_json(result)
     else:
         console.print(f"wrote {result['path']} ({', '.join(f'{k}: {v}' for k, v in result['rows'].items())})")
+
+
+# --------------------------------------------------------------------------- db
+db_app = typer.Typer(help="Stores: merge inspectors' files into the regional database.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("push")
+def db_push(
+    source: str = typer.Option(..., "--from", help="Source store (an inspector's SQLite file, or a URL)."),
+    target: str = typer.Option(..., "--to", help="Target store: postgresql://user@host/db or a SQLite file."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Copy every session whose hash chain is whole; skip what the target has, reject what differs.
+
+    Idempotent and resumable. Exit 1 if anything was rejected.
+    """
+    from rich.progress import Progress
+
+    from .probe.push import push
+
+    with _store(source) as src, _store(target, must_exist=False) as dst:
+        with Progress(console=err_console, transient=True, disable=as_json) as progress:
+            task = progress.add_task("pushing", total=None)
+            report = push(src, dst, progress=lambda sid, done, total: progress.update(
+                task, description=f"session {sid[:8]}", completed=done, total=total))
+    data = report.as_dict()
+    if as_json:
+        emit_json(data)
+    else:
+        table = Table(title=f"push {data['source']} -> {data['target']}")
+        for h in ("session", "status", "records", "added", "skipped", "rejected", "reason"):
+            table.add_column(h)
+        for s in data["sessions"]:
+            table.add_row(s["session_id"][:8], s["status"], str(s["records"]), str(s["added"]), str(s["skipped"]),
+                          str(s["rejected"]), s["reason"] or "")
+        console.print(table)
+        console.print(f"added {data['added']}, skipped {data['skipped']}, rejected {data['rejected']} records")
+    if data["rejected"] or any(s["status"] == "rejected" for s in data["sessions"]):
+        raise typer.Exit(1)
 
 
 # --------------------------------------------------------------------------- probe
@@ -311,7 +357,7 @@ def probe_cmd(
                                                    "Without it triggers are only recorded as events."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", help="Stop after this many samples."),
-    db: Path = DbOpt,
+    db: str = DbOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
     lang: Optional[str] = typer.Option(None, "--lang", help="kk, ru or en (default: the system locale)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live view."),
@@ -321,7 +367,6 @@ def probe_cmd(
     from .probe.capture import CaptureConfig
     from .probe.live import default_language
     from .probe.runner import run_capture, speedtest_runner
-    from .probe.store import Store
 
     if interface and len(interface) != len(port):
         raise typer.BadParameter(f"give one --interface per --port ({len(port)} ports, {len(interface)} interfaces)")
@@ -331,7 +376,7 @@ def probe_cmd(
                            speedtest_every_m=speedtest_every_m, speedtest_on_entry=speedtest_on_entry,
                            duration_s=duration, max_samples=max_samples)
     runner = speedtest_runner(speedtest_method, speedtest_server) if speedtest_server else None
-    with Store.open(db) as store:
+    with _store(db, must_exist=False) as store:
         run_capture(store, config, lang=lang or default_language(), quiet=quiet, json_lines=json_lines,
                     speedtest=runner, gazetteer=_gazetteer(gazetteer))
 
@@ -445,7 +490,6 @@ def server_cmd(
 
 
 # --------------------------------------------------------------------------- device
-devices_help = "Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."
 modem_app = typer.Typer(help="Read a USB modem over its AT port (any pyserial URL: /dev/ttyUSB2, COM7, socket://…).",
                         no_args_is_help=True)
 gnss_app = typer.Typer(help="Read a position from a GNSS source.", no_args_is_help=True)
@@ -468,7 +512,7 @@ def _kv_table(rows: dict[str, Any], title: str | None = None) -> Table:
     return table
 
 
-@app.command("devices", help=devices_help)
+@app.command("devices")
 def devices_cmd(as_json: bool = JsonOpt) -> None:
     """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."""
     from .device import list_serial_ports
@@ -606,6 +650,154 @@ def simulate_gnss(route_file: Optional[Path] = typer.Option(None, "--route", hel
 
     route = load_route(route_file)
     _serve(SimGnss(route, clock=SimClock(speed, route.start_utc)), duration)
+
+
+# --------------------------------------------------------------------------- maps
+map_app = typer.Typer(help="Maps of the region's settlements built from a store.", no_args_is_help=True)
+coverage_app = typer.Typer(help="Coverage classification of settlements (rule set, per operator, districts).",
+                           no_args_is_help=True)
+report_app = typer.Typer(help="Documents for the office: district summaries.", no_args_is_help=True)
+app.add_typer(map_app, name="map")
+app.add_typer(coverage_app, name="coverage")
+app.add_typer(report_app, name="report")
+
+OperatorOpt = typer.Option([], "--operator", help="Only this operator (MCC-MNC such as 401-02, or a name: Kcell); "
+                                                  "repeatable. Default: every operator in the store.")
+PeriodOpt = typer.Option(None, "--period", help="2026, 2026-06, 2026-06-01..2026-08-31 or 90d "
+                                                "(default: the rule set's window up to the latest record).")
+RulesOpt = typer.Option(None, "--rules", help="Coverage rule-set TOML (default: the bundled kz-coverage rule set).")
+
+
+def _coverage_progress(disabled: bool):
+    """A rich progress bar on stderr and the callback that feeds it: (what, done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=err_console, transient=True, disable=disabled)
+    tasks: dict[str, Any] = {}
+
+    def update(what: str, done: int, total: int) -> None:
+        if what not in tasks:
+            tasks[what] = bar.add_task(f"reading {what}" if what in ("samples", "speedtests") else what, total=total)
+        bar.update(tasks[what], completed=done, total=total)
+
+    return bar, update
+
+
+def _summary_table(rows: list[dict], title: str) -> Table:
+    table = Table(title=title)
+    for h in ("scope", "settlements", "measured", "judged", "thin", "no mobile", "2G only", "no internet",
+              "below std", "meets std"):
+        table.add_column(h, justify="left" if h == "scope" else "right")
+    for r in rows:
+        table.add_row(r["scope_name"], *(str(r[k]) for k in ("settlements", "measured", "judged", "thin_data",
+                                                              "without_mobile", "only_2g", "without_internet",
+                                                              "internet_below_standard", "internet_meets_standard")))
+    return table
+
+
+@map_app.command("coverage")
+def map_coverage(
+    out: Path = typer.Option(..., "--out", help="Output HTML file."),
+    db: Path = DbOpt,
+    operator: list[str] = OperatorOpt,
+    period: Optional[str] = PeriodOpt,
+    offline: bool = typer.Option(False, "--offline", help="No tile server: one self-contained file that opens "
+                                                          "without any network (plain background, district outlines)."),
+    export: list[Path] = typer.Option([], "--export", help="Also write the classification to FILE.gpkg, "
+                                                           ".geojson or .csv; repeatable."),
+    rules: Optional[Path] = RulesOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Coverage map of every settlement, coloured by mobile and mobile-internet status.
+
+    Example: qamtu map coverage --db qamtu.db --out map.html --offline
+    """
+    from .reports.coverage import coverage_map_from_store
+
+    bar, update = _coverage_progress(as_json)
+    with bar:
+        result = coverage_map_from_store(db, out, offline=offline, period=period, operators=operator or None,
+                                         rules_path=rules, exports=export, progress=update)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, "
+                  f"{result['hexagons']} hexagons, {'offline' if offline else 'online tiles'}); "
+                  f"rule set {result['rule_set']}, period {result['period']}", highlight=False)
+    for e in result["exports"]:
+        console.print(f"wrote {e['path']} ({', '.join(f'{k}: {v}' for k, v in e['rows'].items())})", highlight=False)
+    console.print(_summary_table(result["summary"], "Region (judged settlements only)"))
+
+
+@coverage_app.command("classify")
+def coverage_classify(
+    db: Path = DbOpt,
+    operator: list[str] = OperatorOpt,
+    period: Optional[str] = PeriodOpt,
+    out: list[Path] = typer.Option([], "--out", help="Write the classification to FILE.gpkg, .geojson or .csv; "
+                                                     "repeatable."),
+    rules: Optional[Path] = RulesOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Classify settlements x operators; print the region roll-up (or everything with --json)."""
+    from .mapping.exports import export_classification
+    from .mapping.hexes import hex_signal
+    from .reports.coverage import classify_store, region_summary
+
+    bar, update = _coverage_progress(as_json)
+    with bar:
+        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update)
+    written = []
+    if out:
+        hexes, res = hex_signal(inputs.samples, cl.rules.aggregation.h3_resolution)
+        written = [export_classification(cl, p, hexes=hexes, hex_resolution=res) for p in out]
+    if as_json:
+        emit_json({**cl.as_dict(), "exports": written})
+        return
+    meta = cl.meta()
+    console.print(f"rule set {meta['rule_set']['version']} (valid from {meta['rule_set']['valid_from']}), "
+                  f"period {meta['period']['label']}; {meta['counts']['samples_in_period']} samples, "
+                  f"{meta['counts']['speedtests_in_period']} speed tests", highlight=False)
+    console.print(_summary_table(region_summary(cl), "Region (judged settlements only)"))
+    for e in written:
+        console.print(f"wrote {e['path']}", highlight=False)
+
+
+@report_app.command("districts")
+def report_districts(
+    out: Path = typer.Option(..., "--out", help="Output XLSX workbook."),
+    db: Path = DbOpt,
+    png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Also write one PNG map per district here."),
+    operator: list[str] = OperatorOpt,
+    period: Optional[str] = PeriodOpt,
+    rules: Optional[Path] = RulesOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """District summary (XLSX; Kazakh and Russian headers) and optional PNG map per district.
+
+    Example: qamtu report districts --db qamtu.db --out summary.xlsx --png-dir districts/
+    """
+    from .reports.districts import district_report_from_store
+
+    bar, update = _coverage_progress(as_json)
+    with bar:
+        result = district_report_from_store(db, out, png_dir=png_dir, period=period, operators=operator or None,
+                                            rules_path=rules, progress=update)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"wrote {result['path']} (sheets: {', '.join(result['sheets'])}); rule set {result['rule_set']}, "
+                  f"period {result['period']}", highlight=False)
+    if result["pngs"]:
+        console.print(f"wrote {len(result['pngs'])} district maps to {png_dir}", highlight=False)
+    table = Table(title="Districts, best of operators (judged settlements only)")
+    for h in ("district", "settlements", "measured", "no mobile", "no internet", "unmeasured"):
+        table.add_column(h, justify="left" if h == "district" else "right")
+    for r in result["summary"]:
+        table.add_row(r["district_name_ru"], *(str(r[k]) for k in ("settlements", "measured", "without_mobile",
+                                                                    "without_internet", "unmeasured")))
+    console.print(table)
 
 
 def main() -> None:

@@ -74,6 +74,34 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         "CREATE INDEX speedtests_inspection ON speedtests (inspection_id)",
         "CREATE INDEX events_session ON events (session_id, seq)",
     ]),
+    # Inspections under KoAP art. 637 (issue 7, owned by qamtu.reports.inspections): one row per
+    # inspection; `record` holds the full record as canonical JSON, the other columns are for queries.
+    (2, "inspections", [
+        """CREATE TABLE inspections (
+  inspection_id TEXT PRIMARY KEY,
+  created_utc TEXT NOT NULL,
+  grounds TEXT NOT NULL CHECK (grounds IN ('complaint', 'prosecutor')),
+  operator TEXT NOT NULL,
+  kato TEXT NOT NULL,
+  act_number TEXT NOT NULL,
+  act_registered TEXT NOT NULL,
+  record TEXT NOT NULL
+)""",
+        "CREATE INDEX inspections_operator ON inspections (operator, kato)",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]
+
+#: Extra statements of each migration on PostgreSQL: PostGIS geometry (generated from lon/lat,
+#: so it can never disagree with them) and spatial indexes.
+POSTGIS_EXTRAS: dict[int, list[str]] = {
+    1: [
+        "ALTER TABLE samples ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
+        "(CASE WHEN lon IS NULL OR lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED",
+        "ALTER TABLE speedtests ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
+        "(CASE WHEN lon IS NULL OR lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED",
+        "CREATE INDEX samples_geom ON samples USING GIST (geom)",
+        "CREATE INDEX speedtests_geom ON speedtests USING GIST (geom)",
+    ],
+}

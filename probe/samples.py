@@ -105,70 +105,77 @@ class Event(_Payload):
 
 
 RecordKind = Literal["sample", "speedtest", "event"]
-PAYLOAD_MODELS: dict[str, type[_Payload]] = {"sample": Sample, "speedtest": SpeedTestRecord, "event": Event}
 
 
-def operator_of(sample: Sample) -> tuple[Optional[str], Optional[str]]:
-    """MCC and MNC of the network in a sample: the registered network, else the SIM's."""
-    r = sample.reading
-    if r is not None and r.operator_mcc:
-        return r.operator_mcc, r.operator_mnc
-    return sample.modem.sim_mcc, sample.modem.sim_mnc
+def _serving(cells: list[dict]) -> Optional[dict]:
+    """The anchor cell of a dumped reading: its LTE cell (NSA), else the first (as ModemReading.serving)."""
+    return next((c for c in cells if c.get("rat") == "LTE"), cells[0] if cells else None)
 
 
-def sample_columns(sample: Sample) -> dict[str, Any]:
-    """The flat, queryable columns derived from a sample's payload (the ``samples`` table)."""
-    r = sample.reading
-    cell = r.serving if r is not None else None
-    nr = next((c for c in r.cells if c.rat.value == "NR"), None) if r is not None else None
-    fix = sample.fix if sample.fix is not None and sample.fix.has_fix else None
-    mcc, mnc = operator_of(sample)
+def sample_columns(p: dict[str, Any]) -> dict[str, Any]:
+    """The flat, queryable columns of a sample, from its JSON payload (``Sample.model_dump(mode="json")``).
+
+    Works on the dumped form so that checks and merges derive the columns from the stored,
+    hash-chained text without rebuilding models.
+    """
+    r = p.get("reading")
+    cells = r["cells"] if r else []
+    cell = _serving(cells)
+    nr = next((c for c in cells if c.get("rat") == "NR"), None)
+    fix = p.get("fix")
+    located = fix if (fix and fix.get("mode") != "none" and fix.get("lat_deg") is not None
+                      and not fix.get("stale")) else None
+    modem, tag, ctx = p["modem"], p["settlement"], p["context"]
+    mcc, mnc = (r["operator_mcc"], r["operator_mnc"]) if r and r.get("operator_mcc") else (modem.get("sim_mcc"), modem.get("sim_mnc"))
+    rssi = cell.get("rssi_dbm") if cell else None
     return {
-        "status": sample.status.value,
-        "port": sample.modem.port,
-        "imei": sample.modem.imei,
-        "sim_operator": sample.modem.sim_operator,
+        "status": p["status"],
+        "port": modem["port"],
+        "imei": modem.get("imei"),
+        "sim_operator": modem.get("sim_operator"),
         "operator_mcc": mcc,
         "operator_mnc": mnc,
-        "technology": r.technology.value if r is not None else None,
-        "registration": r.registration.value if r is not None else None,
-        "rsrp_dbm": cell.rsrp_dbm if cell else None,
-        "rsrq_db": cell.rsrq_db if cell else None,
-        "sinr_db": cell.sinr_db if cell else None,
-        "rssi_dbm": (cell.rssi_dbm if cell and cell.rssi_dbm is not None else (r.csq_rssi_dbm if r else None)),
-        "rscp_dbm": cell.rscp_dbm if cell else None,
-        "ecio_db": cell.ecio_db if cell else None,
-        "nr_rsrp_dbm": nr.rsrp_dbm if nr else None,
-        "nr_sinr_db": nr.sinr_db if nr else None,
-        "area_code": cell.area_code if cell else None,
-        "cell_id": cell.cell_id if cell else None,
-        "pci": cell.pci if cell else None,
-        "band": cell.band if cell else None,
-        "channel": cell.channel if cell else None,
-        "lat": fix.lat_deg if fix else None,
-        "lon": fix.lon_deg if fix else None,
-        "hdop": fix.hdop if fix else None,
-        "fix_mode": sample.fix.mode.value if sample.fix is not None else "none",
-        "kato": sample.settlement.kato,
-        "kato_distance_m": sample.settlement.distance_m,
-        "tag_reason": sample.settlement.reason,
-        "inspector": sample.context.inspector,
-        "inspection_id": sample.context.inspection_id,
+        "technology": r["technology"] if r else None,
+        "registration": r["registration"] if r else None,
+        "rsrp_dbm": cell.get("rsrp_dbm") if cell else None,
+        "rsrq_db": cell.get("rsrq_db") if cell else None,
+        "sinr_db": cell.get("sinr_db") if cell else None,
+        "rssi_dbm": rssi if rssi is not None else (r.get("csq_rssi_dbm") if r else None),
+        "rscp_dbm": cell.get("rscp_dbm") if cell else None,
+        "ecio_db": cell.get("ecio_db") if cell else None,
+        "nr_rsrp_dbm": nr.get("rsrp_dbm") if nr else None,
+        "nr_sinr_db": nr.get("sinr_db") if nr else None,
+        "area_code": cell.get("area_code") if cell else None,
+        "cell_id": cell.get("cell_id") if cell else None,
+        "pci": cell.get("pci") if cell else None,
+        "band": cell.get("band") if cell else None,
+        "channel": cell.get("channel") if cell else None,
+        "lat": located["lat_deg"] if located else None,
+        "lon": located["lon_deg"] if located else None,
+        "hdop": located.get("hdop") if located else None,
+        "fix_mode": fix["mode"] if fix else "none",
+        "kato": tag.get("kato"),
+        "kato_distance_m": tag.get("distance_m"),
+        "tag_reason": tag["reason"],
+        "inspector": ctx["inspector"],
+        "inspection_id": ctx.get("inspection_id"),
     }
 
 
-def speedtest_columns(rec: SpeedTestRecord) -> dict[str, Any]:
-    """The flat columns of a speed-test record (the ``speedtests`` table)."""
-    res = rec.result
-    fix = rec.fix if rec.fix is not None and rec.fix.has_fix else None
+def speedtest_columns(p: dict[str, Any]) -> dict[str, Any]:
+    """The flat columns of a speed-test record, from its JSON payload (the ``speedtests`` table)."""
+    res = p["result"]
+    fix = p.get("fix")
+    located = fix if fix and fix.get("mode") != "none" and fix.get("lat_deg") is not None else None
     failure = res.get("failure") or {}
+    modem = p["modem"]
     return {
-        "trigger": rec.trigger,
-        "port": rec.modem.port,
-        "imei": rec.modem.imei,
-        "operator_mcc": rec.operator_mcc or rec.modem.sim_mcc,
-        "operator_mnc": rec.operator_mnc or rec.modem.sim_mnc,
-        "technology": rec.technology,
+        "trigger": p["trigger"],
+        "port": modem["port"],
+        "imei": modem.get("imei"),
+        "operator_mcc": p.get("operator_mcc") or modem.get("sim_mcc"),
+        "operator_mnc": p.get("operator_mnc") or modem.get("sim_mnc"),
+        "technology": p.get("technology"),
         "method": res.get("method"),
         "method_version": res.get("method_version"),
         "consumer_comparable_only": bool(res.get("consumer_comparable_only", False)),
@@ -177,17 +184,17 @@ def speedtest_columns(rec: SpeedTestRecord) -> dict[str, Any]:
         "upload_mbps": res.get("upload_mbps"),
         "latency_ms": res.get("latency_ms"),
         "failure_cause": failure.get("cause"),
-        "lat": fix.lat_deg if fix else None,
-        "lon": fix.lon_deg if fix else None,
-        "kato": rec.settlement.kato,
-        "inspector": rec.context.inspector,
-        "inspection_id": rec.context.inspection_id,
+        "lat": located["lat_deg"] if located else None,
+        "lon": located["lon_deg"] if located else None,
+        "kato": p["settlement"].get("kato"),
+        "inspector": p["context"]["inspector"],
+        "inspection_id": p["context"].get("inspection_id"),
     }
 
 
-def event_columns(ev: Event) -> dict[str, Any]:
-    """The flat columns of an event (the ``events`` table)."""
-    return {"type": ev.type, "message": ev.message, "port": ev.modem_port}
+def event_columns(p: dict[str, Any]) -> dict[str, Any]:
+    """The flat columns of an event, from its JSON payload (the ``events`` table)."""
+    return {"type": p["type"], "message": p.get("message", ""), "port": p.get("modem_port")}
 
 
 def time_text(t: datetime) -> str:

@@ -31,10 +31,15 @@ from .chain import GENESIS, ChainReport, canonical_json, record_hash, verify_row
 from .errors import ProbeError
 from .ids import uuid7
 from .migrations import LATEST, MIGRATIONS, PROJECTIONS
-from .samples import (PAYLOAD_MODELS, Event, Sample, SpeedTestRecord, event_columns, sample_columns,
+from .samples import (Event, Sample, SpeedTestRecord, event_columns, sample_columns,
                       speedtest_columns, time_text)
 
 COLUMN_FUNCS = {"sample": sample_columns, "speedtest": speedtest_columns, "event": event_columns}
+
+
+def projection(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The projection row of a record (booleans as 0/1, as both databases store them)."""
+    return {c: (int(v) if isinstance(v, bool) else v) for c, v in COLUMN_FUNCS[kind](payload).items()}
 
 
 class StoreError(ProbeError):
@@ -98,14 +103,15 @@ class SessionWriter:
     def _append(self, kind: str, time_utc: datetime, payload: Any, *, before_sql: Iterable[tuple[str, tuple]] = (),
                 extra_sql: Iterable[tuple[str, tuple]] = ()) -> str:
         if self.closed:
-            raise StoreError(f"{self.store.path}: session {self.session_id} is closed")
-        text = canonical_json(payload.model_dump(mode="json"))
+            raise StoreError(f"{self.store.label}: session {self.session_id} is closed")
+        dumped = payload.model_dump(mode="json")
+        text = canonical_json(dumped)
         t = time_text(time_utc)
         seq = self.seq + 1
         rid = uuid7()
         h = record_hash(self.session_id, seq, rid, kind, t, self.head, text)
         table, columns = PROJECTIONS[kind]
-        values = COLUMN_FUNCS[kind](payload)
+        values = projection(kind, dumped)
         cols = ", ".join(["record_id", "session_id", "seq", "time_utc", *columns])
         marks = ", ".join("?" * (4 + len(columns)))
         statements = [
@@ -151,14 +157,43 @@ class Store:
         self._lock = threading.RLock()
         self._batch_depth = 0
         self._batch_failed = False
+        self._connect()
+        self._migrate()
+
+    # ------------------------------------------------------------------ dialect hooks (SQLite here)
+    dialect = "sqlite"
+    _errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    _begin_sql = "BEGIN IMMEDIATE"
+
+    @property
+    def label(self) -> str:
+        """How messages name this store (the file path; a URL without password for servers)."""
+        return str(self.path)
+
+    def _connect(self) -> None:
         try:
             self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=FULL")
             self.conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
-            raise _explain(self.path, "opening the store", exc) from None
-        self._migrate()
+            raise self._explain("opening the store", exc) from None
+
+    def _raw(self, sql: str, params: tuple | list = ()):
+        """Run one statement (``?`` placeholders); returns a cursor."""
+        return self.conn.execute(sql, params)
+
+    def _explain(self, action: str, exc: BaseException) -> "StoreError":
+        return _explain(self.path, action, exc)
+
+    def _version_statements(self, version: int) -> list[tuple[str, tuple]]:
+        return [(f"PRAGMA user_version = {version}", ())]
+
+    def _ddl(self, version: int, statements: list[str]) -> list[str]:
+        return statements
+
+    def _read_frame(self, sql: str, params: list) -> pd.DataFrame:
+        return pd.read_sql_query(sql, self.conn, params=params)
 
     @classmethod
     def open(cls, path: Path | str) -> "Store":
@@ -166,15 +201,15 @@ class Store:
 
     # ------------------------------------------------------------------ schema
     def schema_version(self) -> int:
-        return int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+        return int(self._raw("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self) -> None:
         try:
             current = self.schema_version()
-        except sqlite3.Error as exc:
-            raise _explain(self.path, "reading the schema version", exc) from None
+        except self._errors as exc:
+            raise self._explain("reading the schema version", exc) from None
         if current > LATEST:
-            raise StoreError(f"{self.path}: schema version {current} is newer than this qamtu knows ({LATEST}); "
+            raise StoreError(f"{self.label}: schema version {current} is newer than this qamtu knows ({LATEST}); "
                              "upgrade qamtu to open it")
         for version, name, statements in MIGRATIONS:
             if version <= current:
@@ -182,9 +217,9 @@ class Store:
             self._transaction(
                 [("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                   "applied_utc TEXT NOT NULL)", ())]
-                + [(sql, ()) for sql in statements]
-                + [("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, time_text(datetime.now(timezone.utc)))),
-                   (f"PRAGMA user_version = {version}", ())],
+                + [(sql, ()) for sql in self._ddl(version, statements)]
+                + [("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, time_text(datetime.now(timezone.utc))))]
+                + self._version_statements(version),
                 f"migrating to schema version {version}")
 
     def _transaction(self, statements: list[tuple[str, tuple]], action: str) -> None:
@@ -192,22 +227,22 @@ class Store:
             if self._batch_depth:
                 try:
                     for sql, params in statements:
-                        self.conn.execute(sql, params)
-                except sqlite3.Error as exc:
+                        self._raw(sql, params)
+                except self._errors as exc:
                     self._batch_failed = True
-                    raise _explain(self.path, action, exc) from None
+                    raise self._explain(action, exc) from None
                 return
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self._raw(self._begin_sql)
                 for sql, params in statements:
-                    self.conn.execute(sql, params)
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as exc:
+                    self._raw(sql, params)
+                self._raw("COMMIT")
+            except self._errors as exc:
                 try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
+                    self._raw("ROLLBACK")
+                except self._errors:
                     pass
-                raise _explain(self.path, action, exc) from None
+                raise self._explain(action, exc) from None
 
     @contextmanager
     def batch(self):
@@ -217,24 +252,24 @@ class Store:
         nothing of the block is kept; writers used inside must then be discarded.
         """
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            self._raw(self._begin_sql)
             self._batch_depth += 1
             self._batch_failed = False
             try:
                 yield self
             except BaseException:
                 self._batch_depth -= 1
-                self.conn.execute("ROLLBACK")
+                self._raw("ROLLBACK")
                 raise
             self._batch_depth -= 1
             if self._batch_failed:
-                self.conn.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: a write inside a batch failed; nothing of the batch was kept")
+                self._raw("ROLLBACK")
+                raise StoreError(f"{self.label}: a write inside a batch failed; nothing of the batch was kept")
             try:
-                self.conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self.conn.execute("ROLLBACK")
-                raise _explain(self.path, "committing a batch", exc) from None
+                self._raw("COMMIT")
+            except self._errors as exc:
+                self._raw("ROLLBACK")
+                raise self._explain("committing a batch", exc) from None
 
     def close(self) -> None:
         with self._lock:
@@ -251,7 +286,7 @@ class Store:
                       time_utc: datetime | None = None) -> SessionWriter:
         """Open a new session; its first record is a ``session_start`` event carrying ``meta``."""
         if not inspector or not inspector.strip():
-            raise StoreError(f"{self.path}: a session needs the inspector's name (--inspector)")
+            raise StoreError(f"{self.label}: a session needs the inspector's name (--inspector)")
         t = time_utc or datetime.now(timezone.utc)
         sid = uuid7()
         meta = {"host": platform.node(), "qamtu_version": __version__, **(meta or {})}
@@ -281,7 +316,7 @@ class Store:
         """One session (a unique id prefix is enough), with its meta and record counts."""
         matches = [s for s in self.sessions() if s["session_id"].startswith(session_id)]
         if len(matches) != 1:
-            raise StoreError(f"{self.path}: {'no' if not matches else 'more than one'} session matches {session_id!r}")
+            raise StoreError(f"{self.label}: {'no' if not matches else 'more than one'} session matches {session_id!r}")
         s = matches[0]
         meta = self._query("SELECT meta FROM sessions WHERE session_id = ?", (s["session_id"],))[0]["meta"]
         return {**s, "meta": json.loads(meta)}
@@ -289,11 +324,11 @@ class Store:
     def _query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
         with self._lock:
             try:
-                cur = self.conn.execute(sql, params)
+                cur = self._raw(sql, params)
                 names = [d[0] for d in cur.description]
                 return [dict(zip(names, row)) for row in cur.fetchall()]
-            except sqlite3.Error as exc:
-                raise _explain(self.path, "reading", exc) from None
+            except self._errors as exc:
+                raise self._explain("reading", exc) from None
 
     # ------------------------------------------------------------------ checks
     def verify(self, session_id: str | None = None) -> list[ChainReport]:
@@ -303,7 +338,7 @@ class Store:
 
     def _verify_one(self, sid: str) -> ChainReport:
         with self._lock:
-            rows = self.conn.execute(
+            rows = self._raw(
                 "SELECT seq, record_id, kind, time_utc, payload, prev_hash, hash FROM records "
                 "WHERE session_id = ? ORDER BY seq", (sid,)).fetchall()
         report = verify_rows(sid, rows)
@@ -316,8 +351,7 @@ class Store:
                 if rkind != kind:
                     continue
                 row = stored.pop(rid, None)
-                expected = COLUMN_FUNCS[kind](PAYLOAD_MODELS[kind].model_validate_json(payload))
-                expected = {c: (int(v) if isinstance(v, bool) else v) for c, v in expected.items()}
+                expected = projection(kind, json.loads(payload))
                 if row is None or row["seq"] != seq or row["time_utc"] != t or any(row[c] != expected[c] for c in columns):
                     bad = "missing" if row is None else next(
                         (c for c in ("seq", "time_utc", *columns)
@@ -353,12 +387,14 @@ class Store:
         if inspection:
             where.append("inspection_id = ?")
             params.append(inspection)
-        sql = f"SELECT * FROM {table}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY time_utc, seq"
+        columns = next(cols for name, cols in PROJECTIONS.values() if name == table)
+        sql = (f"SELECT record_id, session_id, seq, time_utc, {', '.join(columns)} FROM {table}"
+               + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY time_utc, seq")
         with self._lock:
             try:
-                df = pd.read_sql_query(sql, self.conn, params=params)
-            except (sqlite3.Error, pd.errors.DatabaseError) as exc:
-                raise StoreError(f"{self.path}: reading {table} failed: {exc}") from None
+                df = self._read_frame(sql, params)
+            except (*self._errors, pd.errors.DatabaseError) as exc:
+                raise StoreError(f"{self.label}: reading {table} failed: {exc}") from None
         df["time_utc"] = pd.to_datetime(df["time_utc"], utc=True, format="ISO8601")
         return df
 
@@ -388,3 +424,13 @@ class Store:
         sid = self.session(session_id)["session_id"]
         return self._query("SELECT seq, record_id, kind, time_utc, payload, prev_hash, hash FROM records "
                            "WHERE session_id = ? ORDER BY seq", (sid,))
+
+
+def open_store(db: str | Path) -> Store:
+    """Open a store: a ``postgresql://`` (or ``postgres://``) URL, or the path of a SQLite file."""
+    text = str(db)
+    if text.startswith(("postgresql://", "postgres://")):
+        from .store_pg import PostgresStore
+
+        return PostgresStore(text)
+    return Store(Path(text))

@@ -1,0 +1,264 @@
+"""Merging stores: ``qamtu db push --from laptop.db --to postgresql://...`` (or SQLite to SQLite).
+
+For each session of the source, in two passes:
+
+1. the session's whole hash chain is checked in the source; a broken chain rejects the session
+   (nothing of it is copied) and the report names the first bad record;
+2. its records are copied in ``seq`` order, in batches, each batch one transaction. A record whose
+   id the target already holds with the same hash is *skipped*; one whose id (or place in the
+   session) the target holds with other content is *rejected* and listed, never overwritten, and the
+   rest of that session is rejected with it (it would no longer chain). Projection rows are derived
+   again from the payloads, never copied.
+
+So a push is idempotent (a second one adds nothing), resumable (an interrupted one left whole
+batches; the next one skips them), and safe to run from many laptops at once (the target's unique
+keys decide races; the loser sees the winner's identical record and skips it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Optional
+
+from .chain import GENESIS, record_hash
+from .migrations import PROJECTIONS
+from .store import Store, StoreError, projection
+
+BATCH = 2000
+RECORD_COLUMNS = ("record_id", "session_id", "seq", "kind", "time_utc", "payload", "prev_hash", "hash")
+SESSION_COLUMNS = ("session_id", "started_utc", "ended_utc", "status", "inspector", "inspection_id", "host",
+                   "qamtu_version", "meta")
+IMMUTABLE_SESSION = ("started_utc", "inspector", "inspection_id", "host", "qamtu_version", "meta")
+
+
+@dataclass
+class SessionPush:
+    """What happened to one session."""
+
+    session_id: str
+    records: int = 0
+    added: int = 0
+    skipped: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "accepted"  # accepted | rejected
+    reason: Optional[str] = None
+
+    @property
+    def rejected_count(self) -> int:
+        """Records rejected (an entry stands for ``count`` records where it has one)."""
+        return sum(int(r.get("count", 1)) for r in self.rejected)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"session_id": self.session_id, "status": self.status, "reason": self.reason, "records": self.records,
+                "added": self.added, "skipped": self.skipped, "rejected": self.rejected_count,
+                "rejected_records": self.rejected}
+
+
+@dataclass
+class PushReport:
+    source: str
+    target: str
+    sessions: list[SessionPush] = field(default_factory=list)
+
+    @property
+    def added(self) -> int:
+        return sum(s.added for s in self.sessions)
+
+    @property
+    def skipped(self) -> int:
+        return sum(s.skipped for s in self.sessions)
+
+    @property
+    def rejected(self) -> int:
+        return sum(s.rejected_count for s in self.sessions)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "target": self.target, "added": self.added, "skipped": self.skipped,
+                "rejected": self.rejected, "sessions": [s.as_dict() for s in self.sessions]}
+
+
+def _rows(store: Store, session_id: str, batch: int = BATCH) -> Iterator[list[tuple]]:
+    """The session's records in seq order, in lists of ``batch`` (keyset paging, little memory)."""
+    last = 0
+    while True:
+        rows = store._raw("SELECT record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash FROM records "
+                          "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?", (session_id, last, batch)).fetchall()
+        if not rows:
+            return
+        yield [tuple(r) for r in rows]
+        last = rows[-1][2]
+
+
+def _check_chain(store: Store, session_id: str) -> Optional[str]:
+    """None if the source chain is whole, else why not (naming the record)."""
+    prev, expected = GENESIS, 1
+    for rows in _rows(store, session_id):
+        for rid, sid, seq, kind, t, payload, prev_hash, h in rows:
+            if seq != expected:
+                return f"record {seq}: sequence jumps from {expected - 1} to {seq} (records missing)"
+            if prev_hash != prev or record_hash(sid, seq, rid, kind, t, prev_hash, payload) != h:
+                return f"record {seq} ({rid}): content does not match the hash chain"
+            prev, expected = h, expected + 1
+    return None
+
+
+def _session_row(store: Store, session_id: str) -> Optional[dict[str, Any]]:
+    rows = store._query(f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE session_id = ?", (session_id,))
+    return rows[0] if rows else None
+
+
+def _existing(target: Store, session_id: str, lo: int, hi: int) -> dict[int, tuple[str, str]]:
+    """seq -> (record_id, hash) the target holds for this session in [lo, hi]."""
+    return {seq: (rid, h) for rid, seq, h in target._raw(
+        "SELECT record_id, seq, hash FROM records WHERE session_id = ? AND seq BETWEEN ? AND ?",
+        (session_id, lo, hi)).fetchall()}
+
+
+def _by_ids(target: Store, ids: list[str]) -> dict[str, tuple]:
+    out = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i:i + 500]
+        marks = ", ".join("?" * len(chunk))
+        for rid, sid, seq, h in target._raw(f"SELECT record_id, session_id, seq, hash FROM records "
+                                            f"WHERE record_id IN ({marks})", tuple(chunk)).fetchall():
+            out[rid] = (sid, seq, h)
+    return out
+
+
+def _insert_batch(target: Store, rows: list[tuple]) -> set[str]:
+    """Insert records and their projections in one transaction; returns the ids actually inserted."""
+    if target.dialect == "postgresql":
+        return _insert_batch_pg(target, rows)
+    inserted: set[str] = set()
+    with target._lock:
+        target._raw(target._begin_sql)
+        try:
+            have = _by_ids(target, [r[0] for r in rows])
+            new = [r for r in rows if r[0] not in have]
+            target.conn.executemany(f"INSERT OR IGNORE INTO records ({', '.join(RECORD_COLUMNS)}) "
+                                    f"VALUES ({', '.join('?' * len(RECORD_COLUMNS))})", new)
+            done = _by_ids(target, [r[0] for r in new])
+            new = [r for r in new if r[0] in done and done[r[0]][2] == r[7]]
+            _insert_projections(target, new)
+            inserted = {r[0] for r in new}
+            target._raw("COMMIT")
+        except BaseException:
+            target._raw("ROLLBACK")
+            raise
+    return inserted
+
+
+def _projection_rows(rows: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+    out: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
+    for rid, sid, seq, kind, t, payload, _prev, _h in rows:
+        table, columns = PROJECTIONS[kind]
+        values = projection(kind, json.loads(payload))
+        cols = ("record_id", "session_id", "seq", "time_utc", *columns)
+        out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *(values[c] for c in columns)))
+    return out
+
+
+def _insert_projections(target: Store, rows: list[tuple]) -> None:
+    for table, (cols, values) in _projection_rows(rows).items():
+        target.conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
+
+
+def _insert_batch_pg(target: Store, rows: list[tuple]) -> set[str]:
+    with target._lock, target.conn.transaction():
+        cur = target.conn.cursor()
+        cur.execute("CREATE TEMP TABLE IF NOT EXISTS push_records (LIKE records) ON COMMIT DELETE ROWS")
+        with cur.copy(f"COPY push_records ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(r)
+        cur.execute(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) SELECT {', '.join(RECORD_COLUMNS)} "
+                    "FROM push_records ON CONFLICT DO NOTHING RETURNING record_id")
+        inserted = {r[0] for r in cur.fetchall()}
+        new = [r for r in rows if r[0] in inserted]
+        for table, (cols, values) in _projection_rows(new).items():
+            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for v in values:
+                    copy.write_row(v)
+    return inserted
+
+
+def _ensure_session(target: Store, row: dict[str, Any], report: SessionPush) -> bool:
+    """Create the session row in the target, or check that the one there is the same session."""
+    cols = ", ".join(SESSION_COLUMNS)
+    ignore = "INSERT OR IGNORE INTO" if target.dialect == "sqlite" else "INSERT INTO"
+    tail = "" if target.dialect == "sqlite" else " ON CONFLICT DO NOTHING"
+    # a new session arrives open; it is closed below once its records are in
+    values = tuple(row[c] if c not in ("status", "ended_utc") else (None if c == "ended_utc" else "open")
+                   for c in SESSION_COLUMNS)
+    target._transaction([(f"{ignore} sessions ({cols}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))}){tail}", values)],
+                        f"creating session {row['session_id']}")
+    there = _session_row(target, row["session_id"])
+    differs = [c for c in IMMUTABLE_SESSION if there[c] != row[c]]
+    if differs:
+        report.status, report.reason = "rejected", (f"the target holds session {row['session_id']} with other "
+                                                    f"{', '.join(differs)}")
+        return False
+    return True
+
+
+def push(source: Store, target: Store, *, batch: int = BATCH,
+         progress: Callable[[str, int, int], None] | None = None) -> PushReport:
+    """Copy every session of ``source`` into ``target`` as described in the module docstring."""
+    if source.label == target.label:
+        raise StoreError(f"{source.label}: source and target are the same store")
+    report = PushReport(source.label, target.label)
+    for s in sorted(source.sessions(), key=lambda x: x["session_id"]):
+        sid = s["session_id"]
+        sp = SessionPush(sid, records=s["records"])
+        report.sessions.append(sp)
+        broken = _check_chain(source, sid)
+        if broken:
+            sp.status, sp.reason = "rejected", f"hash chain broken in the source at {broken}"
+            sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
+            continue
+        row = _session_row(source, sid)
+        if not _ensure_session(target, row, sp):
+            sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
+            continue
+        done = 0
+        for rows in _rows(source, sid, batch):
+            have = _existing(target, sid, rows[0][2], rows[-1][2])
+            clean: list[tuple] = []
+            conflict = None
+            for r in rows:
+                rid, seq, h = r[0], r[2], r[7]
+                if seq in have:
+                    if have[seq] == (rid, h):
+                        sp.skipped += 1
+                        continue
+                    conflict = r, f"the target holds record {seq} of this session as {have[seq][0]} with other content"
+                    break
+                clean.append(r)
+            if clean:
+                inserted = _insert_batch(target, clean)
+                sp.added += len(inserted)
+                raced = [r for r in clean if r[0] not in inserted]
+                if raced:  # another pusher got there first: identical -> skipped, different -> conflict
+                    now = _by_ids(target, [r[0] for r in raced])
+                    for r in raced:
+                        if now.get(r[0]) == (r[1], r[2], r[7]):
+                            sp.skipped += 1
+                        elif conflict is None:
+                            conflict = r, f"record {r[2]} ({r[0]}) exists in the target with other content"
+                        break
+            if conflict is not None:
+                r, why = conflict
+                sp.status, sp.reason = "rejected", why
+                sp.rejected.append({"record_id": r[0], "seq": r[2], "reason": why})
+                rest = s["records"] - (sp.added + sp.skipped + 1)
+                if rest > 0:
+                    sp.rejected.append({"from_seq": r[2] + 1, "count": rest,
+                                        "reason": "follows the conflicting record; would not chain"})
+                break
+            done += len(rows)
+            if progress is not None:
+                progress(sid, done, s["records"])
+        if sp.status == "accepted" and s["status"] == "closed":
+            target._transaction([("UPDATE sessions SET status = 'closed', ended_utc = ? WHERE session_id = ? "
+                                  "AND status = 'open'", (s["ended_utc"], sid))], f"closing session {sid}")
+    return report

@@ -1,0 +1,188 @@
+"""Regional store on PostgreSQL/PostGIS and merging inspectors' files (`qamtu db push`).
+
+A real PostgreSQL with PostGIS runs for these tests: a throwaway cluster on a free port (see
+tests/pg.py; `.ci/run` installs the Debian packages). No database is mocked.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import datetime, timezone
+
+import pytest
+
+from conftest import QAMTU, run_qamtu
+from pg import Cluster, pg_bin, postgis_available
+
+from qamtu.probe.push import push
+from qamtu.probe.store import Store, StoreError, open_store
+from qamtu.probe.synthetic import Campaign, Condition, write_campaign
+
+PLACES = {"611633100": (42.467228, 68.904243), "614657100": (42.488, 69.41), "611010000": (43.301946, 68.27037)}
+
+pytestmark = pytest.mark.skipif(pg_bin() is None or not postgis_available(),
+                                reason="PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3)")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster().start()
+    yield c
+    c.stop()
+
+
+_n = iter(range(10**6))
+
+
+@pytest.fixture
+def pg_url(cluster):
+    return cluster.create_db(f"t{next(_n)}")
+
+
+def _laptop(path, *, days=2, seed=1, start_day=1, samples=6):
+    with Store(path) as st:
+        write_campaign(st, Campaign(PLACES, lambda k, o: Condition("LTE", -95, 9, 2), days=days, seed=seed,
+                                    samples_per_visit=samples, speedtests_per_visit=1,
+                                    start=datetime(2026, 6, start_day, 6, tzinfo=timezone.utc)))
+    return path
+
+
+def _count(store, table="records"):
+    return store._raw(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+
+def test_push_to_postgis_is_exact_idempotent_and_chains_hold(tmp_path, pg_url):
+    src = Store(_laptop(tmp_path / "a.db"))
+    dst = open_store(pg_url)
+    n = _count(src)
+    first = push(src, dst)
+    assert (first.added, first.skipped, first.rejected) == (n, 0, 0)
+    again = push(src, dst)
+    assert (again.added, again.skipped, again.rejected) == (0, n, 0)
+    assert _count(dst) == n and _count(dst, "samples") == _count(src, "samples")
+    assert all(r.ok for r in dst.verify()) and len(dst.verify()) == 2
+    assert {s["status"] for s in dst.sessions()} == {"closed"}
+    a, b = src.samples_frame(), dst.samples_frame()
+    assert list(a["record_id"]) == list(b["record_id"]) and (a["rsrp_dbm"] == b["rsrp_dbm"]).all()
+    geo = dst._raw("SELECT COUNT(*), COUNT(geom), MIN(ST_SRID(geom)) FROM samples").fetchone()
+    assert geo == (len(a), a["lat"].notna().sum(), 4326)
+    within = dst._raw("SELECT COUNT(*) FROM samples WHERE ST_DWithin(geom::geography, "
+                      "ST_SetSRID(ST_MakePoint(68.27037, 43.301946), 4326)::geography, 500)").fetchone()[0]
+    assert within == (a["kato"] == "611010000").sum()
+
+
+def test_push_resumes_after_an_interruption(tmp_path, pg_url):
+    src = Store(_laptop(tmp_path / "a.db", samples=40))
+    dst = open_store(pg_url)
+    calls = []
+
+    def stop_after_first_batch(sid, done, total):
+        calls.append(done)
+        raise KeyboardInterrupt  # the cable is pulled
+
+    with pytest.raises(KeyboardInterrupt):
+        push(src, dst, batch=100, progress=stop_after_first_batch)
+    partial = _count(dst)
+    assert partial == 100
+    assert dst.verify()[0].ok, "a partly pushed session is a valid prefix of its chain"
+    rest = push(src, dst, batch=100)
+    assert rest.added == _count(src) - partial and rest.skipped == partial and rest.rejected == 0
+    assert all(r.ok for r in dst.verify())
+
+
+def test_known_id_with_other_content_is_rejected_and_never_overwritten(tmp_path, pg_url):
+    path = _laptop(tmp_path / "a.db", days=1)
+    dst = open_store(pg_url)
+    with Store(path) as src:
+        push(src, dst)
+        sid = src.sessions()[0]["session_id"]
+    # someone rewrites record 5 and re-chains the rest of the session in their copy
+    forged = tmp_path / "forged.db"
+    shutil.copy(path, forged)
+    with Store(forged) as f:
+        rows = f.records(sid)
+        from qamtu.probe.chain import record_hash
+        prev = rows[3]["hash"]
+        for r in rows[4:]:
+            payload = r["payload"].replace('"imei":"000000000000002"', '"imei":"999999999999999"') if r["seq"] == 5 else r["payload"]
+            h = record_hash(sid, r["seq"], r["record_id"], r["kind"], r["time_utc"], prev, payload)
+            f.conn.execute("UPDATE records SET payload = ?, prev_hash = ?, hash = ? WHERE record_id = ?",
+                           (payload, prev, h, r["record_id"]))
+            prev = h
+        assert f.verify(sid)[0].records == len(rows)
+    before = dst._raw("SELECT payload FROM records WHERE session_id = %s AND seq = 5".replace("%s", "?"), (sid,)).fetchone()[0]
+    with Store(forged) as f:
+        report = push(f, dst)
+    s = report.sessions[0]
+    assert s.status == "rejected" and s.rejected[0]["seq"] == 5 and "other content" in s.rejected[0]["reason"]
+    assert s.rejected_count == len(rows) - 4 and s.skipped == 4
+    after = dst._raw("SELECT payload FROM records WHERE session_id = ? AND seq = 5", (sid,)).fetchone()[0]
+    assert after == before and dst.verify(sid)[0].ok
+
+
+def test_broken_source_chain_rejects_the_whole_session(tmp_path, pg_url):
+    path = _laptop(tmp_path / "a.db")
+    with Store(path) as src:
+        sid = src.sessions()[0]["session_id"]
+        src.conn.execute("UPDATE records SET payload = replace(payload, '\"inspector\":\"synthetic\"', "
+                         "'\"inspector\":\"forged\"') WHERE session_id = ? AND seq = 9", (sid,))
+        out = run_qamtu("db", "push", "--from", str(path), "--to", pg_url, "--json", check=False)
+    assert out.returncode == 1
+    data = json.loads(out.stdout)
+    bad = next(s for s in data["sessions"] if s["session_id"] == sid)
+    assert bad["status"] == "rejected" and bad["added"] == 0 and "record 9" in bad["reason"]
+    good = next(s for s in data["sessions"] if s["session_id"] != sid)
+    assert good["status"] == "accepted" and good["added"] == good["records"]
+    with open_store(pg_url) as dst:
+        assert {s["session_id"] for s in dst.sessions()} == {good["session_id"]}
+
+
+def test_eight_processes_pushing_overlapping_files(tmp_path, pg_url):
+    files = [_laptop(tmp_path / f"laptop{i}.db", days=1, seed=i, start_day=i + 1) for i in range(4)]
+    # laptop 4 carries copies of laptop 0 and 1's sessions too (an inspector merged them by hand)
+    merged = tmp_path / "merged.db"
+    with Store(merged) as m:
+        for f in files[:2]:
+            with Store(f) as src:
+                push(src, m)
+    sources = [*files, merged, files[0], files[2], merged]  # 8 pushes, heavily overlapping
+    procs = [subprocess.Popen([str(QAMTU), "db", "push", "--from", str(f), "--to", pg_url, "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in sources]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    expected = {}
+    for f in files:
+        with Store(f) as st:
+            for s in st.sessions():
+                expected[s["session_id"]] = s["records"]
+    with open_store(pg_url) as dst:
+        assert {s["session_id"]: s["records"] for s in dst.sessions()} == expected
+        assert _count(dst) == sum(expected.values())
+        assert dst._raw("SELECT COUNT(*) FROM (SELECT session_id, seq FROM records GROUP BY 1, 2 "
+                        "HAVING COUNT(*) > 1) d").fetchone()[0] == 0
+        assert all(r.ok for r in dst.verify())
+    assert sum(r["added"] for r in results) == sum(expected.values()), "every record added exactly once"
+    assert all(r["rejected"] == 0 for r in results)
+
+
+def test_sqlite_to_sqlite_and_cli_on_postgres(tmp_path, pg_url):
+    a = _laptop(tmp_path / "a.db", days=1)
+    out = json.loads(run_qamtu("db", "push", "--from", str(a), "--to", str(tmp_path / "office.db"), "--json").stdout)
+    assert out["added"] > 0 and out["rejected"] == 0
+    run_qamtu("db", "push", "--from", str(tmp_path / "office.db"), "--to", pg_url)
+    listed = json.loads(run_qamtu("sessions", "list", "--db", pg_url, "--json").stdout)
+    assert len(listed) == 1 and listed[0]["samples"] == 3 * 3 * 6
+    checked = json.loads(run_qamtu("sessions", "check", "--db", pg_url, "--json").stdout)
+    assert checked[0]["ok"]
+    same = run_qamtu("db", "push", "--from", str(a), "--to", str(a), check=False)
+    assert same.returncode == 1 and "same store" in same.stderr
+
+
+def test_bad_url_is_a_clear_error(cluster):
+    with pytest.raises(StoreError, match=r"postgresql://qamtu:\*\*\*@127\.0\.0\.1:1/x: cannot connect"):
+        open_store("postgresql://qamtu:secret@127.0.0.1:1/x")
