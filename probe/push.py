@@ -17,7 +17,7 @@ keys decide races; the loser sees the winner's identical record and skips it).
 
 from __future__ import annotations
 
-import json
+import orjson
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
@@ -153,7 +153,7 @@ def _projection_rows(rows: list[tuple]) -> dict[str, tuple[tuple[str, ...], list
     out: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
     for rid, sid, seq, kind, t, payload, _prev, _h in rows:
         table, columns = PROJECTIONS[kind]
-        values = projection(kind, json.loads(payload))
+        values = projection(kind, orjson.loads(payload))
         cols = ("record_id", "session_id", "seq", "time_utc", *columns)
         out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *(values[c] for c in columns)))
     return out

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+import orjson
 import pandas as pd
 
 from .. import __version__
@@ -351,7 +352,7 @@ class Store:
                 if rkind != kind:
                     continue
                 row = stored.pop(rid, None)
-                expected = projection(kind, json.loads(payload))
+                expected = projection(kind, orjson.loads(payload))
                 if row is None or row["seq"] != seq or row["time_utc"] != t or any(row[c] != expected[c] for c in columns):
                     bad = "missing" if row is None else next(
                         (c for c in ("seq", "time_utc", *columns)

@@ -59,6 +59,8 @@ class PostgresStore(Store):
                              "check the URL, that the server runs, and the user's rights") from None
 
     def _raw(self, sql: str, params: tuple | list = ()):
+        if not params:  # no placeholders: '%' may then be SQL's modulo operator
+            return self.conn.execute(sql)
         return self.conn.execute(sql.replace("?", "%s"), tuple(params))
 
     def _explain(self, action: str, exc: BaseException) -> StoreError:

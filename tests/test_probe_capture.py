@@ -105,3 +105,47 @@ def test_unplugged_modem_is_lost_then_back_while_the_other_keeps_going(tmp_path)
     during = beeline[(beeline["time_utc"] >= lost.min()) & (beeline["time_utc"] <= lost.max())]
     assert len(during) >= 20 and set(during["status"]) == {"ok"}, "the other modem is not disturbed"
     assert store.verify()[0].ok
+
+
+def test_modem_reappearing_on_another_port_is_found_by_imei(tmp_path):
+    route = _route()
+    clock = SimClock(speed=20, start_utc=route.start_utc)
+    first_dir, second_dir = tmp_path / "usb0", tmp_path / "usb1"
+    first_dir.mkdir()
+    second_dir.mkdir()
+    modem = SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell", link_dir=first_dir).start()
+    gps = SimGnss(route, clock=clock, link_dir=tmp_path).start()
+    store = Store(tmp_path / "q.db")
+    records = []
+    moved = {}
+
+    def candidates():
+        return [moved["path"]] if "path" in moved else []
+
+    cfg = CaptureConfig(ports=[modem.path], gnss=gps.path, inspector="Test", duration_s=200, candidates=candidates)
+    cap = Capture(store, cfg, clock=ScaledClock(clock), on_record=lambda k, d: records.append((k, d)))
+    import threading
+    import time
+
+    def replug():
+        time.sleep(2)
+        modem.stop()  # unplugged ...
+        time.sleep(1)
+        again = SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell", link_dir=second_dir).start()
+        moved["path"], moved["dev"] = again.path, again  # ... and back under another name (same IMEI)
+
+    t = threading.Thread(target=replug)
+    t.start()
+    try:
+        cap.run()
+    finally:
+        t.join()
+        gps.stop()
+        moved.get("dev") and moved["dev"].stop()
+    events = [d for k, d in records if k == "event"]
+    assert [e["type"] for e in events][:4] == ["modem_attached", "modem_lost", "modem_moved", "modem_back"]
+    assert events[2]["port"] == moved["path"]
+    df = store.samples_frame()
+    on_new = df[(df["port"] == moved["path"]) & (df["status"] == "ok")]
+    assert len(on_new) >= 20 and on_new["imei"].nunique() == 1
+    assert on_new["imei"].iloc[0] == df[df["port"] == modem.path]["imei"].dropna().iloc[0]

@@ -1,0 +1,179 @@
+"""Benchmarks of the regional store: pushing 1,000,000 samples into PostGIS, and classifying
+10,000,000 samples there. Prints figures; asserts nothing. Needs PostgreSQL + PostGIS (Debian
+packages postgresql, postgresql-15-postgis-3); starts a throwaway cluster like the tests.
+
+    .venv/bin/python bench/bench_db.py [--samples 1000000] [--classify-samples 10000000]
+
+1. A laptop file with --samples hash-chained samples (realistic 2 KB payloads from the synthetic
+   generator's template) is pushed with `push()` into an empty PostGIS database: seconds and
+   records/s; then pushed again (all skipped).
+2. --classify-samples projection rows are generated inside PostgreSQL (generate_series; the chain
+   is not needed to time a query), then the per settlement x operator x technology aggregation
+   that classification needs is timed, for the whole table and for a one-month window, with
+   EXPLAIN to show whether the time and settlement indexes are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from pg import Cluster  # noqa: E402
+
+from qamtu.mapping.gazetteer import Gazetteer  # noqa: E402
+from qamtu.probe.chain import GENESIS, canonical_json, record_hash  # noqa: E402
+from qamtu.probe.ids import uuid7  # noqa: E402
+from qamtu.probe.push import push  # noqa: E402
+from qamtu.probe.store import Store, open_store, projection  # noqa: E402
+from qamtu.probe.synthetic import Campaign, Condition, write_campaign  # noqa: E402
+
+PER_SESSION = 50_000
+
+
+def _template(tmp: Path) -> dict:
+    with Store(tmp / "template.db") as st:
+        write_campaign(st, Campaign({"611010000": (43.301946, 68.27037)}, lambda k, o: Condition("LTE", -95, 9, 2),
+                                    days=1, samples_per_visit=1, speedtests_per_visit=0, operators=("401-02",)))
+        import json
+        row = st._raw("SELECT payload FROM records WHERE kind = 'sample' LIMIT 1").fetchone()[0]
+    return json.loads(row)
+
+
+def fill(path: Path, n: int, progress: Progress) -> None:
+    """n samples in sessions of PER_SESSION, chained, with projections (one transaction per session)."""
+    tmp = path.parent
+    template = _template(tmp)
+    places = [(s.lat, s.lon, s.kato) for s in Gazetteer.load() if s.located and s.populated]
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    task = progress.add_task("writing the laptop file", total=n)
+    with Store(path) as st:
+        done = 0
+        while done < n:
+            sid = uuid7()
+            count = min(PER_SESSION, n - done)
+            st._raw("BEGIN IMMEDIATE")
+            st._raw("INSERT INTO sessions VALUES (?, ?, NULL, 'open', 'bench', NULL, 'bench', '0', '{}')",
+                    (sid, t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
+            prev, recs, projs = GENESIS, [], []
+            for i in range(count):
+                lat, lon, kato = places[(done + i) % len(places)]
+                p = copy.deepcopy(template)
+                p["reading"]["cells"][0]["rsrp_dbm"] = -70.0 - (i % 50)
+                p["fix"]["lat_deg"], p["fix"]["lon_deg"] = lat + (i % 7) * 1e-4, lon
+                p["settlement"]["kato"] = kato
+                text = canonical_json(p)
+                t = (t0 + timedelta(seconds=done + i)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+                rid = uuid7()
+                h = record_hash(sid, i + 1, rid, "sample", t, prev, text)
+                recs.append((rid, sid, i + 1, "sample", t, text, prev, h))
+                values = projection("sample", p)
+                projs.append((rid, sid, i + 1, t, *values.values()))
+                prev = h
+            st.conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", recs)
+            st.conn.executemany(f"INSERT INTO samples VALUES ({', '.join('?' * len(projs[0]))})", projs)
+            st._raw("COMMIT")
+            done += count
+            progress.update(task, completed=done)
+
+
+CLASSIFY_SQL = """
+SELECT kato, operator_mcc, operator_mnc, technology, COUNT(*) AS samples,
+       COUNT(DISTINCT substr(time_utc, 1, 10)) AS days,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY rsrp_dbm) AS median_rsrp_dbm,
+       MAX(rsrp_dbm) AS best_rsrp_dbm,
+       SUM(CASE WHEN rsrp_dbm >= -115 THEN 1 ELSE 0 END) AS at_or_above_threshold
+FROM samples WHERE kato IS NOT NULL {window}
+GROUP BY kato, operator_mcc, operator_mnc, technology
+"""
+
+
+def classify_bench(url: str, n: int, console: Console) -> list[tuple]:
+    with open_store(url) as st:
+        with console.status(f"generating {n:,} sample rows inside PostgreSQL…"):
+            t = time.perf_counter()
+            # projection rows only (no chained records): skip the foreign-key check for this bench table
+            st._raw("SET session_replication_role = replica")
+            st._raw("""
+INSERT INTO samples (record_id, session_id, seq, time_utc, status, port, operator_mcc, operator_mnc, technology,
+                     rsrp_dbm, lat, lon, fix_mode, kato, tag_reason, inspector)
+SELECT 'r' || g, 's' || (g / 50000), g % 50000, to_char(timestamp '2026-01-01' + g * interval '3 second',
+       'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'ok', 'p', '401', (ARRAY['01','02','77'])[1 + g % 3],
+       (ARRAY['LTE','LTE','UMTS','GSM'])[1 + g % 4], -70 - (g % 60), 41 + (g % 997) * 0.005, 66 + (g % 991) * 0.005,
+       '3D', '61' || lpad(((g / 7) % 800)::text, 7, '0'), 'tagged', 'bench'
+FROM generate_series(1, %s) g""".replace("%s", str(n)))
+            st._raw("ANALYZE samples")
+            fill_s = time.perf_counter() - t
+        rows = [("generate + analyze", n, fill_s, "")]
+        for label, window in (("whole table", ""), ("one month", "AND time_utc >= '2026-03-01' AND time_utc < '2026-04-01'")):
+            sql = CLASSIFY_SQL.format(window=window)
+            plan = "\n".join(r[0] for r in st._raw("EXPLAIN " + sql).fetchall())
+            used = [ix for ix in ("samples_time", "samples_kato", "samples_geom") if ix in plan]
+            t = time.perf_counter()
+            groups = st._raw(sql).fetchall()
+            rows.append((f"classification aggregate, {label}", len(groups), time.perf_counter() - t,
+                         ", ".join(used) or "none (sequential scan)"))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--samples", type=int, default=1_000_000)
+    ap.add_argument("--classify-samples", type=int, default=10_000_000)
+    args = ap.parse_args()
+    console = Console()
+    cluster = Cluster().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            laptop = Path(tmp) / "laptop.db"
+            with Progress(console=console) as progress:
+                t = time.perf_counter()
+                fill(laptop, args.samples, progress)
+                fill_s = time.perf_counter() - t
+                size = laptop.stat().st_size / 2**20
+                url = cluster.create_db("bench_push")
+                with Store(laptop) as src, open_store(url) as dst:
+                    task = progress.add_task("pushing", total=args.samples)
+                    done = {}
+
+                    def tick(sid, n, total):
+                        done[sid] = n
+                        progress.update(task, completed=sum(done.values()))
+
+                    t = time.perf_counter()
+                    first = push(src, dst, progress=tick)
+                    push_s = time.perf_counter() - t
+                    t = time.perf_counter()
+                    second = push(src, dst)
+                    again_s = time.perf_counter() - t
+            table = Table(title=f"db push: {args.samples:,} samples ({size:.0f} MiB SQLite) -> PostGIS")
+            for c in ("step", "records", "seconds", "records/s"):
+                table.add_column(c, justify="right")
+            table.add_row("write laptop file (bench set-up)", f"{args.samples:,}", f"{fill_s:.1f}", f"{args.samples / fill_s:,.0f}")
+            table.add_row("first push (added)", f"{first.added:,}", f"{push_s:.1f}", f"{first.added / push_s:,.0f}")
+            table.add_row("second push (skipped)", f"{second.skipped:,}", f"{again_s:.1f}", f"{second.skipped / again_s:,.0f}")
+            console.print(table)
+            console.print(f"goal: 1,000,000 samples pushed in under 60 s -> "
+                          f"{'met' if push_s < 60 * args.samples / 1e6 else 'NOT met'}")
+        rows = classify_bench(cluster.create_db("bench_classify"), args.classify_samples, console)
+        t = Table(title=f"Classification aggregate over {args.classify_samples:,} samples in PostGIS")
+        for c in ("step", "rows / groups", "seconds", "indexes in the plan"):
+            t.add_column(c)
+        for step, n, s, used in rows:
+            t.add_row(step, f"{n:,}", f"{s:.1f}", used)
+        console.print(t)
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
