@@ -186,3 +186,28 @@ def test_sqlite_to_sqlite_and_cli_on_postgres(tmp_path, pg_url):
 def test_bad_url_is_a_clear_error(cluster):
     with pytest.raises(StoreError, match=r"postgresql://qamtu:\*\*\*@127\.0\.0\.1:1/x: cannot connect"):
         open_store("postgresql://qamtu:secret@127.0.0.1:1/x")
+
+
+def test_probe_records_straight_into_postgis(tmp_path, pg_url):
+    from qamtu.device.scenario import SimClock, static_route
+    from qamtu.device.simulator import SimGnss, SimModem
+    from qamtu.probe.capture import Capture, CaptureConfig
+    from qamtu.probe.clock import ScaledClock
+
+    route = static_route()
+    clock = SimClock(speed=10, start_utc=route.start_utc)
+    devices = [SimModem("telit-le910", route, operator="401-07", clock=clock, link_dir=tmp_path).start(),
+               SimGnss(route, clock=clock, link_dir=tmp_path).start()]
+    try:
+        with open_store(pg_url) as st:
+            cfg = CaptureConfig(ports=[devices[0].path], gnss=devices[1].path, inspector="Office", duration_s=60)
+            summary = Capture(st, cfg, clock=ScaledClock(clock)).run()
+            assert summary["samples"] >= 40
+            df = st.samples_frame(operator="401-07")
+            assert len(df) == summary["samples"] and set(df["technology"]) == {"LTE"}
+            assert st.verify()[0].ok and st.sessions()[0]["status"] == "closed"
+            tagged = st._raw("SELECT COUNT(*) FROM samples WHERE geom IS NOT NULL AND kato = '611010000'").fetchone()[0]
+            assert tagged >= summary["samples"] - 12  # all but the readings before the first fix
+    finally:
+        for d in devices:
+            d.stop()
