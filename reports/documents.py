@@ -1,0 +1,342 @@
+"""The act of results, the draft protocol under art. 637 and the order, in Kazakh and Russian.
+
+Each document is rendered from a DOCX template the office can edit in Word
+(``reports/data/templates/{act,protocol,order}_{kk,ru}.docx``, placeholders ``{{ name }}``),
+then laid out as PDF with the bundled DejaVu Sans font (:mod:`qamtu.reports.pdf`). Documents are
+refused when an instrument has no valid metrological verification on a measurement date, or when
+a modem that measured is not among the inspection's registered instruments. The protocol and the
+order are made only when the findings establish a violation.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import tomllib
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from .. import package_path
+from .errors import ReportError
+from .findings import compute_findings
+from .inspections import Inspection, get_inspection
+from .registers import Registers
+
+DOC_KINDS = ("act", "protocol", "order")
+LANGS = ("kk", "ru")
+
+
+class DocumentError(ReportError):
+    """Documents cannot be made (instrument verification, template, deadline); nothing was written."""
+
+
+def templates_dir() -> Path:
+    return package_path("reports", "data", "templates")
+
+
+def strings(lang: str) -> dict[str, Any]:
+    data = tomllib.loads((templates_dir() / "strings.toml").read_text(encoding="utf-8"))
+    if lang not in data:
+        raise DocumentError(f"language {lang!r}: documents exist in {', '.join(LANGS)}")
+    return data[lang]
+
+
+# ------------------------------------------------------------------------------------ instruments
+def check_instruments(store, insp: Inspection, registers: Registers) -> list[dict[str, Any]]:
+    """Rows for the instrument table; raises :class:`DocumentError` listing every verification problem."""
+    problems: list[str] = []
+    listed = {ident: registers.instrument(ident) for ident in insp.instruments}
+    by_imei = {ins.imei: ident for ident, ins in listed.items() if ins.imei}
+    used: dict[str, set[str]] = {}
+    all_days: set[str] = set()
+    for df in (store.samples_frame(inspection=insp.inspection_id), store.speedtests_frame(inspection=insp.inspection_id)):
+        for imei, t in zip(df["imei"], df["time_utc"]):
+            day = t.date().isoformat()
+            all_days.add(day)
+            used.setdefault(imei or "", set()).add(day)
+    for imei, days in sorted(used.items()):
+        if imei and imei not in by_imei:
+            problems.append(f"a modem with IMEI {imei} measured on {', '.join(sorted(days))} but is not among the "
+                            f"inspection's instruments ({', '.join(insp.instruments)}) in {registers.paths['instruments']}")
+    for ident, ins in listed.items():
+        days = used.get(ins.imei, set()) if ins.imei else all_days
+        for day in sorted(days):
+            why = ins.problem_on(day)
+            if why:
+                problems.append(f"instrument {ident} ({ins.model}, serial {ins.serial}) {why}")
+                break
+    if problems:
+        raise DocumentError("documents refused: " + "; ".join(problems) + f" (register: {registers.paths['instruments']})")
+    return [{"id": ident, "name": ins.name, "model": ins.model,
+             "serial": ins.serial + (f" / IMEI {ins.imei}" if ins.imei else ""),
+             "certificate": ins.verification_certificate, "cert_date": ins.verification_date,
+             "valid_until": ins.verification_valid_until, "demo": ins.demo} for ident, ins in listed.items()]
+
+
+# ------------------------------------------------------------------------------------ map excerpt
+def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, lang: str) -> Path:
+    """A static PNG of the inspection's samples and speed tests around the settlement point."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    for f in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"):
+        font_manager.fontManager.addfont(str(package_path("reports", "data", "fonts", f)))
+    thresholds = {r["technology"]: r["threshold_mbps"] for r in findings["indicators"]}
+    samples = store.samples_frame(inspection=insp.inspection_id)
+    tests = store.speedtests_frame(inspection=insp.inspection_id)
+    words = {"kk": ("өлшеу нүктелері", "жылдамдық шектен төмен", "жылдамдық шектен жоғары", "сынақ сәтсіз"),
+             "ru": ("точки измерений", "скорость ниже порога", "скорость не ниже порога", "тест не удался")}[lang]
+    with plt.rc_context({"font.family": "DejaVu Sans"}):
+        fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
+        s = samples.dropna(subset=["lat", "lon"])
+        ax.scatter(s["lon"], s["lat"], s=4, c="#9aa5b1", label=f"{words[0]} ({len(s)})", zorder=1)
+        t = tests.dropna(subset=["lat", "lon"])
+        if len(t):
+            thr = t["technology"].map(thresholds)
+            below = t["valid"] & (t["download_mbps"] < thr)
+            above = t["valid"] & (t["download_mbps"] >= thr)
+            failed = ~t["valid"]
+            for mask, colour, marker, word in ((below, "#d62728", "v", words[1]), (above, "#2ca02c", "^", words[2]),
+                                                (failed, "#000000", "x", words[3])):
+                if mask.any():
+                    ax.scatter(t.loc[mask, "lon"], t.loc[mask, "lat"], s=28, c=colour, marker=marker,
+                               label=f"{word} ({int(mask.sum())})", zorder=3)
+        if settlement is not None and settlement.located:
+            ax.plot([settlement.lon], [settlement.lat], marker="*", markersize=14, color="#1f77b4", zorder=2)
+            name = settlement.name_kk if lang == "kk" else settlement.name_ru
+            ax.annotate(f"{name} ({insp.kato})", (settlement.lon, settlement.lat), xytext=(6, 6),
+                        textcoords="offset points", fontsize=9, weight="bold")
+        import math
+
+        lat0 = settlement.lat if settlement is not None and settlement.located else (s["lat"].mean() if len(s) else 43.0)
+        ax.set_aspect(1 / max(0.2, math.cos(math.radians(lat0))))
+        ax.ticklabel_format(useOffset=False, style="plain")
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(4))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
+        ax.set_xlabel("lon, °")
+        ax.set_ylabel("lat, °")
+        ax.grid(True, linewidth=0.3)
+        ax.legend(loc="lower right", fontsize=7, framealpha=0.85)
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        metres = 100 * max(1, round((x1 - x0) * 111_320 * math.cos(math.radians(lat0)) / 500))
+        dx = metres / (111_320 * math.cos(math.radians(lat0)))
+        bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+        ax.plot([bx, bx + dx], [by, by], color="black", linewidth=2)
+        ax.annotate(f"{metres} m", (bx + dx / 2, by), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7)
+        ax.set_title(f"{insp.inspection_id} · {insp.operator} · WGS84", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out)
+        plt.close(fig)
+    return out
+
+
+# ------------------------------------------------------------------------------------ context
+def _fmt_num(x: Optional[float], digits: int = 0) -> str:
+    if x is None:
+        return "—"
+    text = f"{x:,.{digits}f}".replace(",", "\u00a0")
+    return text
+
+
+def _pct(x: Optional[float]) -> str:
+    return "—" if x is None else f"{100 * x:.1f} %"
+
+
+def _when(iso: Optional[str]) -> str:
+    return "—" if not iso else iso[:16].replace("T", " ")
+
+
+def _months_after(day: date, months: int) -> date:
+    y, m = divmod(day.year * 12 + day.month - 1 + months, 12)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(y, m + 1, d)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def _fill(value: str, s: dict) -> str:
+    return value if value and value.strip() else s["to_fill"]
+
+
+def context(store, insp: Inspection, findings: dict, registers: Registers, instruments: list[dict], settlement,
+            lang: str, issue_date: date, deadline_days: int) -> dict[str, Any]:
+    """Every placeholder value of the templates, in language ``lang``."""
+    s = strings(lang)
+    op = registers.operator(insp.operator)
+    proc = registers.procedure
+    office = registers.office
+    legal = findings.get("legal") or {}
+    rows = []
+    for r in findings["indicators"]:
+        rows.append({"tech": r["technology_label"], "threshold": _fmt_num(r["threshold_mbps"], 1) if r["threshold_mbps"] else "—",
+                     "n": str(r["n"]), "n_below": "—" if r["n_below"] is None else str(r["n_below"]),
+                     "share": _pct(r["share_below"]),
+                     "ci": "—" if r["ci_low"] is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} %",
+                     "window": f"{_when(r['window_start_utc'])} – {_when(r['window_end_utc'])}",
+                     "verdict": s[f"verdict_{r['verdict']}"]})
+    violated = [r for r in findings["indicators"] if r["verdict"] == "violation"]
+    summary = "; ".join(
+        f"{r['technology_label']}: {r['n_below']}/{r['n']} ({_pct(r['share_below'])}; 95 %: {100 * r['ci_low']:.1f}–"
+        f"{100 * r['ci_high']:.1f} %) < {r['threshold_mbps']:g} {s['mbps']}, {s['max_share']} {_pct(r['allowed_share'])}"
+        for r in violated) or "—"
+    starts = [r["window_start_utc"] for r in findings["indicators"] if r["window_start_utc"]]
+    ends = [r["window_end_utc"] for r in findings["indicators"] if r["window_end_utc"]]
+    name = (op.legal_name_kk or op.legal_name_ru) if lang == "kk" else op.legal_name_ru
+    settlement_text = "—" if settlement is None else (
+        f"{settlement.kato_name_kk}, {settlement.district_name_kk}" if lang == "kk"
+        else f"{settlement.kato_name_ru}, {settlement.district_name_ru}")
+    notes: list[str] = [proc["indicators"][f"uncertainty_{lang}"], s["fine_date_note"],
+                        registers.mci.which_date_kk if lang == "kk" else registers.mci.which_date_ru]
+    if op.category and "INFERENCE" in op.category_source:
+        notes.append(s["category_note"])
+    if not op.bin or not op.address:
+        notes.append(s["to_fill"] + ": " + ", ".join(x for x, v in ((s["bin_label"], op.bin), (s["address_label"], op.address))
+                                                     if not v))
+    fine_mci = legal.get("fine_mci")
+    mci_note = "—"
+    if legal:
+        if legal.get("mci_tenge"):
+            mci_note = s["mci_note"].format(tenge=_fmt_num(legal["mci_tenge"]), valid_from=legal["mci_valid_from"],
+                                            source=legal["mci_source"])
+        mci_entry = registers.mci.on(legal["offence_date"])
+        if mci_entry is not None and mci_entry.uncertain:
+            notes.append(s["mci_uncertain"].format(note=mci_entry.uncertain))
+        if fine_mci is None:
+            notes.append(s["no_fine"].format(why="; ".join(legal.get("uncertainties", [])[-3:])))
+    offence = findings.get("offence_date")
+    months = proc["limitation"]["months"]
+    if offence and issue_date > _months_after(date.fromisoformat(offence), months):
+        notes.insert(0, s["limitation"].format(offence=offence, months=months))
+    if findings.get("synthetic"):
+        notes.insert(0, s["synthetic"])
+    part_substance = ""
+    if legal:
+        part_substance = legal.get(f"substance_{lang}") or ""
+        if lang == "kk" and not part_substance:
+            part_substance = s["kk_text_missing"] + " (ru: " + legal.get("substance_ru", "") + ")"
+    notes.append(s["register_notes"] + ": " + " | ".join(
+        legal.get("uncertainties", []) if legal else [u for u in findings.get("uncertainties", []) if u]))
+    deadline = issue_date + timedelta(days=deadline_days)
+    repeat = legal.get("repeat_of") if legal else None
+    return {
+        "synthetic_banner": s["synthetic"] if findings.get("synthetic") else "",
+        "doc_date": issue_date.isoformat(), "place": _fill(getattr(office, f"place_{lang}"), s),
+        "office_name": _fill(getattr(office, f"name_{lang}"), s), "office_address": _fill(getattr(office, f"address_{lang}"), s),
+        "inspection_id": insp.inspection_id, "act_number": insp.act_number, "act_registered": insp.act_registered,
+        "grounds_text": s[f"grounds_{insp.grounds}"], "grounds_number": insp.grounds_number, "grounds_date": insp.grounds_date,
+        "inspectors": ", ".join(insp.inspectors),
+        "operator_name": _fill(name, s), "operator_brand": op.brand, "operator_bin": _fill(op.bin, s),
+        "operator_address": _fill(op.address, s), "operator_registration": _fill(op.registration, s),
+        "operator_bank": _fill(op.bank_details, s),
+        "operator_category": s["categories"].get(op.category, s["to_fill"]) if op.category else s["to_fill"],
+        "settlement": settlement_text, "kato": insp.kato, "address": insp.address,
+        "window_start": _when(min(starts)) if starts else "—", "window_end": _when(max(ends)) if ends else "—",
+        "measurement_days": ", ".join(findings["measurement_days"]) or "—", "utc": s["utc"],
+        "indicator": s["indicator"], "rule_set": findings["rule_set"]["version"],
+        "verdict_rule": getattr(registers.findings, f"rule_{lang}"),
+        "rows": rows, "verdict_text": s[f"verdict_{findings['verdict']}"], "instruments": instruments,
+        "violation_summary": summary, "violated_techs": ", ".join(r["technology_label"] for r in violated) or "—",
+        "article_no": str(registers.art637.article),
+        "article_text": (s["article"].format(article=legal["article"], part=legal["part"]) if legal else "—"),
+        "part_substance": part_substance or "—",
+        "fine_mci": _fmt_num(fine_mci) if fine_mci is not None else "—",
+        "fine_tenge": _fmt_num(legal.get("fine_tenge")) if legal and legal.get("fine_tenge") is not None else "—",
+        "mci_note": mci_note,
+        "repeat_text": s["repeat"].format(**repeat) if repeat else "",
+        "jurisdiction_note": getattr(registers.art637.jurisdiction, f"note_{lang}"),
+        "language_note": proc["protocol"][f"language_note_{lang}"], "copy_note": proc["protocol"][f"copy_note_{lang}"],
+        "deadline_text": s["deadline"].format(days=deadline_days, date=deadline.isoformat(), issue=issue_date.isoformat()),
+        "checklist": proc["act"][f"checklist_{lang}"],
+        "deadline_date": deadline.isoformat(), "order_basis": proc["order"][f"basis_{lang}"],
+        "forms_note": proc["act"][f"forms_note_{lang}"], "indicators_order": proc["indicators"][f"order_{lang}"],
+        "register_versions": ", ".join(f"{k}: {v}" for k, v in registers.versions().items()),
+        "notes": [n for n in notes if n],
+    }
+
+
+# ------------------------------------------------------------------------------------ rendering
+def render_docx(template: Path, ctx: dict[str, Any], image: Optional[Path], out: Path) -> Path:
+    from docx.shared import Mm
+    from docxtpl import DocxTemplate, InlineImage
+    from jinja2 import StrictUndefined, TemplateError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        tpl = DocxTemplate(str(template))
+        values = dict(ctx)
+        values["map_image"] = InlineImage(tpl, str(image), width=Mm(160)) if image else ""
+        tpl.render(values, jinja_env=SandboxedEnvironment(undefined=StrictUndefined), autoescape=True)
+        tpl.save(str(out))
+    except TemplateError as exc:
+        raise DocumentError(f"{template}: template error: {exc} (placeholders: see docs/inspections.md)") from None
+    except Exception as exc:  # a damaged DOCX, not a zip, unreadable
+        if isinstance(exc, DocumentError):
+            raise
+        raise DocumentError(f"{template}: cannot render the template ({type(exc).__name__}: {exc})") from None
+    return out
+
+
+def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules, registers: Registers, gazetteer=None,
+                       langs: tuple[str, ...] = LANGS, issue_date: Optional[date] = None,
+                       deadline_days: Optional[int] = None, templates: Optional[Path | str] = None,
+                       findings: Optional[dict] = None) -> dict[str, Path]:
+    """Write the documents of one inspection into ``out_dir``; returns file name -> path.
+
+    All files are written to a temporary folder first and moved into ``out_dir`` only when every
+    one of them was made, so a refusal or an error leaves nothing half-written.
+    """
+    from .pdf import docx_to_pdf
+
+    for lang in langs:
+        if lang not in LANGS:
+            raise DocumentError(f"--lang {lang!r}: choose from {', '.join(LANGS)}")
+    insp = get_inspection(store, inspection_id)
+    findings = findings or compute_findings(store, inspection_id, rules, registers)
+    instruments = check_instruments(store, insp, registers)
+    order = registers.procedure["order"]
+    days = order["default_deadline_days"] if deadline_days is None else int(deadline_days)
+    if days < order["min_deadline_days"]:
+        raise DocumentError(f"--deadline-days {days}: the order's deadline must be at least {order['min_deadline_days']} "
+                            f"calendar days ({order['source']})")
+    issue_date = issue_date or datetime.now(timezone.utc).date()
+    settlement = None
+    if gazetteer is not None:
+        try:
+            settlement = gazetteer.get(insp.kato)
+        except Exception:
+            settlement = None
+    kinds = ["act"] + (["protocol", "order"] if findings["verdict"] == "violation" else [])
+    tdir = Path(templates) if templates else templates_dir()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".partial-docs-", dir=out))
+    written: dict[str, Path] = {}
+    try:
+        for lang in langs:
+            png = map_excerpt(store, insp, findings, settlement, work / f"map_{lang}.png", lang)
+            ctx = context(store, insp, findings, registers, instruments, settlement, lang, issue_date, days)
+            written[png.name] = png
+            for kind in kinds:
+                template = tdir / f"{kind}_{lang}.docx"
+                if not template.exists():
+                    raise DocumentError(f"{template}: template not found")
+                docx = render_docx(template, ctx, png, work / f"{kind}_{lang}.docx")
+                pdf = docx_to_pdf(docx, work / f"{kind}_{lang}.pdf", footer=f"{insp.inspection_id} · {kind}_{lang}")
+                written[docx.name], written[pdf.name] = docx, pdf
+        final = {}
+        for name, path in written.items():
+            target = out / name
+            path.replace(target)
+            final[name] = target
+        return final
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
