@@ -699,7 +699,7 @@ def _summary_table(rows: list[dict], title: str) -> Table:
 @map_app.command("coverage")
 def map_coverage(
     out: Path = typer.Option(..., "--out", help="Output HTML file."),
-    db: Path = DbOpt,
+    db: str = DbOpt,
     operator: list[str] = OperatorOpt,
     period: Optional[str] = PeriodOpt,
     offline: bool = typer.Option(False, "--offline", help="No tile server: one self-contained file that opens "
@@ -732,7 +732,7 @@ def map_coverage(
 
 @coverage_app.command("classify")
 def coverage_classify(
-    db: Path = DbOpt,
+    db: str = DbOpt,
     operator: list[str] = OperatorOpt,
     period: Optional[str] = PeriodOpt,
     out: list[Path] = typer.Option([], "--out", help="Write the classification to FILE.gpkg, .geojson or .csv; "
@@ -767,7 +767,7 @@ def coverage_classify(
 @report_app.command("districts")
 def report_districts(
     out: Path = typer.Option(..., "--out", help="Output XLSX workbook."),
-    db: Path = DbOpt,
+    db: str = DbOpt,
     png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Also write one PNG map per district here."),
     operator: list[str] = OperatorOpt,
     period: Optional[str] = PeriodOpt,
@@ -798,6 +798,236 @@ def report_districts(
         table.add_row(r["district_name_ru"], *(str(r[k]) for k in ("settlements", "measured", "without_mobile",
                                                                     "without_internet", "unmeasured")))
     console.print(table)
+
+
+# --------------------------------------------------------------------------- inspections
+inspection_app = typer.Typer(help="Inspections under KoAP art. 637: records, findings, documents (kk/ru), evidence "
+                             "bundles.", no_args_is_help=True)
+keys_app = typer.Typer(help="Ed25519 signing keys of inspectors.", no_args_is_help=True)
+app.add_typer(inspection_app, name="inspection")
+app.add_typer(keys_app, name="keys")
+
+RegistersOpt = typer.Option(None, "--registers", envvar="QAMTU_REGISTERS", help="Folder of the office's register files "
+                            "(art637.toml, mci.toml, operators.toml, instruments.toml, ...); a file missing there is "
+                            "taken from the bundled registers.")
+
+
+def _registers(folder: Optional[Path]):
+    from .reports.registers import Registers
+
+    return Registers.load(folder)
+
+
+def _rules(path: Optional[Path]):
+    from .mapping.rules import load_rules
+
+    return load_rules(path)
+
+
+@inspection_app.command("new")
+def inspection_new(
+    grounds: str = typer.Option(..., "--grounds", help="complaint or prosecutor (anonymous complaints are not grounds)."),
+    grounds_number: str = typer.Option(..., "--grounds-number", help="Registration number of the complaint or demand."),
+    grounds_date: str = typer.Option(..., "--grounds-date", help="Date of the complaint or demand, YYYY-MM-DD."),
+    operator: str = typer.Option(..., "--operator", help="Operator inspected: MCC-MNC (401-77) or a name (Tele2)."),
+    kato: str = typer.Option(..., "--kato", help="KATO code of the settlement."),
+    address: str = typer.Option(..., "--address", help="Exact address of the place to measure."),
+    act_number: str = typer.Option(..., "--act-number", help="Number of the appointment act."),
+    act_registered: str = typer.Option(..., "--act-registered", help="Date the act was registered with the "
+                                       "legal-statistics body, YYYY-MM-DD."),
+    inspector: list[str] = typer.Option(..., "--inspector", help="Inspector (repeat for several)."),
+    instrument: list[str] = typer.Option(..., "--instrument", help="Instrument id from the instrument register (repeat)."),
+    inspection_id: Optional[str] = typer.Option(None, "--id", help="Inspection id (default: INSP-YEAR-NNNN)."),
+    notes: str = typer.Option("", "--notes", help="Free text kept with the record."),
+    db: str = DbOpt, registers: Optional[Path] = RegistersOpt, gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Record a new inspection; then measure with `qamtu probe --inspection ID`."""
+    from .probe.store import parse_operator
+    from .reports.inspections import create_inspection
+
+    mcc, mnc = parse_operator(operator)
+    with _store(db, must_exist=False) as store:
+        insp = create_inspection(store, _registers(registers), gazetteer=_gazetteer(gazetteer), inspection_id=inspection_id,
+                                 grounds=grounds, grounds_number=grounds_number, grounds_date=grounds_date,
+                                 operator=f"{mcc}-{mnc}", kato=kato, address=address, act_number=act_number,
+                                 act_registered=act_registered, inspectors=inspector, instruments=instrument, notes=notes)
+    if as_json:
+        emit_json(insp.model_dump())
+    else:
+        console.print(f"inspection {insp.inspection_id} recorded; measure with: qamtu probe --inspection "
+                      f"{insp.inspection_id} ...", highlight=False)
+
+
+@inspection_app.command("list")
+def inspection_list(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Every inspection in the store with its counts of samples and speed tests."""
+    from .reports.inspections import list_inspections, summary
+
+    with _store(db) as store:
+        rows = [summary(store, i) for i in list_inspections(store)]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(title=f"Inspections in {db}")
+    for h in ("id", "operator", "KATO", "act", "registered", "samples", "tests"):
+        table.add_column(h)
+    for r in rows:
+        table.add_row(r["inspection_id"], r["operator"], r["kato"], r["act_number"], r["act_registered"],
+                      str(r["samples"]), str(r["speedtests"]))
+    console.print(table)
+
+
+@inspection_app.command("show")
+def inspection_show(inspection_id: str = typer.Argument(..., help="Inspection id."), db: str = DbOpt,
+                    as_json: bool = JsonOpt) -> None:
+    """One inspection: the record and what the store holds for it."""
+    from .reports.inspections import get_inspection, summary
+
+    with _store(db) as store:
+        info = summary(store, get_inspection(store, inspection_id))
+    if as_json:
+        emit_json(info)
+        return
+    table = Table(show_header=False, title=f"Inspection {inspection_id}")
+    for k, v in info.items():
+        table.add_row(k, ", ".join(map(str, v)) if isinstance(v, list) else str(v))
+    console.print(table)
+
+
+@inspection_app.command("findings")
+def inspection_findings(inspection_id: str = typer.Argument(..., help="Inspection id."), db: str = DbOpt,
+                        rules: Optional[Path] = RulesOpt, registers: Optional[Path] = RegistersOpt,
+                        as_json: bool = JsonOpt) -> None:
+    """Per indicator and technology: share below the threshold, 95 % Wilson interval, counts, window, verdict."""
+    from .reports.findings import compute_findings
+
+    with _store(db) as store:
+        f = compute_findings(store, inspection_id, _rules(rules), _registers(registers))
+    if as_json:
+        emit_json(f)
+        return
+    table = Table(title=f"Findings of {inspection_id} (rule set {f['rule_set']['version']})")
+    for h in ("technology", "threshold", "tests", "below", "share", "95 % CI", "days", "verdict"):
+        table.add_column(h)
+    for r in f["indicators"]:
+        ci = "" if r["ci_low"] is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} %"
+        table.add_row(r["technology_label"], "" if r["threshold_mbps"] is None else f"{r['threshold_mbps']:g} Mbit/s",
+                      str(r["n"]), "" if r["n_below"] is None else str(r["n_below"]),
+                      "" if r["share_below"] is None else f"{100 * r['share_below']:.1f} %", ci, str(r["days"]),
+                      r["verdict"])
+    console.print(table)
+    for r in f["indicators"]:
+        console.print(f"{r['technology_label']}: {r['verdict']}: {escape(r['reason'])}", highlight=False)
+    console.print(f"verdict: [bold]{f['verdict']}[/]; rule: {escape(f['findings_rule']['rule_en'])}")
+    legal = f.get("legal")
+    if legal:
+        console.print(f"proposed: art. {legal['article']} part {legal['part']}, fine {legal['fine_mci']} MCI = "
+                      f"{legal['fine_tenge']} tenge (MCI {legal['mci_tenge']} from {legal['mci_valid_from']})", highlight=False)
+        if legal["repeat_of"]:
+            r = legal["repeat_of"]
+            console.print(f"repeat offence: earlier violation in {r['inspection_id']} (act {r['act_number']}, offence "
+                          f"{r['offence_date']})", highlight=False)
+    if f["synthetic"]:
+        console.print("[yellow]synthetic data: not evidence[/]")
+
+
+@inspection_app.command("documents")
+def inspection_documents(
+    inspection_id: str = typer.Argument(..., help="Inspection id."),
+    out: Path = typer.Option(..., "--out", help="Folder for the documents."),
+    lang: str = typer.Option("kk,ru", "--lang", help="Languages, comma-separated: kk, ru."),
+    issue_date: Optional[str] = typer.Option(None, "--date", help="Date of the documents, YYYY-MM-DD (default: today, UTC)."),
+    deadline_days: Optional[int] = typer.Option(None, "--deadline-days", help="Order deadline in calendar days "
+                                                "(at least the register's minimum, 10)."),
+    templates: Optional[Path] = typer.Option(None, "--templates", help="Folder of the office's DOCX templates."),
+    db: str = DbOpt, rules: Optional[Path] = RulesOpt, registers: Optional[Path] = RegistersOpt,
+    gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
+) -> None:
+    """The act of results, the draft protocol and the order (DOCX and PDF, kk and ru) with the map excerpt."""
+    from datetime import date as _date
+
+    from .reports.documents import generate_documents
+
+    try:
+        day = _date.fromisoformat(issue_date) if issue_date else None
+    except ValueError:
+        raise typer.BadParameter(f"--date {issue_date!r}: give YYYY-MM-DD") from None
+    with _store(db) as store:
+        docs = generate_documents(store, inspection_id, out, rules=_rules(rules), registers=_registers(registers),
+                                  gazetteer=_gazetteer(gazetteer), langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
+                                  issue_date=day, deadline_days=deadline_days, templates=templates)
+    if as_json:
+        emit_json({k: str(v) for k, v in docs.items()})
+    else:
+        for name, path in docs.items():
+            console.print(f"wrote {path}", highlight=False)
+
+
+@inspection_app.command("bundle")
+def inspection_bundle(
+    inspection_id: str = typer.Argument(..., help="Inspection id."),
+    out: Path = typer.Option(..., "--out", help="Bundle file, e.g. INSP-2026-0001.zip."),
+    key: Path = typer.Option(..., "--key", help="The inspector's private key (from `qamtu keys new`)."),
+    signer: str = typer.Option(..., "--signer", help="Name of the signing inspector."),
+    issue_date: Optional[str] = typer.Option(None, "--date", help="Date of the documents, YYYY-MM-DD."),
+    db: str = DbOpt, rules: Optional[Path] = RulesOpt, registers: Optional[Path] = RegistersOpt,
+    gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Signed evidence bundle: documents, samples, transcripts, speed tests, rule set, registers, manifest."""
+    from datetime import date as _date
+
+    from .reports.bundle import bundle_inspection
+
+    with _store(db) as store:
+        result = bundle_inspection(store, inspection_id, out, key_path=key, signer=signer, rules=_rules(rules),
+                                   registers=_registers(registers), gazetteer=_gazetteer(gazetteer),
+                                   issue_date=_date.fromisoformat(issue_date) if issue_date else None)
+    if as_json:
+        emit_json(result)
+    else:
+        console.print(f"wrote {result['path']}: {result['members']} members, signed by {result['signer']} "
+                      f"(key {result['key_id']}), manifest SHA-256 {result['manifest_sha256']}", highlight=False)
+
+
+@keys_app.command("new")
+def keys_new(name: str = typer.Option(..., "--name", help="Inspector's name (also the file name)."),
+             out: Path = typer.Option(Path("."), "--out", help="Folder for NAME.key (mode 0600) and NAME.pub."),
+             as_json: bool = JsonOpt) -> None:
+    """Create an Ed25519 key pair and print the entry for the office key list."""
+    from .reports.keys import new_key
+
+    result = new_key(name, out)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"private key: {result['private_key']} (mode 0600: keep it secret)\npublic key: "
+                  f"{result['public_key_file']}\nadd to the office key list (office_keys.toml):", highlight=False)
+    sys.stdout.write(result["office_list_entry"])
+
+
+@app.command("verify")
+def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."),
+               office_keys: Optional[Path] = typer.Option(None, "--office-keys", help="Office key list TOML "
+                                                          "(default: office_keys.toml of --registers, else the bundled list)."),
+               registers: Optional[Path] = RegistersOpt, as_json: bool = JsonOpt) -> None:
+    """Check every hash, hash chain and the signature of a bundle; exit 1 naming the first mismatch."""
+    from .reports.bundle import verify_bundle
+    from .reports.keys import load_office_keys
+
+    keys, keys_path = load_office_keys(office_keys, registers)
+    rep = verify_bundle(bundle, keys, str(keys_path))
+    if as_json:
+        emit_json(rep.as_dict())
+    elif rep.ok:
+        console.print(f"[green]OK[/] {bundle}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
+                      f"signed by {escape(str(rep.signer.get('name')))} (key {rep.signer.get('key_id')}, in the office "
+                      "key list)", highlight=False)
+    else:
+        label = "UNTRUSTED" if rep.intact else "FAILED"
+        console.print(f"[red]{label}[/] {bundle}: {escape(rep.problem or '')}", highlight=False, soft_wrap=True)
+    if not rep.ok:
+        raise typer.Exit(1)
 
 
 def main() -> None:

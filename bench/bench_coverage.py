@@ -1,0 +1,193 @@
+"""Benchmark: N samples over the region -> read from the store, classify, build the coverage map,
+load it in headless Chromium. Prints figures; not a test.
+
+    .venv/bin/python bench/bench_coverage.py                       # 1,000,000 samples, map + browser
+    .venv/bin/python bench/bench_coverage.py --samples 10000000 --no-map   # classification of 10 M
+
+The store is written with bulk SQL straight into the ``samples`` / ``speedtests`` projection tables
+(no hash chain, no payload records: ~0.3 ms per sample through the chained writer would take an
+hour for 10 M). Such a store is for benchmarks only: ``qamtu sessions check`` rejects it. Samples lie
+within 2 km of the region's located settlements (3 operators, conditions from
+``probe.synthetic.default_condition``), over 30 days; one speed test per 50 samples.
+Goals (issue 6): build < 30 s, HTML < 8 MB, interactive < 3 s for 1 M; classification of 10 M < 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from qamtu.mapping.coverage_map import build_coverage_map
+from qamtu.mapping.gazetteer import Gazetteer
+from qamtu.probe.store import Store
+from qamtu.probe.synthetic import default_condition
+from qamtu.mapping.classify import classify
+from qamtu.reports.coverage import read_inputs
+
+OPS = ("401-02", "401-01", "401-77")
+TECH_RSRP = {"none": None, "GSM": "rssi_dbm", "UMTS": "rscp_dbm", "LTE": "rsrp_dbm", "NR-NSA": "rsrp_dbm"}
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def write_bench_store(path: Path, n: int, seed: int = 8) -> dict:
+    """Bulk-write n samples (+ n/50 speed tests) into a fresh store at ``path``."""
+    from rich.progress import Progress
+
+    if path.exists():
+        path.unlink()
+    Store(path).close()                       # creates and migrates the schema
+    g = Gazetteer.load()
+    places = [s for s in g if s.located and s.populated]
+    rng = np.random.default_rng(seed)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    conds = {(s.kato, op): default_condition(s.kato, op) for s in places for op in OPS}
+    start = np.datetime64("2026-05-01T04:00:00", "us")
+    chunk = 500_000
+    t0 = time.perf_counter()
+    with Progress() as bar:
+        task = bar.add_task("writing bench samples", total=n)
+        done = 0
+        while done < n:
+            m = min(chunk, n - done)
+            pi = rng.integers(0, len(places), m)
+            oi = rng.integers(0, len(OPS), m)
+            lat0 = np.array([places[i].lat for i in range(len(places))])[pi]
+            lon0 = np.array([places[i].lon for i in range(len(places))])[pi]
+            d = 2000 * np.sqrt(rng.random(m))
+            a = rng.random(m) * 2 * np.pi
+            lat = lat0 + d * np.cos(a) / 111_195
+            lon = lon0 + d * np.sin(a) / (111_195 * np.cos(np.radians(lat0)))
+            t = start + (rng.random(m) * 30 * 86400e6).astype("timedelta64[us]")
+            times = np.char.add(np.datetime_as_string(t, unit="us"), "Z")
+            noise = rng.normal(0, 4, m)
+            rows = []
+            for j in range(m):
+                kato = places[pi[j]].kato
+                op = OPS[oi[j]]
+                c = conds[(kato, op)]
+                sig = {"rsrp_dbm": None, "rscp_dbm": None, "rssi_dbm": None}
+                metric = TECH_RSRP[c.technology]
+                if metric:
+                    sig[metric] = float(c.rsrp_dbm + noise[j]) + (30 if metric == "rssi_dbm" else 0)
+                rows.append((f"b{done + j}", "bench", done + j + 1, str(times[j]),
+                             "no_service" if c.technology == "none" else "ok", "bench", "401", op[4:], c.technology,
+                             sig["rsrp_dbm"], sig["rscp_dbm"], sig["rssi_dbm"], float(lat[j]), float(lon[j]), "3d",
+                             kato, "tagged", "bench"))
+            conn.executemany(
+                "INSERT INTO samples (record_id, session_id, seq, time_utc, status, port, operator_mcc, operator_mnc, "
+                "technology, rsrp_dbm, rscp_dbm, rssi_dbm, lat, lon, fix_mode, kato, tag_reason, inspector) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+            tests = []
+            for j in range(0, m, 50):
+                kato = places[pi[j]].kato
+                op = OPS[oi[j]]
+                c = conds[(kato, op)]
+                ok = c.download_mbps is not None
+                tests.append((f"t{done + j}", "bench", done + j + 1, str(times[j]), "settlement", "bench", "401", op[4:],
+                              None if c.technology == "none" else c.technology, "qamtu-http", "bench", 0, int(ok),
+                              float(c.download_mbps * rng.lognormal(0, 0.25)) if ok else None,
+                              float((c.upload_mbps or 1) * rng.lognormal(0, 0.25)) if ok else None,
+                              None if ok else "server_unreachable", kato, "bench"))
+            conn.executemany(
+                "INSERT INTO speedtests (record_id, session_id, seq, time_utc, trigger, port, operator_mcc, operator_mnc, "
+                "technology, method, method_version, consumer_comparable_only, valid, download_mbps, upload_mbps, "
+                "failure_cause, kato, inspector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tests)
+            conn.commit()
+            done += m
+            bar.update(task, completed=done)
+    conn.close()
+    return {"samples": n, "seconds": time.perf_counter() - t0, "bytes": path.stat().st_size}
+
+
+def chromium_load(html: Path) -> dict:
+    exe = shutil.which("chromium")
+    if not exe:
+        return {"error": "chromium not installed"}
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp}", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+               "--dump-dom", html.as_uri()]   # real time (no virtual-time budget): the page script runs before load
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            out, _ = proc.communicate(timeout=180)
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        wall = time.perf_counter() - t0
+    head = re.search(r"<html[^>]*>", out.decode("utf-8", "replace"))
+    attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', head.group(0))) if head else {}
+    return {"browser_wall_s": wall, "ready": attrs.get("data-qamtu-ready"),
+            "interactive_ms": float(attrs.get("data-qamtu-ready-ms", "nan")),
+            "markers": attrs.get("data-qamtu-markers"), "errors": attrs.get("data-qamtu-errors")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--samples", type=int, default=1_000_000)
+    ap.add_argument("--db", type=Path, default=None, help="store to (re)use; written if missing")
+    ap.add_argument("--no-map", action="store_true", help="classification only")
+    ap.add_argument("--keep", action="store_true", help="keep the bench store and map")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="qamtu-bench-"))
+    db = args.db or work / f"bench-{args.samples}.db"
+    try:
+        if not db.exists():
+            w = write_bench_store(db, args.samples)
+            print(f"store: {w['samples']:,} samples written in {w['seconds']:.1f} s ({w['bytes'] / 2**20:.0f} MiB)")
+        g = Gazetteer.load()
+        t0 = time.perf_counter()
+        with Store(db) as store:
+            inputs = read_inputs(store)
+        t_read = time.perf_counter() - t0
+        cl = classify(inputs.samples, inputs.speedtests, g, inputs.rules, inputs.period)
+        t_cls = time.perf_counter() - t0
+        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"read + classify {len(inputs.samples):,} samples: {t_cls:.2f} s (read {t_read:.2f} s, "
+              f"classify {t_cls - t_read:.2f} s; {len(cl.by_operator):,} settlement x operator rows, "
+              f"{int(cl.settlements['measured'].sum())} settlements measured), peak RSS {_rss_mib():.0f} MiB"
+              + (f" (+ reader processes {children:.0f} MiB each at most)" if children else ""))
+        if args.no_map:
+            return
+        out = work / "map.html"
+        t1 = time.perf_counter()
+        res = build_coverage_map(cl, g, out, samples=inputs.samples, offline=True)
+        t_map = time.perf_counter() - t1
+        print(f"map build (H3 {res['hex_resolution']}: {res['hexagons']:,} hexagons, {res['markers']} settlements x "
+              f"{len(res['layers'])} layers): {t_map:.2f} s; HTML {res['bytes'] / 1e6:.2f} MB")
+        print(f"classification + map build: {t_cls + t_map:.2f} s (goal < 30 s)")
+        b = chromium_load(out)
+        print(f"headless Chromium: ready={b.get('ready')} errors={b.get('errors')} markers={b.get('markers')}; "
+              f"page interactive after {b.get('interactive_ms', float('nan')) / 1000:.2f} s (performance.now at ready; "
+              f"goal < 3 s); whole browser run {b.get('browser_wall_s', float('nan')):.2f} s")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        else:
+            print(f"kept {work}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,505 @@
+"""The five-year problem picture: per settlement x dimension x year, problem / no problem / unknown,
+problem since, planned fix year, overdue, resolved and when, and a priority score.
+
+Dimensions: ``internet``, ``mobile`` (from the yearly coverage classification, best of operators,
+judged statuses only), ``tv_radio`` and ``post`` (from survey observations; fixed internet offered
+also counts for ``internet``). What each input means is in the versioned ``mapping/data/problems.toml``;
+the rules of time (since, plan, overdue, resolved) and the priority formula are in docs/problems.md
+and in :data:`PRIORITY_FORMULA`, which every output prints.
+
+This module takes plain DataFrames (the caller reads the store); it never touches the store.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import pandas as pd
+
+from .. import package_path
+from .errors import MappingError
+from .gazetteer import Gazetteer
+
+DIMENSIONS: tuple[str, ...] = ("internet", "mobile", "tv_radio", "post")
+DIMENSION_LABELS: dict[str, tuple[str, str]] = {
+    "internet": ("Интернет", "Интернет"),
+    "mobile": ("Ұялы байланыс", "Мобильная связь"),
+    "tv_radio": ("Теледидар және радио", "Телевидение и радио"),
+    "post": ("Пошта", "Почта"),
+}
+#: what a map cell shows, in drawing order of severity (index = code used by the page)
+DISPLAY: tuple[str, ...] = ("unknown", "no_problem", "resolved", "problem", "overdue")
+DISPLAY_LABELS: dict[str, tuple[str, str]] = {
+    "unknown": ("Белгісіз (деректер жоқ)", "Неизвестно (нет данных)"),
+    "no_problem": ("Мәселе жоқ", "Проблемы нет"),
+    "resolved": ("Шешілді", "Решено"),
+    "problem": ("Мәселе бар", "Проблема"),
+    "overdue": ("Мерзімі өтті: жоспарланған жыл өтті, мәселе қалды", "Просрочено: плановый год прошёл, проблема осталась"),
+}
+STATUSES = ("problem", "no_problem", "unknown")
+YES_NO = ("yes", "no")
+PRIORITY_FORMULA = ("priority = P × D × U; P = population (OSM tag; if unknown, median of gazetteer settlements of "
+                    "the same kind, flagged 'estimated'), D = dimensions with a problem that year, U = years unresolved "
+                    "(longest current problem run: year − since + 1); 0 without a problem")
+PRIORITY_FORMULA_KK_RU = ("Басымдық = P × D × U: P — халық саны (белгісіз болса — сол түрдегі елді мекендердің медианасы, "
+                          "«бағалау»), D — мәселелі бағыттар саны, U — шешілмеген жылдар / "
+                          "Приоритет = P × D × U: P — население (если неизвестно — медиана НП того же типа, «оценка»), "
+                          "D — число направлений с проблемой, U — лет без решения")
+
+
+class ProblemError(MappingError):
+    """Problem rules or inputs are malformed; the message names the file, column or value."""
+
+
+# --------------------------------------------------------------------------- rules
+@dataclass(frozen=True)
+class SurveyItem:
+    name: str
+    dimension: str
+    yes: str
+    no: str
+    label_kk: str
+    label_ru: str
+
+
+@dataclass(frozen=True)
+class ProblemRules:
+    version: str
+    measured: dict[str, dict[str, tuple[str, ...]]]
+    survey: dict[str, SurveyItem]
+    combine: dict[str, str]
+    formula: str
+    path: str
+
+    def describe(self) -> dict[str, Any]:
+        return {"version": self.version, "file": Path(self.path).name, "priority": PRIORITY_FORMULA}
+
+
+def default_problem_rules_path() -> Path:
+    return package_path("mapping", "data", "problems.toml")
+
+
+def load_problem_rules(path: Path | str | None = None) -> ProblemRules:
+    """Read and check ``problems.toml`` (default: the bundled one)."""
+    if path is None:
+        return _default_rules()
+    return _read_rules(Path(path))
+
+
+@lru_cache(maxsize=1)
+def _default_rules() -> ProblemRules:
+    return _read_rules(default_problem_rules_path())
+
+
+def _read_rules(p: Path) -> ProblemRules:
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProblemError(f"{p}: problem rules file not found") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ProblemError(f"{p}: not valid UTF-8 TOML ({exc})") from None
+
+    def need(obj: Any, key: str, where: str) -> Any:
+        if not isinstance(obj, dict) or key not in obj:
+            raise ProblemError(f"{p}: field '{where}{key}' missing")
+        return obj[key]
+
+    version = need(data, "version", "")
+    measured = {}
+    for dim in ("mobile", "internet"):
+        m = need(need(data, "measured", ""), dim, "measured.")
+        measured[dim] = {k: tuple(need(m, k, f"measured.{dim}.")) for k in ("problem", "no_problem")}
+    survey = {}
+    for name, item in need(data, "survey", "").items():
+        dim = need(item, "dimension", f"survey.{name}.")
+        if dim not in DIMENSIONS:
+            raise ProblemError(f"{p}: field 'survey.{name}.dimension': {dim!r} is not one of {', '.join(DIMENSIONS)}")
+        meaning = {}
+        for ans in YES_NO:
+            v = need(item, ans, f"survey.{name}.")
+            if v not in ("problem", "no_problem", "none"):
+                raise ProblemError(f"{p}: field 'survey.{name}.{ans}': {v!r} is not problem, no_problem or none")
+            meaning[ans] = v
+        survey[name] = SurveyItem(name, dim, meaning["yes"], meaning["no"], need(item, "label_kk", f"survey.{name}."),
+                                  need(item, "label_ru", f"survey.{name}."))
+    combine = {}
+    for dim in DIMENSIONS:
+        v = need(need(data, "combine", ""), dim, "combine.")
+        if v not in ("any_problem", "any_service"):
+            raise ProblemError(f"{p}: field 'combine.{dim}': {v!r} is not any_problem or any_service")
+        combine[dim] = v
+    formula = need(need(data, "priority", ""), "formula", "priority.")
+    return ProblemRules(version, measured, survey, combine, formula, str(p))
+
+
+def parse_years(text: str) -> list[int]:
+    """``2023-2027`` (both included), ``2023,2025`` or ``2024`` -> sorted list of years."""
+    t = str(text).strip()
+    try:
+        if "-" in t and "," not in t:
+            a, b = (int(x) for x in t.split("-", 1))
+            years = list(range(a, b + 1))
+        else:
+            years = sorted({int(x) for x in t.split(",") if x.strip()})
+    except ValueError:
+        raise ProblemError(f"--years: {text!r} is not YYYY-YYYY, YYYY,YYYY or YYYY") from None
+    if not years or any(not 2000 <= y <= 2100 for y in years):
+        raise ProblemError(f"--years: {text!r}: give years between 2000 and 2100, first before last")
+    if len(years) > 30:
+        raise ProblemError(f"--years: {text!r}: at most 30 years")
+    return years
+
+
+# --------------------------------------------------------------------------- result
+@dataclass
+class ProblemPicture:
+    """Result of :func:`build_problems`.
+
+    * ``cells``: one row per settlement x dimension x year (status, display, since, plan, overdue,
+      resolved, sources);
+    * ``settlements``: one row per settlement x year (problem dimensions, overdue ones, years
+      unresolved, population used, priority);
+    * ``plans``: every remediation plan with its settlement, state at the last year and priority,
+      sorted by priority (highest first);
+    * ``districts``: per district (and the region) x year x dimension (and ``any``): settlements with
+      a problem, overdue, resolved, without a problem, unknown.
+    """
+
+    years: list[int]
+    rules: ProblemRules
+    cells: pd.DataFrame
+    settlements: pd.DataFrame
+    plans: pd.DataFrame
+    districts: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def meta(self) -> dict[str, Any]:
+        return {"years": self.years, "problem_rules": self.rules.describe(), "dimensions": list(DIMENSIONS),
+                "priority_formula": PRIORITY_FORMULA, "notes": list(self.notes)}
+
+    def status(self, kato: str, dimension: str, year: int) -> str:
+        """The display status of one cell (unknown for a settlement not in the picture)."""
+        c = self.cells
+        row = c[(c["kato"] == kato) & (c["dimension"] == dimension) & (c["year"] == year)]
+        return str(row["display"].iloc[0]) if len(row) else "unknown"
+
+    def as_dict(self) -> dict[str, Any]:
+        def rows(df: pd.DataFrame) -> list[dict]:
+            out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+            for r in out:
+                for k, v in r.items():
+                    if hasattr(v, "item"):
+                        r[k] = v.item()
+            return out
+        return {**self.meta(), "settlements": rows(self.settlements), "cells": rows(self.cells),
+                "plans": rows(self.plans), "districts": rows(self.districts)}
+
+
+# --------------------------------------------------------------------------- observations
+def _measured_verdicts(measured: dict[int, pd.DataFrame], rules: ProblemRules) -> dict[tuple[str, str, int], list]:
+    """(kato, dimension, year) -> [(verdict, source text)] from the yearly classifications."""
+    out: dict[tuple[str, str, int], list] = {}
+    for year, df in measured.items():
+        if df is None or not len(df):
+            continue
+        need = [c for c in ("kato", "mobile_status", "mobile_judged", "internet_status", "internet_judged")
+                if c not in df.columns]
+        if need:
+            raise ProblemError(f"measured {year}: missing column(s) {', '.join(need)}")
+        for r in df[["kato", "mobile_status", "mobile_judged", "internet_status", "internet_judged"]].itertuples(index=False):
+            for dim in ("mobile", "internet"):
+                st, judged = getattr(r, f"{dim}_status"), bool(getattr(r, f"{dim}_judged"))
+                if not judged or not isinstance(st, str):
+                    continue
+                m = rules.measured[dim]
+                verdict = "problem" if st in m["problem"] else "no_problem" if st in m["no_problem"] else None
+                if verdict:
+                    out.setdefault((str(r.kato), dim, int(year)), []).append((verdict, f"measured: {st}"))
+    return out
+
+
+def _survey_verdicts(surveys: pd.DataFrame | None, rules: ProblemRules) -> dict[tuple[str, str, int], list]:
+    out: dict[tuple[str, str, int], list] = {}
+    if surveys is None or not len(surveys):
+        return out
+    for r in surveys[["kato", "year", "dimension", "value"]].itertuples(index=False):
+        item = rules.survey.get(str(r.dimension))
+        if item is None:
+            raise ProblemError(f"survey: unknown dimension {r.dimension!r} (known: {', '.join(rules.survey)})")
+        value = str(r.value)
+        if value not in YES_NO:
+            raise ProblemError(f"survey: value {value!r} of {r.kato}/{r.year}/{r.dimension} is not yes or no")
+        verdict = item.yes if value == "yes" else item.no
+        if verdict != "none":
+            out.setdefault((str(r.kato), item.dimension, int(r.year)), []).append(
+                (verdict, f"survey: {item.name}={value}"))
+    return out
+
+
+def _combine(verdicts: list, how: str) -> str:
+    kinds = {v for v, _ in verdicts}
+    if not kinds:
+        return "unknown"
+    first, second = ("no_problem", "problem") if how == "any_service" else ("problem", "no_problem")
+    return first if first in kinds else second
+
+
+# --------------------------------------------------------------------------- the picture
+def population_fallbacks(gazetteer: Gazetteer) -> dict[str, Optional[float]]:
+    """Kind -> median population of gazetteer settlements of that kind with a known population."""
+    by_kind: dict[str, list[int]] = {}
+    for s in gazetteer:
+        if s.population is not None:
+            by_kind.setdefault(s.kind, []).append(s.population)
+    return {k: float(statistics.median(v)) for k, v in by_kind.items()}
+
+
+def build_problems(gazetteer: Gazetteer, years: Iterable[int], *, measured: dict[int, pd.DataFrame] | None = None,
+                   surveys: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
+                   rules: ProblemRules | None = None, populated_only: bool = True,
+                   notes: list[str] | None = None) -> ProblemPicture:
+    """The problem picture over ``years``.
+
+    ``measured``: year -> the ``settlements`` frame of that year's coverage classification (kato,
+    mobile_status, mobile_judged, internet_status, internet_judged). ``surveys``: kato, year,
+    dimension (a survey item of the rules), value (yes/no). ``plans``: kato, dimension, planned_year,
+    programme, responsible (note optional).
+    """
+    rules = rules or load_problem_rules()
+    years = sorted({int(y) for y in years})
+    if not years:
+        raise ProblemError("no years given")
+    verdicts = _measured_verdicts(measured or {}, rules)
+    for k, v in _survey_verdicts(surveys, rules).items():
+        verdicts.setdefault(k, []).extend(v)
+    plans = _check_plans(plans)
+    plan_map: dict[tuple[str, str], list[dict]] = {}
+    for p in plans.to_dict(orient="records"):
+        plan_map.setdefault((p["kato"], p["dimension"]), []).append(p)
+    for v in plan_map.values():
+        v.sort(key=lambda p: p["planned_year"])
+    extra = {k for k, _, _ in verdicts} | {k for k, _ in plan_map}
+    chosen = [s for s in gazetteer if (s.populated or not populated_only) or s.kato in extra]
+    fallback = population_fallbacks(gazetteer)
+
+    cells = []
+    for s in chosen:
+        for dim in DIMENSIONS:
+            cells.extend(_timeline(s.kato, dim, years, verdicts, plan_map.get((s.kato, dim), []), rules))
+    cells_df = pd.DataFrame(cells, columns=["kato", "dimension", "year", "status", "display", "problem_since",
+                                            "years_unresolved", "planned_year", "programme", "responsible", "overdue",
+                                            "resolved_year", "resolved_on_time", "sources"])
+    for c in ("problem_since", "years_unresolved", "planned_year", "resolved_year"):
+        cells_df[c] = cells_df[c].astype("Int64")
+    cells_df["overdue"] = cells_df["overdue"].astype(bool)
+    settlements_df = _settlement_years(chosen, years, cells_df, fallback)
+    plans_df = _plan_table(plans, settlements_df, cells_df, years, gazetteer)
+    districts_df = _district_totals(chosen, years, cells_df, gazetteer)
+    return ProblemPicture(years, rules, cells_df, settlements_df, plans_df, districts_df, list(notes or []))
+
+
+PLAN_COLUMNS = ("kato", "dimension", "planned_year", "programme", "responsible", "note")
+
+
+def _check_plans(plans: pd.DataFrame | None) -> pd.DataFrame:
+    if plans is None or not len(plans):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in PLAN_COLUMNS})
+    missing = [c for c in ("kato", "dimension", "planned_year") if c not in plans.columns]
+    if missing:
+        raise ProblemError(f"plans: missing column(s) {', '.join(missing)}")
+    p = plans.copy()
+    for c in PLAN_COLUMNS:
+        if c not in p.columns:
+            p[c] = None
+    bad = p[~p["dimension"].isin(DIMENSIONS)]
+    if len(bad):
+        raise ProblemError(f"plans: unknown dimension {bad['dimension'].iloc[0]!r} (known: {', '.join(DIMENSIONS)})")
+    p["kato"] = p["kato"].astype(str)
+    p["planned_year"] = p["planned_year"].astype(int)
+    return p[list(PLAN_COLUMNS)].reset_index(drop=True)
+
+
+def _timeline(kato: str, dim: str, years: list[int], verdicts: dict, plans: list[dict],
+              rules: ProblemRules) -> list[list]:
+    """One row per year for one settlement x dimension (see docs/problems.md, "Rules of time")."""
+    rows = []
+    spell_start: Optional[int] = None     # first year of the current problem run (unknown years do not break it)
+    spell_plan: Optional[dict] = None
+    last_resolution: Optional[int] = None  # year the previous run ended with "no problem"
+    resolved_plan: Optional[dict] = None
+
+    def plan_after(floor: Optional[int]) -> Optional[dict]:
+        for p in plans:                     # sorted by planned year
+            if floor is None or p["planned_year"] > floor:
+                return p
+        return None
+
+    for y in years:
+        found = verdicts.get((kato, dim, y), [])
+        status = _combine(found, rules.combine[dim])
+        sources = "; ".join(src for _, src in found)
+        since = unresolved = None
+        overdue = False
+        if status == "problem":
+            if spell_start is None:
+                spell_start = y
+                spell_plan = plan_after(last_resolution)
+            since, unresolved = spell_start, y - spell_start + 1
+            plan = spell_plan
+            overdue = plan is not None and plan["planned_year"] < y
+            display = "overdue" if overdue else "problem"
+        elif status == "no_problem":
+            if spell_start is not None:
+                last_resolution, resolved_plan = y, spell_plan
+                spell_start, spell_plan = None, None
+            display = "resolved" if last_resolution is not None else "no_problem"
+            plan = resolved_plan if last_resolution == y else plan_after(last_resolution)
+        else:
+            display = "unknown"
+            plan = spell_plan if spell_start is not None else plan_after(last_resolution)
+            if spell_start is not None:
+                since = spell_start
+        on_time = None
+        if display == "resolved" and last_resolution is not None:
+            on_time = resolved_plan is None or last_resolution <= resolved_plan["planned_year"]
+        rows.append([kato, dim, y, status, display, since, unresolved,
+                     plan["planned_year"] if plan else None, _text(plan, "programme"), _text(plan, "responsible"),
+                     overdue, last_resolution if display == "resolved" else None, on_time, sources])
+    return rows
+
+
+def _text(plan: Optional[dict], key: str) -> Optional[str]:
+    if not plan:
+        return None
+    v = plan.get(key)
+    return v if isinstance(v, str) and v.strip() else None
+
+
+def _settlement_years(chosen, years: list[int], cells: pd.DataFrame, fallback: dict) -> pd.DataFrame:
+    rows = []
+    by = {(k, y): g for (k, y), g in cells.groupby(["kato", "year"], sort=False)}
+    for s in chosen:
+        pop, estimated = (float(s.population), False) if s.population is not None else (fallback.get(s.kind), True)
+        for y in years:
+            g = by.get((s.kato, y))
+            prob = g[g["status"] == "problem"] if g is not None else cells.iloc[:0]
+            dims = [d for d in DIMENSIONS if d in set(prob["dimension"])]
+            over = [d for d in DIMENSIONS if d in set(prob.loc[prob["overdue"], "dimension"])]
+            u = int(prob["years_unresolved"].max()) if len(prob) else 0
+            d = len(dims)
+            priority = (pop or 0.0) * d * u if d else 0.0
+            rows.append({"kato": s.kato, "name_kk": s.name_kk, "name_ru": s.name_ru, "kind": s.kind,
+                         "district_kato": s.district_kato, "district_name_kk": s.district_name_kk,
+                         "district_name_ru": s.district_name_ru, "lat": s.lat, "lon": s.lon, "year": y,
+                         "population": pop, "population_estimated": estimated,
+                         "problem_dimensions": ", ".join(dims), "problems": d, "overdue_dimensions": ", ".join(over),
+                         "overdue": len(over), "years_unresolved": u, "priority": round(priority, 1)})
+    df = pd.DataFrame(rows)
+    return df.sort_values(["year", "priority", "overdue", "kato"], ascending=[True, False, False, True]).reset_index(drop=True)
+
+
+def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFrame, years: list[int],
+                gazetteer: Gazetteer) -> pd.DataFrame:
+    last = years[-1]
+    cols = ["priority", "kato", "name_kk", "name_ru", "district_name_kk", "district_name_ru", "dimension",
+            "planned_year", "programme", "responsible", "note", "state", "status_last_year", "problem_since",
+            "resolved_year", "population", "population_estimated"]
+    if not len(plans):
+        return pd.DataFrame(columns=cols)
+    st = settlements[settlements["year"] == last].set_index("kato")
+    cl = cells[cells["year"] == last].set_index(["kato", "dimension"])
+    rows = []
+    for p in plans.to_dict(orient="records"):
+        s = gazetteer.get(p["kato"])
+        c = cl.loc[(p["kato"], p["dimension"])] if (p["kato"], p["dimension"]) in cl.index else None
+        display = str(c["display"]) if c is not None else "unknown"
+        applies = c is not None and not pd.isna(c["planned_year"]) and int(c["planned_year"]) == p["planned_year"]
+        state = _plan_state(display, p["planned_year"], last, applies, c)
+        srow = st.loc[p["kato"]] if p["kato"] in st.index else None
+        rows.append({"priority": float(srow["priority"]) if srow is not None else 0.0, "kato": p["kato"],
+                     "name_kk": s.name_kk, "name_ru": s.name_ru, "district_name_kk": s.district_name_kk,
+                     "district_name_ru": s.district_name_ru, "dimension": p["dimension"],
+                     "planned_year": int(p["planned_year"]), "programme": p.get("programme"),
+                     "responsible": p.get("responsible"), "note": p.get("note"), "state": state,
+                     "status_last_year": display,
+                     "problem_since": c["problem_since"] if c is not None else None,
+                     "resolved_year": c["resolved_year"] if c is not None else None,
+                     "population": srow["population"] if srow is not None else None,
+                     "population_estimated": bool(srow["population_estimated"]) if srow is not None else None})
+    df = pd.DataFrame(rows, columns=cols)
+    df["_over"] = df["state"] == "overdue"
+    df = df.sort_values(["priority", "_over", "planned_year", "kato", "dimension"],
+                        ascending=[False, False, True, True, True]).drop(columns="_over")
+    return df.reset_index(drop=True)
+
+
+def _plan_state(display: str, planned: int, last: int, applies: bool, cell) -> str:
+    """State of a plan at the last year: overdue, pending, done, done_late, superseded, not_observed."""
+    if display == "overdue" and applies:
+        return "overdue"
+    if display == "problem":
+        return "pending" if planned >= last else "superseded"
+    if display == "resolved":
+        if applies:
+            return "done" if bool(cell["resolved_on_time"]) else "done_late"
+        return "done" if cell is not None and not pd.isna(cell["resolved_year"]) and int(cell["resolved_year"]) <= planned \
+            else "no_problem"
+    if display == "no_problem":
+        return "no_problem"
+    return "not_observed"
+
+
+PLAN_STATE_LABELS = {
+    "overdue": ("Мерзімі өтті", "Просрочено"), "pending": ("Орындалуда", "В работе"),
+    "done": ("Орындалды", "Выполнено"), "done_late": ("Кешігіп орындалды", "Выполнено с опозданием"),
+    "superseded": ("Басқа жоспармен ауыстырылды", "Заменён другим планом"),
+    "no_problem": ("Мәселе жоқ", "Проблемы нет"), "not_observed": ("Бақыланбаған", "Не наблюдалось"),
+}
+
+
+def _district_totals(chosen, years: list[int], cells: pd.DataFrame, gazetteer: Gazetteer) -> pd.DataFrame:
+    names = {s.district_kato: (s.district_name_kk, s.district_name_ru) for s in gazetteer}
+    district_of = {s.kato: s.district_kato for s in chosen}
+    c = cells.assign(district_kato=cells["kato"].map(district_of))
+    per_settlement = c.groupby(["kato", "district_kato", "year"], sort=False).agg(
+        problem=("status", lambda x: bool((x == "problem").any())),
+        overdue=("overdue", "any"),
+        resolved=("display", lambda x: bool((x == "resolved").any())),
+        known=("status", lambda x: bool((x != "unknown").any()))).reset_index()
+    per_settlement["dimension"] = "any"
+    per_settlement["display"] = None
+    rows = []
+    flags = c.assign(problem=c["status"] == "problem", resolved=c["display"] == "resolved",
+                     no_problem=c["status"] == "no_problem", unknown=c["status"] == "unknown")
+    for (dk, y, dim), g in flags.groupby(["district_kato", "year", "dimension"], sort=True):
+        rows.append({"district_kato": dk, "year": y, "dimension": dim, "settlements": len(g),
+                     "problem": int(g["problem"].sum()), "overdue": int(g["overdue"].sum()),
+                     "resolved": int(g["resolved"].sum()), "no_problem": int(g["no_problem"].sum()),
+                     "unknown": int(g["unknown"].sum())})
+    for (dk, y), g in per_settlement.groupby(["district_kato", "year"], sort=True):
+        rows.append({"district_kato": dk, "year": y, "dimension": "any", "settlements": len(g),
+                     "problem": int(g["problem"].sum()), "overdue": int(g["overdue"].sum()),
+                     "resolved": int((g["resolved"] & ~g["problem"]).sum()),
+                     "no_problem": int((g["known"] & ~g["problem"]).sum()), "unknown": int((~g["known"]).sum())})
+    df = pd.DataFrame(rows)
+    region = df.groupby(["year", "dimension"], sort=True)[["settlements", "problem", "overdue", "resolved", "no_problem",
+                                                           "unknown"]].sum().reset_index()
+    region["district_kato"] = "610000000"
+    df = pd.concat([df, region], ignore_index=True)
+    df["district_name_kk"] = [names.get(k, ("Облыс бойынша барлығы", ""))[0] for k in df["district_kato"]]
+    df["district_name_ru"] = [names.get(k, ("", "Итого по области"))[1] for k in df["district_kato"]]
+    order = {d: i for i, d in enumerate((*DIMENSIONS, "any"))}
+    df["_o"] = df["dimension"].map(order)
+    df = df.sort_values(["year", "_o", "district_kato"]).drop(columns="_o").reset_index(drop=True)
+    return df[["district_kato", "district_name_kk", "district_name_ru", "year", "dimension", "settlements", "problem",
+               "overdue", "resolved", "no_problem", "unknown"]]
+
+
+__all__ = ["DIMENSIONS", "DIMENSION_LABELS", "DISPLAY", "DISPLAY_LABELS", "PLAN_STATE_LABELS", "PRIORITY_FORMULA",
+           "ProblemError", "ProblemPicture", "ProblemRules", "build_problems", "load_problem_rules", "parse_years",
+           "population_fallbacks"]

@@ -1,0 +1,343 @@
+"""Coverage from a store: read the columns the classification needs, classify, build map and exports.
+
+This is the glue between the probe's store and :mod:`qamtu.mapping` (which never reads a store):
+``qamtu map coverage``, ``qamtu coverage classify`` and ``qamtu report districts`` call it, and so
+can ``qamtu demo``::
+
+    from qamtu.reports.coverage import coverage_map_from_store
+    from qamtu.reports.districts import district_report_from_store
+    coverage_map_from_store("qamtu.db", "map.html", offline=True)
+    district_report_from_store("qamtu.db", "summary.xlsx", png_dir="districts/")
+
+Reading: only the needed columns are selected, in chunks, times converted by SQLite, so ten
+million samples load in seconds (``Store.samples_frame`` selects every column and is the
+reference this reader is tested against).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import union_categoricals
+
+from ..mapping.classify import Classification, ClassificationError, classify, parse_period
+from ..mapping.coverage_map import build_coverage_map
+from ..mapping.exports import export_classification
+from ..mapping.gazetteer import Gazetteer
+from ..mapping.hexes import hex_signal
+from ..mapping.rules import RuleSet, load_rules
+from ..probe.migrations import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
+from ..probe.store import Store, open_store, parse_operator
+from .errors import ReportError
+
+SAMPLE_READ = ("status", "operator_mcc", "operator_mnc", "technology", "rsrp_dbm", "rscp_dbm", "rssi_dbm", "kato",
+               "lat", "lon")
+SPEEDTEST_READ = ("operator_mcc", "operator_mnc", "technology", "method", "valid", "consumer_comparable_only",
+                  "download_mbps", "upload_mbps", "failure_cause", "kato")
+CATEGORICAL = ("status", "operator_mcc", "operator_mnc", "technology", "kato", "method", "failure_cause")
+# the stored 'YYYY-MM-DDTHH:MM:SS.ffffffZ' without its 'Z', parsed by numpy (exact to the microsecond;
+# six times faster than SQLite's strftime or pandas' to_datetime with a format)
+_TIME = "substr(time_utc, 1, 26) AS t_us"
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class CoverageInputs:
+    samples: pd.DataFrame
+    speedtests: pd.DataFrame
+    rules: RuleSet
+    period: Any
+    operators: list[str] | None
+    synthetic_sessions: int = 0
+
+
+# Columns sent by SQLite as small integers instead of text (fewer, cheaper Python objects: the
+# transfer, not SQLite, is what costs at ten million rows). A value outside the vocabulary comes as
+# its own text, so decoding is exact whatever the store holds.
+_VOCAB = {"status": ("ok", "no_service", "modem_lost"),
+          "technology": ("none", "GSM", "UMTS", "LTE", "NR-NSA", "NR-SA")}
+
+
+def _select(column: str) -> str:
+    """SQL expression that sends ``column`` compactly (see :func:`_decode`)."""
+    if column in _VOCAB:
+        whens = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(_VOCAB[column]))
+        return f"CASE {column} {whens} ELSE {column} END AS {column}"
+    if column == "kato":
+        return ("CASE WHEN kato GLOB '[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' THEN CAST(kato AS INTEGER) "
+                "ELSE kato END AS kato")
+    if column == "operator":
+        return ("CASE WHEN operator_mcc IS NULL OR operator_mnc IS NULL THEN NULL "
+                "WHEN operator_mcc GLOB '[0-9][0-9][0-9]' AND operator_mnc GLOB '[0-9][0-9]' "
+                "THEN 100000 + CAST(operator_mcc AS INTEGER) * 100 + CAST(operator_mnc AS INTEGER) "
+                "ELSE operator_mcc || '|' || operator_mnc END AS operator")
+    return column
+
+
+def _decode_value(column: str, v: Any) -> Any:
+    if isinstance(v, str):
+        return v
+    i = int(v)
+    if column in _VOCAB:
+        return _VOCAB[column][i]
+    if column == "kato":
+        return f"{i:09d}"
+    if column == "operator":
+        return f"{(i - 100000) // 100:03d}|{i % 100:02d}"
+    return v
+
+
+def _from_codes(codes: np.ndarray, names: list) -> pd.Categorical:
+    """Categorical from codes (-1 = missing) and one name per code; names may repeat."""
+    if len(set(names)) == len(names):
+        return pd.Categorical.from_codes(codes, categories=names)
+    table = np.asarray([*names, None], dtype=object)
+    return pd.Categorical(table[np.where(codes < 0, len(names), codes)])
+
+
+def _decode(column: str, values: pd.Series) -> pd.Categorical:
+    """Codes (or texts) from :func:`_select` back to a categorical of the stored texts."""
+    cat = pd.Categorical(values)
+    return _from_codes(cat.codes, [_decode_value(column, c) for c in cat.categories])
+
+
+def _chunks(cur: sqlite3.Cursor, names: list[str], encoded: bool, chunk: int = 500_000):
+    """Frames of ``chunk`` rows from a cursor of :func:`_read`'s query, decoded; yields (frame, rows so far)."""
+    done = 0
+    while True:
+        rows = cur.fetchmany(chunk)
+        if not rows:
+            return
+        df = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+        done += len(rows)
+        del rows
+        df["t_us"] = np.array(df["t_us"].tolist(), dtype="datetime64[us]")   # per chunk: no strings kept
+        for c in names[1:]:
+            if encoded and (c in _VOCAB or c in ("kato", "operator")):
+                df[c] = _decode(c, df[c])
+            elif c in CATEGORICAL:
+                df[c] = df[c].astype("category")
+        yield df, done
+
+
+#: rows above which a SQLite store is read by two processes (the Python side of the transfer is
+#: the bottleneck; two cores halve it). Override with QAMTU_READ_WORKERS=1 to read in one process.
+PARALLEL_ROWS = 2_000_000
+
+
+def _workers(total: int) -> int:
+    import os
+
+    want = os.environ.get("QAMTU_READ_WORKERS")
+    if want:
+        return max(1, int(want))
+    return min(2, os.cpu_count() or 1) if total >= PARALLEL_ROWS else 1
+
+
+def _read_part(path: str, sql: str, params: list, names: list[str], encoded: bool, lo: int, hi: int) -> pd.DataFrame:
+    """Worker: rows lo <= rowid < hi of the query, read through a read-only connection of its own."""
+    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+    try:
+        cur = conn.execute(sql + " AND rowid >= ? AND rowid < ?", [*params, lo, hi])
+        return _concat([df for df, _ in _chunks(cur, names, encoded)], names)
+    finally:
+        conn.close()
+
+
+def _read_parallel(store: Store, table: str, sql: str, params: list, names: list[str], encoded: bool,
+                   workers: int, total: int, progress: Progress | None) -> list[pd.DataFrame]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    lo, hi = store.conn.execute(f"SELECT MIN(rowid), MAX(rowid) FROM {table}").fetchone()
+    edges = np.linspace(lo, hi + 1, workers * 2 + 1).astype(np.int64)   # 2 slices per worker: even finish
+    parts: dict[int, pd.DataFrame] = {}
+    ctx = multiprocessing.get_context("spawn")                         # no fork of a threaded process
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        futures = {pool.submit(_read_part, str(Path(store.path).resolve()), sql, params, names, encoded,
+                               int(edges[i]), int(edges[i + 1])): i for i in range(len(edges) - 1)}
+        done = 0
+        for f in as_completed(futures):
+            parts[futures[f]] = f.result()
+            done += len(parts[futures[f]])
+            if progress:
+                progress(table, done, total)
+    return [parts[i] for i in sorted(parts) if len(parts[i])]
+
+
+def _concat(parts: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in names})
+    if len(parts) == 1:
+        return parts[0]
+    data = {}
+    for c in names:
+        if isinstance(parts[0][c].dtype, pd.CategoricalDtype):
+            data[c] = pd.Categorical(union_categoricals([p[c] for p in parts], ignore_order=True))
+        else:
+            data[c] = np.concatenate([p[c].to_numpy() for p in parts])
+    return pd.DataFrame(data)
+
+
+def _latest(store: Store) -> Optional[datetime]:
+    row = store.conn.execute("SELECT MAX(t) FROM (SELECT MAX(time_utc) AS t FROM samples "
+                             "UNION ALL SELECT MAX(time_utc) FROM speedtests)").fetchone()
+    if not row or row[0] is None:
+        return None
+    return pd.Timestamp(row[0]).to_pydatetime().astimezone(timezone.utc)
+
+
+def _read(store: Store, table: str, columns: tuple[str, ...], start: datetime, end: datetime,
+          operators: list[str] | None, progress: Progress | None, chunk: int = 500_000) -> pd.DataFrame:
+    known = SAMPLE_COLUMNS if table == "samples" else SPEEDTEST_COLUMNS
+    missing = [c for c in columns if c not in known]
+    if missing:
+        raise ReportError(f"{store.path}: table {table} has no column(s) {', '.join(missing)}")
+    where = ["time_utc >= ?", "time_utc < ?"]
+    params: list[Any] = [start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+    if operators:
+        pairs = [parse_operator(op) for op in operators]
+        where.append("(" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")")
+        params += [x for p in pairs for x in p]
+    cond = " WHERE " + " AND ".join(where)
+    total = store.conn.execute(f"SELECT COUNT(*) FROM {table}{cond}", params).fetchone()[0]
+    rows_all = store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    # a period holding much of the table is read in table order (sequential pages): through the time
+    # index SQLite would visit the rows in time order, page by page at random, twice as slow
+    hint = " NOT INDEXED" if total >= 0.25 * rows_all else ""
+    encoded = table == "samples"
+    sent = [c for c in columns if not (encoded and c in ("operator_mcc", "operator_mnc"))]
+    if encoded and "operator_mcc" in columns:
+        sent.append("operator")
+    exprs = [_select(c) for c in sent] if encoded else list(sent)
+    sql = f"SELECT {_TIME}, {', '.join(exprs)} FROM {table}{hint}{cond}"
+    names = ["t_us", *sent]
+    workers = _workers(total)
+    if workers > 1 and type(store) is Store:
+        parts = _read_parallel(store, table, sql, params, names, encoded, workers, total, progress)
+    else:
+        parts = []
+        for df, done in _chunks(store.conn.execute(sql, params), names, encoded, chunk):
+            parts.append(df)
+            if progress:
+                progress(table, done, total)
+    df = _concat(parts, names)
+    times = df["t_us"].to_numpy(dtype="datetime64[us]") if len(df) else np.array([], dtype="datetime64[us]")
+    df["time_utc"] = pd.DatetimeIndex(times).tz_localize("UTC")
+    df = df.drop(columns=["t_us"])
+    if "operator" in df.columns:
+        op = df.pop("operator").astype("category")
+        cats = [c.split("|", 1) for c in op.cat.categories]
+        codes = op.cat.codes.to_numpy()
+        df["operator_mcc"] = _from_codes(codes, [c[0] for c in cats])
+        df["operator_mnc"] = _from_codes(codes, [c[1] for c in cats])
+    for c in ("rsrp_dbm", "rscp_dbm", "rssi_dbm", "lat", "lon", "download_mbps", "upload_mbps"):
+        if c in df.columns:
+            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    for c in ("valid", "consumer_comparable_only"):
+        if c in df.columns:
+            df[c] = df[c].fillna(0).astype(bool)
+    return df
+
+
+def _is_sqlite(store: Store) -> bool:
+    return type(store) is Store and isinstance(getattr(store, "conn", None), sqlite3.Connection)
+
+
+def _read_generic(store: Store, period: str | None, codes: list[str] | None, rules: RuleSet) -> CoverageInputs:
+    """Any store (e.g. the PostgreSQL one) through its public frame API: slower, same result."""
+    frames = []
+    for fn in (store.samples_frame, store.speedtests_frame):
+        parts = [fn(operator=op) for op in codes] if codes else [fn()]
+        frames.append(pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0])
+    samples, tests = frames
+    times = [t for t in (samples["time_utc"].max() if len(samples) else None,
+                         tests["time_utc"].max() if len(tests) else None) if t is not None and not pd.isna(t)]
+    per = parse_period(period, rules, max(times).to_pydatetime() if times else None)
+    keep = lambda df: df[(df["time_utc"] >= pd.Timestamp(per.start)) & (df["time_utc"] < pd.Timestamp(per.end))]  # noqa: E731
+    samples = keep(samples)[["time_utc", *SAMPLE_READ]].reset_index(drop=True)
+    tests = keep(tests)[["time_utc", *SPEEDTEST_READ]].reset_index(drop=True)
+    synthetic = sum(1 for s in store.sessions() if store.session(s["session_id"])["meta"].get("synthetic"))
+    return CoverageInputs(samples, tests, rules, per, codes, synthetic)
+
+
+def read_inputs(store: Store, *, period: str | None = None, operators: list[str] | None = None,
+                rules: RuleSet | None = None, progress: Progress | None = None, fast: bool = True) -> CoverageInputs:
+    """Samples and speed tests of ``period`` (default: the rule set's window up to the latest record).
+
+    A SQLite store is read with the fast column-limited reader; any other store (or ``fast=False``)
+    through ``samples_frame`` / ``speedtests_frame``."""
+    rules = rules or load_rules()
+    codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
+    if not (fast and _is_sqlite(store)):
+        return _read_generic(store, period, codes, rules)
+    per = parse_period(period, rules, _latest(store))
+    samples = _read(store, "samples", SAMPLE_READ, per.start, per.end, codes, progress)
+    tests = _read(store, "speedtests", SPEEDTEST_READ, per.start, per.end, codes, progress)
+    # sessions written by probe.synthetic carry "synthetic": true in their meta; maps must say so
+    synthetic = store.conn.execute(
+        "SELECT COUNT(*) FROM sessions WHERE json_extract(meta, '$.synthetic') = 1").fetchone()[0]
+    return CoverageInputs(samples, tests, rules, per, codes, int(synthetic))
+
+
+def classify_store(db: Path | str | Store, *, period: str | None = None, operators: list[str] | None = None,
+                   rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
+                   progress: Progress | None = None, keep_samples: bool = False) -> tuple[Classification, CoverageInputs]:
+    """Read a store and classify it. Returns the classification and the inputs read."""
+    rules = load_rules(rules_path)
+    g = gazetteer or Gazetteer.load()
+    ctx = nullcontext(db) if isinstance(db, Store) else _open(db)
+    with ctx as store:
+        inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
+    cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
+    if not keep_samples:
+        inputs.speedtests = inputs.speedtests.iloc[:0]
+    return cl, inputs
+
+
+def _open(db: Path | str) -> Store:
+    text = str(db)
+    if not text.startswith(("postgresql://", "postgres://")) and not Path(text).exists():
+        raise ReportError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
+    return open_store(text)
+
+
+def coverage_map_from_store(db: Path | str | Store, out: Path | str, *, offline: bool = False,
+                            period: str | None = None, operators: list[str] | None = None,
+                            rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
+                            exports: list[Path | str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+    """Classify the store and write the coverage map (and any exports: .gpkg, .geojson, .csv)."""
+    g = gazetteer or Gazetteer.load()
+    cl, inputs = classify_store(db, period=period, operators=operators, rules_path=rules_path, gazetteer=g,
+                                progress=progress)
+    notes = []
+    if inputs.synthetic_sessions:
+        notes.append(f"Синтетикалық деректер, өлшенбеген / Синтетические данные, не измерения "
+                     f"({inputs.synthetic_sessions} сессия / сессий)")
+    result = build_coverage_map(cl, g, out, samples=inputs.samples, offline=offline, notes=notes)
+    result["synthetic_sessions"] = inputs.synthetic_sessions
+    result["exports"] = []
+    if exports:
+        hexes, res = hex_signal(inputs.samples, cl.rules.aggregation.h3_resolution)
+        for path in exports:
+            result["exports"].append(export_classification(cl, path, hexes=hexes, hex_resolution=res))
+    result["summary"] = region_summary(cl)
+    return result
+
+
+def region_summary(cl: Classification) -> list[dict[str, Any]]:
+    """The region rows of the roll-up (one per scope), for printing."""
+    rows = cl.districts[cl.districts["district_kato"] == "610000000"]
+    return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
+            for r in rows.to_dict(orient="records")]
+
+
+__all__ = ["classify_store", "coverage_map_from_store", "read_inputs", "region_summary", "ClassificationError"]
