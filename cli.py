@@ -384,7 +384,7 @@ def probe_cmd(
 @app.command("demo")
 def demo_cmd(
     out: Path = typer.Option(Path("qamtu-demo"), "--out", help="Folder for the database, maps and documents."),
-    speed: float = typer.Option(60.0, "--speed", min=1.0, help="Simulated seconds per real second."),
+    speed: float = typer.Option(90.0, "--speed", min=1.0, help="Simulated seconds per real second."),
     as_json: bool = JsonOpt,
 ) -> None:
     """A simulated field day over real settlements: database, map and report, with no hardware."""

@@ -104,6 +104,7 @@ class SimLink:
 
         def main() -> None:
             self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(self._loop)
             self._server = self._loop.run_until_complete(
                 asyncio.start_server(self._handle, self.host, 0, limit=BUFFER_BYTES))
             self.port = self._server.sockets[0].getsockname()[1]

@@ -45,6 +45,16 @@ class DemoResult:
     outputs: dict[str, Path] = field(default_factory=dict)
 
 
+def demo_route() -> Route:
+    """The bundled route, with the Tele2 modem unplugged for a minute (so the demo shows "modem lost")."""
+    from ..device.scenario import Event as ScenarioEvent
+
+    route = load_route()
+    route.events.append(ScenarioEvent(kind="vanish", operator="401-77", from_s=1200.0, to_s=1260.0,
+                                      note="demo: the Tele2 modem is unplugged for 60 s"))
+    return route
+
+
 def _rate_for(route: Route, clock: SimClock, operator: str):
     def rate():
         s = route.signal_at(clock.now_s(), operator)
@@ -59,7 +69,7 @@ def record_field_day(db: Path, *, speed: float = 60.0, route: Route | None = Non
     """Drive the route with simulated devices and record it into ``db``; returns the session summary."""
     from ..probe.speedtest import ServerThread, run_speedtest
 
-    route = route or load_route()
+    route = route or demo_route()
     clock = SimClock(speed=speed, start_utc=route.start_utc)
     devices, links = [], {}
     with ServerThread() as server, Store.open(db) as store:
@@ -89,7 +99,7 @@ def record_field_day(db: Path, *, speed: float = 60.0, route: Route | None = Non
                 d.stop()
 
 
-def run_demo(out: Path, *, speed: float = 60.0, console: Console | None = None) -> DemoResult:
+def run_demo(out: Path, *, speed: float = 90.0, console: Console | None = None) -> DemoResult:
     """The whole demo into folder ``out`` (replaced if it holds an earlier demo)."""
     console = console or Console()
     out = Path(out)
@@ -98,7 +108,7 @@ def run_demo(out: Path, *, speed: float = 60.0, console: Console | None = None) 
     for stale in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
         if stale.exists():
             stale.unlink()
-    route = load_route()
+    route = demo_route()
     gazetteer = Gazetteer.load()
     t0 = time.monotonic()
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -119,16 +129,35 @@ def run_demo(out: Path, *, speed: float = 60.0, console: Console | None = None) 
 
 
 def produce_outputs(db: Path, out: Path, gazetteer: Gazetteer, console: Console) -> dict[str, Path]:
-    """Every output the toolkit can make from a store (more appear here as capabilities land)."""
-    outputs: dict[str, Path] = {}
+    """Every output the toolkit makes from a store: exports, inspection documents and bundle, coverage
+    map and district summary (more appear here as capabilities land)."""
     from ..probe.export import export_session
+    from .coverage import coverage_map_from_store
+    from .districts import district_report_from_store
+    from .inspection_demo import run_demo_inspection
 
+    outputs: dict[str, Path] = {}
     with Store.open(db) as store:
-        sid = store.sessions()[0]["session_id"]
+        sid = store.sessions()[-1]["session_id"]  # the field day (the oldest session)
         for fmt in ("gpkg", "csv"):
-            path = out / f"session.{fmt}"
+            path = out / f"field-day.{fmt}"
             export_session(store, sid, path, fmt)
-            outputs[f"session export ({fmt})"] = path
+            outputs[f"field day export ({fmt})"] = path
+    with console.status("inspection: findings, documents (kk/ru), signed evidence bundle…"):
+        inspection = run_demo_inspection(db, out / "inspection", gazetteer=gazetteer)
+    for key in ("findings", "bundle", "verify"):
+        outputs[f"inspection {key}"] = Path(inspection[key])
+    outputs["inspection office keys (demo)"] = Path(inspection["registers"]) / "office_keys.toml"
+    for name, path in sorted(inspection.items()):
+        if str(name).endswith(".pdf"):
+            outputs[f"inspection {name}"] = Path(path)
+    with console.status("coverage map and district summary…"):
+        coverage_map_from_store(db, out / "coverage-map.html", offline=True, exports=[out / "coverage.gpkg"])
+        outputs["coverage map (offline HTML)"] = out / "coverage-map.html"
+        outputs["coverage layers (GeoPackage)"] = out / "coverage.gpkg"
+        district_report_from_store(db, out / "district-summary.xlsx", png_dir=out / "districts")
+        outputs["district summary (XLSX)"] = out / "district-summary.xlsx"
+        outputs["district maps (PNG)"] = out / "districts"
     return outputs
 
 
