@@ -1030,6 +1030,129 @@ def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."
         raise typer.Exit(1)
 
 
+# --------------------------------------------------------------------------- problems
+problems_app = typer.Typer(help="Five-year problem picture: survey observations and remediation plans (import, "
+                                "templates).", no_args_is_help=True)
+app.add_typer(problems_app, name="problems")
+YearsOpt = typer.Option("2023-2027", "--years", help="Years of the picture: 2023-2027, 2023,2025 or 2024.")
+
+
+def _problems_summary(rows: list[dict], title: str) -> Table:
+    table = Table(title=title)
+    for h in ("year", "internet", "mobile", "tv/radio", "post", "any", "overdue", "resolved"):
+        table.add_column(h, justify="right")
+    for r in rows:
+        table.add_row(*(str(r[k]) for k in ("year", "internet", "mobile", "tv_radio", "post", "any", "overdue",
+                                            "resolved")))
+    return table
+
+
+@map_app.command("problems")
+def map_problems(
+    out: Path = typer.Option(..., "--out", help="Output HTML file."),
+    db: str = DbOpt,
+    years: str = YearsOpt,
+    offline: bool = typer.Option(False, "--offline", help="No tile server: one self-contained file that opens "
+                                                          "without any network."),
+    rules: Optional[Path] = RulesOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Problem map: year slider, a layer per dimension, overdue settlements highlighted, history popups (kk/ru).
+
+    Example: qamtu map problems --db qamtu.db --years 2023-2027 --out problems.html --offline
+    """
+    from .reports.problems import problem_map_from_store
+
+    bar, update = _coverage_progress(as_json)
+    with bar:
+        result = problem_map_from_store(db, out, years=years, offline=offline, rules_path=rules, progress=update)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, years "
+                  f"{result['years'][0]}–{result['years'][-1]}, {'offline' if offline else 'online tiles'}); "
+                  f"rules {result['problem_rules']}", highlight=False)
+    for n in result["notes"]:
+        console.print(f"note: {n}", highlight=False)
+    console.print(_problems_summary(result["summary"], "Settlements with a problem (region)"))
+
+
+@report_app.command("problems")
+def report_problems(
+    out: Path = typer.Option(..., "--out", help="Output XLSX workbook."),
+    db: str = DbOpt,
+    years: str = YearsOpt,
+    png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Folder of the PNG charts (default: "
+                                                                   "<out>-charts next to the workbook)."),
+    rules: Optional[Path] = RulesOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Problem workbook: a sheet per year, plans by priority, district totals, PNG charts (kk/ru headings).
+
+    Example: qamtu report problems --db qamtu.db --years 2023-2027 --out problems.xlsx
+    """
+    from .reports.problems import problem_report_from_store
+
+    bar, update = _coverage_progress(as_json)
+    with bar:
+        result = problem_report_from_store(db, out, years=years, png_dir=png_dir, rules_path=rules, progress=update)
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"wrote {result['path']} (sheets: {', '.join(result['sheets'])}); rules {result['problem_rules']}",
+                  highlight=False)
+    console.print(f"wrote {len(result['pngs'])} charts: {', '.join(result['pngs'])}", highlight=False)
+    for n in result["notes"]:
+        console.print(f"note: {n}", highlight=False)
+    console.print(_problems_summary(result["summary"], "Settlements with a problem (region)"))
+
+
+def _import_result(result: dict, as_json: bool, what: str) -> None:
+    if as_json:
+        emit_json(result)
+        return
+    console.print(f"imported {result['rows']} {what} from {result['path']} ({result['new']} new, {result['replaced']} "
+                  f"replaced; {result['settlements']} settlements)", highlight=False)
+
+
+@problems_app.command("import-survey")
+def problems_import_survey(
+    file: Path = typer.Argument(..., help="Survey observations: CSV (UTF-8) or XLSX, see `qamtu problems template`."),
+    db: str = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import survey observations (TV, radio, post, fixed internet) per settlement and year: every row or none."""
+    from .reports.surveys import import_survey
+
+    with _store(db, must_exist=False) as store:
+        _import_result(import_survey(store, file), as_json, "survey observations")
+
+
+@problems_app.command("import-plan")
+def problems_import_plan(
+    file: Path = typer.Argument(..., help="Remediation plans: CSV (UTF-8) or XLSX, see `qamtu problems template`."),
+    db: str = DbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import remediation plans (settlement, dimension, planned year, programme, responsible): every row or none."""
+    from .reports.surveys import import_plans
+
+    with _store(db, must_exist=False) as store:
+        _import_result(import_plans(store, file), as_json, "plans")
+
+
+@problems_app.command("template")
+def problems_template(
+    kind: str = typer.Argument(..., help="survey or plan"),
+    out: Path = typer.Option(..., "--out", help="FILE.csv (header row) or FILE.xlsx (header and an instruction "
+                                                "sheet in Kazakh and Russian)."),
+) -> None:
+    """Write an empty import template."""
+    from .reports.surveys import write_template
+
+    console.print(f"wrote {write_template(kind, out)}", highlight=False)
+
+
 def main() -> None:
     """Console entry point: run the app, turning Qamtu errors into one clear line and exit code 1."""
     try:

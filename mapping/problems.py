@@ -177,9 +177,14 @@ class ProblemPicture:
     plans: pd.DataFrame
     districts: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    as_of: Optional[int] = None   # latest year with any observation: plan states and priorities of the plan sheet
+
+    def __post_init__(self) -> None:
+        if self.as_of is None:
+            self.as_of = self.years[-1]
 
     def meta(self) -> dict[str, Any]:
-        return {"years": self.years, "problem_rules": self.rules.describe(), "dimensions": list(DIMENSIONS),
+        return {"years": self.years, "as_of": self.as_of, "problem_rules": self.rules.describe(), "dimensions": list(DIMENSIONS),
                 "priority_formula": PRIORITY_FORMULA, "notes": list(self.notes)}
 
     def status(self, kato: str, dimension: str, year: int) -> str:
@@ -219,7 +224,8 @@ def _measured_verdicts(measured: dict[int, pd.DataFrame], rules: ProblemRules) -
                 m = rules.measured[dim]
                 verdict = "problem" if st in m["problem"] else "no_problem" if st in m["no_problem"] else None
                 if verdict:
-                    out.setdefault((str(r.kato), dim, int(year)), []).append((verdict, f"measured: {st}"))
+                    out.setdefault((str(r.kato), dim, int(year)), []).append(
+                        (verdict, f"өлшем / измерения: {st}"))
     return out
 
 
@@ -236,8 +242,9 @@ def _survey_verdicts(surveys: pd.DataFrame | None, rules: ProblemRules) -> dict[
             raise ProblemError(f"survey: value {value!r} of {r.kato}/{r.year}/{r.dimension} is not yes or no")
         verdict = item.yes if value == "yes" else item.no
         if verdict != "none":
+            answer = "иә / да" if value == "yes" else "жоқ / нет"
             out.setdefault((str(r.kato), item.dimension, int(r.year)), []).append(
-                (verdict, f"survey: {item.name}={value}"))
+                (verdict, f"сауалнама / обследование: {item.label_kk} / {item.label_ru} — {answer} ({item.name}={value})"))
     return out
 
 
@@ -298,9 +305,11 @@ def build_problems(gazetteer: Gazetteer, years: Iterable[int], *, measured: dict
         cells_df[c] = cells_df[c].astype("Int64")
     cells_df["overdue"] = cells_df["overdue"].astype(bool)
     settlements_df = _settlement_years(chosen, years, cells_df, fallback)
-    plans_df = _plan_table(plans, settlements_df, cells_df, years, gazetteer)
+    known = cells_df.loc[cells_df["status"] != "unknown", "year"]
+    as_of = int(known.max()) if len(known) else years[-1]
+    plans_df = _plan_table(plans, settlements_df, cells_df, as_of, gazetteer)
     districts_df = _district_totals(chosen, years, cells_df, gazetteer)
-    return ProblemPicture(years, rules, cells_df, settlements_df, plans_df, districts_df, list(notes or []))
+    return ProblemPicture(years, rules, cells_df, settlements_df, plans_df, districts_df, list(notes or []), as_of)
 
 
 PLAN_COLUMNS = ("kato", "dimension", "planned_year", "programme", "responsible", "note")
@@ -381,51 +390,66 @@ def _text(plan: Optional[dict], key: str) -> Optional[str]:
 
 
 def _settlement_years(chosen, years: list[int], cells: pd.DataFrame, fallback: dict) -> pd.DataFrame:
-    rows = []
-    by = {(k, y): g for (k, y), g in cells.groupby(["kato", "year"], sort=False)}
-    for s in chosen:
-        pop, estimated = (float(s.population), False) if s.population is not None else (fallback.get(s.kind), True)
-        for y in years:
-            g = by.get((s.kato, y))
-            prob = g[g["status"] == "problem"] if g is not None else cells.iloc[:0]
-            dims = [d for d in DIMENSIONS if d in set(prob["dimension"])]
-            over = [d for d in DIMENSIONS if d in set(prob.loc[prob["overdue"], "dimension"])]
-            u = int(prob["years_unresolved"].max()) if len(prob) else 0
-            d = len(dims)
-            priority = (pop or 0.0) * d * u if d else 0.0
-            rows.append({"kato": s.kato, "name_kk": s.name_kk, "name_ru": s.name_ru, "kind": s.kind,
-                         "district_kato": s.district_kato, "district_name_kk": s.district_name_kk,
-                         "district_name_ru": s.district_name_ru, "lat": s.lat, "lon": s.lon, "year": y,
-                         "population": pop, "population_estimated": estimated,
-                         "problem_dimensions": ", ".join(dims), "problems": d, "overdue_dimensions": ", ".join(over),
-                         "overdue": len(over), "years_unresolved": u, "priority": round(priority, 1)})
-    df = pd.DataFrame(rows)
+    base = pd.DataFrame([{"kato": s.kato, "name_kk": s.name_kk, "name_ru": s.name_ru, "kind": s.kind,
+                          "district_kato": s.district_kato, "district_name_kk": s.district_name_kk,
+                          "district_name_ru": s.district_name_ru, "lat": s.lat, "lon": s.lon,
+                          "population": float(s.population) if s.population is not None else fallback.get(s.kind),
+                          "population_estimated": s.population is None} for s in chosen])
+    base = base.merge(pd.DataFrame({"year": years}), how="cross")
+    order = {d: i for i, d in enumerate(DIMENSIONS)}
+    prob = cells[cells["status"] == "problem"].assign(_o=lambda d: d["dimension"].map(order)).sort_values("_o")
+    if len(prob):
+        g = prob.groupby(["kato", "year"], sort=False)
+        agg = pd.DataFrame({"problem_dimensions": g["dimension"].agg(", ".join), "problems": g.size(),
+                            "years_unresolved": g["years_unresolved"].max().astype(int)})
+        over = prob[prob["overdue"]].groupby(["kato", "year"], sort=False)["dimension"]
+        agg["overdue_dimensions"] = over.agg(", ".join).reindex(agg.index)
+        agg["overdue"] = over.size().reindex(agg.index)
+        df = base.merge(agg.reset_index(), on=["kato", "year"], how="left")
+    else:
+        df = base.assign(problem_dimensions=None, problems=0, years_unresolved=0, overdue_dimensions=None, overdue=0)
+    df["problem_dimensions"] = df["problem_dimensions"].fillna("")
+    df["overdue_dimensions"] = df["overdue_dimensions"].fillna("")
+    for c in ("problems", "years_unresolved", "overdue"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0).astype(int)
+    df["priority"] = (df["population"].fillna(0.0) * df["problems"] * df["years_unresolved"]).round(1)
+    df = df[["kato", "name_kk", "name_ru", "kind", "district_kato", "district_name_kk", "district_name_ru", "lat", "lon",
+             "year", "population", "population_estimated", "problem_dimensions", "problems", "overdue_dimensions",
+             "overdue", "years_unresolved", "priority"]]
     return df.sort_values(["year", "priority", "overdue", "kato"], ascending=[True, False, False, True]).reset_index(drop=True)
 
 
-def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFrame, years: list[int],
+def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFrame, last: int,
                 gazetteer: Gazetteer) -> pd.DataFrame:
-    last = years[-1]
     cols = ["priority", "kato", "name_kk", "name_ru", "district_name_kk", "district_name_ru", "dimension",
-            "planned_year", "programme", "responsible", "note", "state", "status_last_year", "problem_since",
+            "planned_year", "programme", "responsible", "note", "state", "state_year", "status_last_year", "problem_since",
             "resolved_year", "population", "population_estimated"]
     if not len(plans):
         return pd.DataFrame(columns=cols)
     st = settlements[settlements["year"] == last].set_index("kato")
-    cl = cells[cells["year"] == last].set_index(["kato", "dimension"])
+    # each plan is judged on the latest year (up to ``last``) in which its settlement x dimension was observed
+    known = cells[(cells["year"] <= last) & (cells["status"] != "unknown")].sort_values("year")
+    cl = known.groupby(["kato", "dimension"], sort=False).tail(1).set_index(["kato", "dimension"])
     rows = []
+    fixes = cells[(cells["year"] <= last) & (cells["display"] == "resolved") & (cells["resolved_year"] == cells["year"])]
+    fixed = {(r.kato, r.dimension, int(r.planned_year)): r for r in fixes.itertuples(index=False)
+             if not pd.isna(r.planned_year)}
     for p in plans.to_dict(orient="records"):
         s = gazetteer.get(p["kato"])
         c = cl.loc[(p["kato"], p["dimension"])] if (p["kato"], p["dimension"]) in cl.index else None
         display = str(c["display"]) if c is not None else "unknown"
-        applies = c is not None and not pd.isna(c["planned_year"]) and int(c["planned_year"]) == p["planned_year"]
-        state = _plan_state(display, p["planned_year"], last, applies, c)
+        state_year = int(c["year"]) if c is not None else None
+        fix = fixed.get((p["kato"], p["dimension"], int(p["planned_year"])))
+        if fix is not None:
+            state, state_year = ("done" if fix.resolved_on_time else "done_late"), int(fix.year)
+        else:
+            state = _plan_state(display, int(p["planned_year"]), None if c is None else c["planned_year"])
         srow = st.loc[p["kato"]] if p["kato"] in st.index else None
         rows.append({"priority": float(srow["priority"]) if srow is not None else 0.0, "kato": p["kato"],
                      "name_kk": s.name_kk, "name_ru": s.name_ru, "district_name_kk": s.district_name_kk,
                      "district_name_ru": s.district_name_ru, "dimension": p["dimension"],
                      "planned_year": int(p["planned_year"]), "programme": p.get("programme"),
-                     "responsible": p.get("responsible"), "note": p.get("note"), "state": state,
+                     "responsible": p.get("responsible"), "note": p.get("note"), "state": state, "state_year": state_year,
                      "status_last_year": display,
                      "problem_since": c["problem_since"] if c is not None else None,
                      "resolved_year": c["resolved_year"] if c is not None else None,
@@ -438,18 +462,16 @@ def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFr
     return df.reset_index(drop=True)
 
 
-def _plan_state(display: str, planned: int, last: int, applies: bool, cell) -> str:
-    """State of a plan at the last year: overdue, pending, done, done_late, superseded, not_observed."""
-    if display == "overdue" and applies:
-        return "overdue"
-    if display == "problem":
-        return "pending" if planned >= last else "superseded"
-    if display == "resolved":
-        if applies:
-            return "done" if bool(cell["resolved_on_time"]) else "done_late"
-        return "done" if cell is not None and not pd.isna(cell["resolved_year"]) and int(cell["resolved_year"]) <= planned \
-            else "no_problem"
-    if display == "no_problem":
+def _plan_state(display: str, planned: int, current_plan) -> str:
+    """State of a plan not (yet) fulfilled, from its settlement x dimension's latest observed year:
+    overdue or pending (the plan applies to the current problem), pending (a later plan queued
+    behind it), superseded (an older plan), no_problem, not_observed."""
+    if display in ("problem", "overdue"):
+        cur = None if current_plan is None or pd.isna(current_plan) else int(current_plan)
+        if cur == planned:
+            return "overdue" if display == "overdue" else "pending"
+        return "pending" if cur is None or planned > cur else "superseded"
+    if display in ("no_problem", "resolved"):
         return "no_problem"
     return "not_observed"
 
@@ -466,26 +488,22 @@ def _district_totals(chosen, years: list[int], cells: pd.DataFrame, gazetteer: G
     names = {s.district_kato: (s.district_name_kk, s.district_name_ru) for s in gazetteer}
     district_of = {s.kato: s.district_kato for s in chosen}
     c = cells.assign(district_kato=cells["kato"].map(district_of))
+    c = c.assign(problem=c["status"] == "problem", resolved=c["display"] == "resolved",
+                 no_problem=c["status"] == "no_problem", unknown=c["status"] == "unknown")
     per_settlement = c.groupby(["kato", "district_kato", "year"], sort=False).agg(
-        problem=("status", lambda x: bool((x == "problem").any())),
-        overdue=("overdue", "any"),
-        resolved=("display", lambda x: bool((x == "resolved").any())),
-        known=("status", lambda x: bool((x != "unknown").any()))).reset_index()
-    per_settlement["dimension"] = "any"
-    per_settlement["display"] = None
-    rows = []
-    flags = c.assign(problem=c["status"] == "problem", resolved=c["display"] == "resolved",
-                     no_problem=c["status"] == "no_problem", unknown=c["status"] == "unknown")
-    for (dk, y, dim), g in flags.groupby(["district_kato", "year", "dimension"], sort=True):
-        rows.append({"district_kato": dk, "year": y, "dimension": dim, "settlements": len(g),
-                     "problem": int(g["problem"].sum()), "overdue": int(g["overdue"].sum()),
-                     "resolved": int(g["resolved"].sum()), "no_problem": int(g["no_problem"].sum()),
-                     "unknown": int(g["unknown"].sum())})
-    for (dk, y), g in per_settlement.groupby(["district_kato", "year"], sort=True):
-        rows.append({"district_kato": dk, "year": y, "dimension": "any", "settlements": len(g),
-                     "problem": int(g["problem"].sum()), "overdue": int(g["overdue"].sum()),
-                     "resolved": int((g["resolved"] & ~g["problem"]).sum()),
-                     "no_problem": int((g["known"] & ~g["problem"]).sum()), "unknown": int((~g["known"]).sum())})
+        problem=("problem", "any"), overdue=("overdue", "any"), resolved=("resolved", "any"),
+        unknown=("unknown", "all")).reset_index()
+    per_settlement["known"] = ~per_settlement["unknown"]
+    cnt = ["problem", "overdue", "resolved", "no_problem", "unknown"]
+    per_dim = c.groupby(["district_kato", "year", "dimension"], sort=True).agg(
+        settlements=("kato", "size"), **{k: (k, "sum") for k in cnt}).reset_index()
+    ps = per_settlement.assign(resolved=per_settlement["resolved"] & ~per_settlement["problem"],
+                               no_problem=per_settlement["known"] & ~per_settlement["problem"])
+    per_any = ps.groupby(["district_kato", "year"], sort=True).agg(
+        settlements=("kato", "size"), **{k: (k, "sum") for k in cnt}).reset_index().assign(dimension="any")
+    rows = pd.concat([per_dim, per_any], ignore_index=True)
+    for k in ["settlements", *cnt]:
+        rows[k] = rows[k].astype(int)
     df = pd.DataFrame(rows)
     region = df.groupby(["year", "dimension"], sort=True)[["settlements", "problem", "overdue", "resolved", "no_problem",
                                                            "unknown"]].sum().reset_index()

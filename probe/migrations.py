@@ -89,6 +89,36 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 )""",
         "CREATE INDEX inspections_operator ON inspections (operator, kato)",
     ]),
+    # Five-year problem picture (issue 8, owned by qamtu.reports.surveys): survey observations of what
+    # the probe cannot measure, and remediation plans. A re-imported key replaces the earlier row.
+    (3, "survey observations and remediation plans", [
+        """CREATE TABLE survey_observations (
+  kato TEXT NOT NULL,
+  year INTEGER NOT NULL,
+  dimension TEXT NOT NULL,
+  value TEXT NOT NULL CHECK (value IN ('yes', 'no')),
+  observed_on TEXT,
+  observer TEXT,
+  note TEXT,
+  source_file TEXT NOT NULL,
+  source_row INTEGER NOT NULL,
+  imported_utc TEXT NOT NULL,
+  PRIMARY KEY (kato, year, dimension)
+)""",
+        """CREATE TABLE remediation_plans (
+  kato TEXT NOT NULL,
+  dimension TEXT NOT NULL,
+  planned_year INTEGER NOT NULL,
+  programme TEXT,
+  responsible TEXT,
+  note TEXT,
+  source_file TEXT NOT NULL,
+  source_row INTEGER NOT NULL,
+  imported_utc TEXT NOT NULL,
+  PRIMARY KEY (kato, dimension, planned_year)
+)""",
+        "CREATE INDEX survey_observations_year ON survey_observations (year)",
+    ]),
 ]
 
 LATEST = MIGRATIONS[-1][0]
