@@ -348,7 +348,7 @@ def probe_cmd(
     inspection: Optional[str] = typer.Option(None, "--inspection", help="Inspection id these samples belong to."),
     interface: list[str] = typer.Option([], "--interface", help="Network interface of each --port, in the same order, "
                                         "for its speed tests (e.g. wwan0)."),
-    interval: float = typer.Option(1.0, "--interval", min=0.1, help="Seconds between radio readings."),
+    interval: float = typer.Option(1.0, "--interval", min=0.0, help="Seconds between radio readings (0: as fast as the modem answers)."),
     speedtest_every: Optional[float] = typer.Option(None, "--speedtest-every", help="Speed test every N minutes."),
     speedtest_every_m: Optional[float] = typer.Option(None, "--speedtest-every-m", help="Speed test every N metres driven."),
     speedtest_on_entry: bool = typer.Option(False, "--speedtest-on-entry", help="Speed test on entering a settlement."),

@@ -158,6 +158,16 @@ def produce_outputs(db: Path, out: Path, gazetteer: Gazetteer, console: Console)
         district_report_from_store(db, out / "district-summary.xlsx", png_dir=out / "districts")
         outputs["district summary (XLSX)"] = out / "district-summary.xlsx"
         outputs["district maps (PNG)"] = out / "districts"
+    with console.status("five-year problem map (demo survey and plans, 2023-2027)…"):
+        from .problems import write_demo_problems
+
+        five_year_db = out / "five-year-demo.db"
+        for stale in (five_year_db, five_year_db.with_name(five_year_db.name + "-wal"),
+                      five_year_db.with_name(five_year_db.name + "-shm")):
+            if stale.exists():
+                stale.unlink()
+        for name, path in write_demo_problems(five_year_db, out / "five-year", gazetteer).items():
+            outputs[f"five-year {name}"] = Path(path)
     return outputs
 
 

@@ -59,7 +59,11 @@ def test_two_modems_in_parallel_are_tagged_and_chained(tmp_path):
     kcell = df[df["operator_mnc"] == "02"]
     assert kcell["rsrp_dbm"].median() == pytest.approx(-92, abs=1)
     assert df[df["operator_mnc"] == "01"]["rsrp_dbm"].median() == pytest.approx(-101, abs=1)
-    assert set(df["kato"]) == {"611010000"} and df["lat"].notna().all()
+    # readings taken before the receiver's first fix are recorded untagged; every one after is tagged
+    first_fix = df["lat"].notna().idxmax()
+    assert set(df.loc[first_fix:, "kato"]) == {"611010000"} and df.loc[first_fix:, "lat"].notna().all()
+    assert first_fix <= 8
+    assert df.loc[:first_fix - 1, "kato"].isna().all()
     assert df["imei"].notna().all()
     report = store.verify()[0]
     assert report.ok and report.records == summary["samples"] + summary["events"] + 2

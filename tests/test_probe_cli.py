@@ -100,10 +100,10 @@ def test_kill_9_at_random_moments_never_loses_a_reported_sample(devices, tmp_pat
 def test_probe_on_a_full_disk_stops_with_a_clear_message(devices, tmp_path):
     mnt = tmp_path / "small"
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mnt)]).returncode != 0:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)]).returncode != 0:
         pytest.skip("cannot mount a tmpfs here (needs root)")
     try:
-        proc = _probe(devices, mnt / "q.db", "--interval", "0.1")
+        proc = _probe(devices, mnt / "q.db", "--interval", "0.05")
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 1
         assert "disk is full" in err and "q.db" in err and "Traceback" not in err

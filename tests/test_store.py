@@ -46,7 +46,7 @@ def test_counts_and_frames(store):
     assert set(store.samples_frame(operator="Tele2", kato="611633100")["status"]) == {"no_service"}
     assert len(store.samples_frame(start=T0 + timedelta(days=1))) == 30
     assert len(store.samples_frame(end=T0 + timedelta(days=1))) == 30
-    assert len(store.samples_frame(session=_sid(store)[:12])) == 30
+    assert len(store.samples_frame(session=_sid(store)[:24])) == 30
     assert len(store.samples_frame(inspection="INSP-7")) == 60 and len(store.samples_frame(inspection="other")) == 0
     st = store.speedtests_frame(operator="Kcell")
     assert len(st) == 4 and st["valid"].all() and st["download_mbps"].between(5, 30).all()
