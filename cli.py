@@ -332,7 +332,12 @@ def db_push(
                           str(s["rejected"]), s["reason"] or "")
         console.print(table)
         console.print(f"added {data['added']}, skipped {data['skipped']}, rejected {data['rejected']} records")
-    if data["rejected"] or any(s["status"] == "rejected" for s in data["sessions"]):
+        ins = data["inspections"]
+        console.print(f"inspections: added {ins['added']}, skipped {ins['skipped']}, rejected {len(ins['rejected'])}")
+        for r in ins["rejected"]:
+            console.print(f"  rejected inspection {r['inspection_id']}: {r['reason']}")
+    if (data["rejected"] or data["inspections"]["rejected"]
+            or any(s["status"] == "rejected" for s in data["sessions"])):
         raise typer.Exit(1)
 
 

@@ -1,5 +1,8 @@
 """Merging stores: ``qamtu db push --from laptop.db --to postgresql://...`` (or SQLite to SQLite).
 
+Inspection records (``qamtu inspection new``) are copied too: new ones added, identical ones
+skipped, a known id with other content rejected and listed.
+
 For each session of the source, in two passes:
 
 1. the session's whole hash chain is checked in the source; a broken chain rejects the session
@@ -60,6 +63,7 @@ class PushReport:
     source: str
     target: str
     sessions: list[SessionPush] = field(default_factory=list)
+    inspections: dict[str, Any] = field(default_factory=lambda: {"added": 0, "skipped": 0, "rejected": []})
 
     @property
     def added(self) -> int:
@@ -75,7 +79,8 @@ class PushReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "target": self.target, "added": self.added, "skipped": self.skipped,
-                "rejected": self.rejected, "sessions": [s.as_dict() for s in self.sessions]}
+                "rejected": self.rejected, "sessions": [s.as_dict() for s in self.sessions],
+                "inspections": self.inspections}
 
 
 def _rows(store: Store, session_id: str, batch: int = BATCH) -> Iterator[list[tuple]]:
@@ -201,6 +206,34 @@ def _ensure_session(target: Store, row: dict[str, Any], report: SessionPush) -> 
     return True
 
 
+INSPECTION_COLUMNS = ("inspection_id", "created_utc", "grounds", "operator", "kato", "act_number", "act_registered",
+                      "record")
+
+
+def _push_inspections(source: Store, target: Store, report: PushReport) -> None:
+    """Copy inspection records: new ones are added, identical ones skipped, a known id with other
+    content rejected and listed (never overwritten)."""
+    cols = ", ".join(INSPECTION_COLUMNS)
+    rows = source._query(f"SELECT {cols} FROM inspections ORDER BY inspection_id")
+    ignore, tail = ("INSERT OR IGNORE INTO", "") if target.dialect == "sqlite" else ("INSERT INTO", " ON CONFLICT DO NOTHING")
+    for row in rows:
+        there = target._query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
+        if not there:
+            target._transaction([(f"{ignore} inspections ({cols}) VALUES ({', '.join('?' * len(INSPECTION_COLUMNS))}){tail}",
+                                  tuple(row[c] for c in INSPECTION_COLUMNS))], f"adding inspection {row['inspection_id']}")
+            there = target._query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
+            if there and there[0] == row:
+                report.inspections["added"] += 1
+                continue
+        if there and there[0] == row:
+            report.inspections["skipped"] += 1
+        else:
+            report.inspections["rejected"].append({
+                "inspection_id": row["inspection_id"],
+                "reason": "the target holds an inspection with this id and other content (ids are numbered per store: "
+                          "renumber one of them before merging)"})
+
+
 def push(source: Store, target: Store, *, batch: int = BATCH,
          progress: Callable[[str, int, int], None] | None = None) -> PushReport:
     """Copy every session of ``source`` into ``target`` as described in the module docstring."""
@@ -261,4 +294,5 @@ def push(source: Store, target: Store, *, batch: int = BATCH,
         if sp.status == "accepted" and s["status"] == "closed":
             target._transaction([("UPDATE sessions SET status = 'closed', ended_utc = ? WHERE session_id = ? "
                                   "AND status = 'open'", (s["ended_utc"], sid))], f"closing session {sid}")
+    _push_inspections(source, target, report)
     return report

@@ -211,3 +211,19 @@ def test_probe_records_straight_into_postgis(tmp_path, pg_url):
     finally:
         for d in devices:
             d.stop()
+
+
+def test_inspection_records_are_merged_and_clashing_ids_rejected(tmp_path, pg_url):
+    a = Store(_laptop(tmp_path / "a.db", days=1))
+    row = ("INSP-2026-0001", "2026-06-01T06:00:00.000000Z", "complaint", "401-77", "613977700", "12", "2026-05-30",
+           '{"address": "Сәмбет Саттаров а."}')
+    a.conn.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+    dst = open_store(pg_url)
+    assert push(a, dst).inspections == {"added": 1, "skipped": 0, "rejected": []}
+    assert push(a, dst).inspections["skipped"] == 1
+    other = Store(tmp_path / "b.db")  # another laptop numbered its own inspection the same way
+    other.conn.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row[:4], "611010000", *row[5:]))
+    report = push(other, dst)
+    assert [r["inspection_id"] for r in report.inspections["rejected"]] == ["INSP-2026-0001"]
+    kept = dst._query("SELECT kato, record FROM inspections")
+    assert kept == [{"kato": "613977700", "record": row[-1]}], "never overwritten"
