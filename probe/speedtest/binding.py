@@ -241,6 +241,11 @@ class ModemCounterReader:
     send: Callable[[str], str]
     command: str = "AT+QGDCNT?"
 
+    @classmethod
+    def for_at_channel(cls, channel: object, command: str = "AT+QGDCNT?") -> "ModemCounterReader":
+        """Read through a :mod:`qamtu.device` AT channel (anything with ``command(cmd).lines``)."""
+        return cls(send=lambda cmd: "\n".join(channel.command(cmd).lines), command=command)  # type: ignore[attr-defined]
+
     def read(self) -> tuple[int, int]:
         """(rx_bytes, tx_bytes) as the modem counts them."""
         return MODEM_COUNTER_COMMANDS[self.command](self.send(self.command))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -60,6 +61,18 @@ class Connection:
     bytes_in: int = 0  # payload bytes read from bodies
     bytes_out: int = 0  # payload bytes written in bodies
     samples: list[tuple[float, int]] = field(default_factory=list)  # (monotonic s, cumulative body bytes in)
+
+    def limit_send_queue(self, notsent_bytes: int) -> None:
+        """Keep little unsent data queued: TCP_NOTSENT_LOWAT in the kernel (Linux, macOS) and a small
+        write buffer in asyncio. Throughput is not limited, since unacknowledged data in flight does not count."""
+        sock = self.writer.get_extra_info("socket")
+        opt = getattr(socket, "TCP_NOTSENT_LOWAT", 25 if sys.platform.startswith("linux") else None)
+        if sock is not None and opt is not None:
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, opt, notsent_bytes)
+            except OSError:
+                pass  # older kernels: the drain after the window is longer, the figure is the same
+        self.writer.transport.set_write_buffer_limits(high=64 * 1024)
 
     def close(self) -> None:
         """Close at once; unsent data is dropped (this is how a download is ended)."""

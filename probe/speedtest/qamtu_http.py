@@ -32,6 +32,10 @@ Progress = Callable[[str, float, float, Optional[float]], None]
 """progress(phase, elapsed_s, planned_s, current_mbps): called about twice a second."""
 
 _PAYLOAD = os.urandom(1 << 20)  # incompressible upload data, made once per process
+#: Upload sockets keep at most this much not-yet-sent data in the kernel (TCP_NOTSENT_LOWAT), so
+#: that little is still queued when the client stops sending: on a slow link a full send buffer
+#: (megabytes) would take seconds to drain. Data in flight (the congestion window) is not limited.
+UPLOAD_NOTSENT_LOWAT_BYTES = 128 * 1024
 
 
 class QamtuHttpParams(BaseModel):
@@ -44,7 +48,7 @@ class QamtuHttpParams(BaseModel):
     download_s: float = Field(7.0, gt=0, le=30, description="Download measurement window.")
     upload_s: float = Field(7.0, gt=0, le=30, description="Upload measurement window.")
     tail_s: float = Field(0.5, ge=0, le=5, description="Extra sending after the window, so it ends in steady state.")
-    ping_count: int = Field(10, ge=3, le=100, description="Idle round trips (the method requires at least 10).")
+    ping_count: int = Field(10, ge=10, le=100, description="Idle round trips (the method requires at least 10).")
     loaded_ping_interval_s: float = Field(0.25, gt=0, le=5, description="Spacing of round trips under load.")
     chunk_bytes: int = Field(65536, ge=1024, le=1 << 20, description="Bytes per HTTP chunk.")
     connect_timeout_s: float = Field(5.0, gt=0, le=60)
@@ -203,7 +207,11 @@ class QamtuHttpClient:
         for c in streams:
             await c.send_request("GET", f"{API}/download?seconds={seconds:g}&chunk={p.chunk_bytes}", phase="download")
         t0 = time.monotonic()
-        stop_at = t0 + p.warmup_s + p.download_s + 0.1
+        window_end = t0 + p.warmup_s + p.download_s
+        # Each stream reads until its first read after the window's end, so that the end can be
+        # interpolated on every stream (on a slow link one read can be 0.1-0.5 s apart); a stream
+        # that stays silent past the tail ends the window early (and fails it if below min_window_share).
+        stop_at = window_end + p.tail_s + 0.5
         for c in streams:
             c.samples.append((t0, 0))
 
@@ -213,8 +221,8 @@ class QamtuHttpClient:
                 body = await c.read_body(resp, phase="download")
                 check_status(resp, body, "GET download", "download")
             c.bytes_in = 0
-            await c.read_body(resp, phase="download", record=True, keep=False, until=stop_at)
-            if time.monotonic() < stop_at:
+            await c.read_body(resp, phase="download", record=True, keep=False, until=window_end)
+            if time.monotonic() < window_end:
                 raise ConnectionResetMidTestError("server ended the download stream before the window was over",
                                               phase="download")
 
@@ -232,6 +240,8 @@ class QamtuHttpClient:
         conns = list(await asyncio.gather(*(self._connect("upload") for _ in range(n + 1))))
         streams, ping_conn = conns[:n], conns[n]
         seconds = p.warmup_s + p.upload_s + p.tail_s
+        for c in streams:
+            c.limit_send_queue(UPLOAD_NOTSENT_LOWAT_BYTES)
         for c in streams:
             await c.send_request("POST", f"{API}/upload?seconds={seconds:g}", phase="upload",
                                  headers={"Transfer-Encoding": "chunked", "Content-Type": "application/octet-stream"})
@@ -275,6 +285,9 @@ class QamtuHttpClient:
             raise ServerRefusedError(f"server cut the upload short: {why}", phase="upload")
         # Server clock -> local clock: the server reports when each request arrived ("started");
         # the window is placed on the server's clock, so loaded-latency times are shifted to match.
+        received, sent = sum(int(r["bytes"]) for r in reports), sum(c.bytes_out for c in streams)
+        if received != sent:  # the body was ended cleanly, so every byte sent must have arrived
+            raise ProtocolError(f"server received {received} upload bytes, client sent {sent}", phase="upload")
         server_start = min(r["started"] for r in reports)
         samples = [[(float(r["started"]), 0)] + [(float(t), int(b)) for t, b in r["samples"]] for r in reports]
         shift = t0 - server_start

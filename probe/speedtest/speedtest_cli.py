@@ -62,7 +62,10 @@ class SpeedtestCliParams(BaseModel):
 
 
 class _ErrorLog(list):
-    """(stage, exception) pairs seen by the instrumented opener, in order."""
+    """(stage, exception) pairs seen by the instrumented opener, in order; plus the upload bytes the
+    server confirmed (``size=N`` answers of upload.php)."""
+
+    confirmed_upload_bytes = 0
 
     def first_error(self) -> Optional[SpeedTestError]:
         for _, exc in self:
@@ -83,6 +86,11 @@ class _WatchedResponse:
         except OSError as exc:
             self._errors.append(("read", ConnectionResetMidTestError(f"connection failed reading {self._url}: {exc}")))
             raise
+        if self._url.endswith("/upload.php") and data.startswith(b"size="):
+            try:
+                self._errors.confirmed_upload_bytes += int(data[5:].split()[0])
+            except (ValueError, IndexError):
+                pass
         remaining = getattr(self._r, "length", None)
         if n and not data and remaining:
             self._errors.append(("read", ConnectionResetMidTestError(
@@ -280,7 +288,12 @@ def run_speedtest_cli(server: str, binding: Binding, p: SpeedtestCliParams, resu
         _raise_recorded(errors, "download")
     if p.upload:
         st.upload(callback=callback("upload", p.upload_length_s), pre_allocate=p.pre_allocate, threads=p.upload_threads)
-        result.bytes_sent = st.results.bytes_sent
+        # speedtest-cli counts upload bytes when it reads them into a request, also those never sent
+        # when its time is up; the egress check needs bytes that left, so it gets the bytes the server
+        # confirmed (a lower bound). speedtest-cli's own count stays in raw and in the upload phase.
+        result.bytes_sent = errors.confirmed_upload_bytes
+        result.notes.append(f"bytes_sent = upload bytes confirmed by the server ({errors.confirmed_upload_bytes}); "
+                            f"speedtest-cli counted {st.results.bytes_sent}")
         _raise_recorded(errors, "upload")
 
     r = st.results
