@@ -11,7 +11,6 @@ import json
 import signal
 import sys
 import threading
-from pathlib import Path
 from typing import Any, Optional
 
 from rich.console import Console

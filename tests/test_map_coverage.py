@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qamtu.mapping.coverage_map import _remote_references, build_coverage_map, leaflet_assets
+from qamtu.mapping.coverage_map import _remote_references, build_coverage_map
 from qamtu.mapping.hexes import hex_signal
 from qamtu.reports.coverage import classify_store
 from test_coverage_helpers import write_designed

@@ -161,7 +161,7 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
             return resp
 
     async def upload(request: web.Request) -> web.StreamResponse:
-        seconds = _seconds(request, limits)
+        _seconds(request, limits)  # refuse a bad or over-limit duration before reading the body
         cl = request.content_length
         if cl is not None and cl > limits.max_upload_bytes:
             return _too_large(cl, limits.max_upload_bytes)
