@@ -169,22 +169,38 @@ def _insert_projections(target: Store, rows: list[tuple]) -> None:
         target.conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
 
 
+def _copy_rows(cur, table: str, cols: tuple[str, ...], rows) -> None:
+    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(r)
+
+
 def _insert_batch_pg(target: Store, rows: list[tuple]) -> set[str]:
-    with target._lock, target.conn.transaction():
-        cur = target.conn.cursor()
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS push_records (LIKE records) ON COMMIT DELETE ROWS")
-        with cur.copy(f"COPY push_records ({', '.join(RECORD_COLUMNS)}) FROM STDIN") as copy:
-            for r in rows:
-                copy.write_row(r)
-        cur.execute(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) SELECT {', '.join(RECORD_COLUMNS)} "
-                    "FROM push_records ON CONFLICT DO NOTHING RETURNING record_id")
-        inserted = {r[0] for r in cur.fetchall()}
-        new = [r for r in rows if r[0] in inserted]
-        for table, (cols, values) in _projection_rows(new).items():
-            with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                for v in values:
-                    copy.write_row(v)
-    return inserted
+    """COPY straight into the tables (the common case: nothing of the batch is there yet); if another
+    pusher got there first, a unique key stops the COPY and the batch goes the careful way."""
+    import psycopg
+
+    projections = _projection_rows(rows)
+    with target._lock:
+        try:
+            with target.conn.transaction():
+                cur = target.conn.cursor()
+                _copy_rows(cur, "records", RECORD_COLUMNS, rows)
+                for table, (cols, values) in projections.items():
+                    _copy_rows(cur, table, cols, values)
+            return {r[0] for r in rows}
+        except psycopg.errors.UniqueViolation:
+            pass
+        with target.conn.transaction():
+            cur = target.conn.cursor()
+            cur.execute("CREATE TEMP TABLE IF NOT EXISTS push_records (LIKE records) ON COMMIT DELETE ROWS")
+            _copy_rows(cur, "push_records", RECORD_COLUMNS, rows)
+            cur.execute(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) SELECT {', '.join(RECORD_COLUMNS)} "
+                        "FROM push_records ON CONFLICT DO NOTHING RETURNING record_id")
+            inserted = {r[0] for r in cur.fetchall()}
+            for table, (cols, values) in projections.items():
+                _copy_rows(cur, table, cols, [v for v in values if v[0] in inserted])
+        return inserted
 
 
 def _ensure_session(target: Store, row: dict[str, Any], report: SessionPush) -> bool:

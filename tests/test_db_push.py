@@ -227,3 +227,19 @@ def test_inspection_records_are_merged_and_clashing_ids_rejected(tmp_path, pg_ur
     assert [r["inspection_id"] for r in report.inspections["rejected"]] == ["INSP-2026-0001"]
     kept = dst._query("SELECT kato, record FROM inspections")
     assert kept == [{"kato": "613977700", "record": row[-1]}], "never overwritten"
+
+
+def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):
+    """Another pusher committed part of the batch after our check: the fast COPY fails on the
+    unique key, and the batch is inserted row by row without the rows already there."""
+    from qamtu.probe.push import _ensure_session, _insert_batch, _rows, _session_row, SessionPush
+
+    src = Store(_laptop(tmp_path / "a.db", days=1))
+    dst = open_store(pg_url)
+    sid = src.sessions()[0]["session_id"]
+    assert _ensure_session(dst, _session_row(src, sid), SessionPush(sid))
+    rows = next(_rows(src, sid, 40))
+    assert _insert_batch(dst, rows[5:10]) == {r[0] for r in rows[5:10]}  # the other pusher's rows
+    inserted = _insert_batch(dst, rows)
+    assert inserted == {r[0] for r in rows[:5] + rows[10:]}
+    assert _count(dst) == len(rows) and _count(dst, "samples") + _count(dst, "events") + _count(dst, "speedtests") == len(rows)
