@@ -95,6 +95,55 @@ def _rows(store: Store, session_id: str, batch: int = BATCH) -> Iterator[list[tu
         last = rows[-1][2]
 
 
+def _prepared(store: Store, session_id: str, batch: int) -> Iterator[tuple[list[tuple], dict]]:
+    """(rows, projection rows) per batch. For a SQLite source a second thread reads and parses the
+    next batch on its own connection while this one waits for the target: the CPU work of one
+    overlaps the database work of the other."""
+    if store.dialect != "sqlite":
+        for rows in _rows(store, session_id, batch):
+            yield rows, _projection_rows(rows)
+        return
+    import queue
+    import sqlite3
+    import threading
+
+    out: "queue.Queue" = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def read() -> None:
+        con = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+        reader = Store.__new__(Store)  # only its query helper is used, on this thread's connection
+        reader.conn = con
+        try:
+            for rows in _rows(reader, session_id, batch):
+                if stop.is_set():
+                    return
+                out.put((rows, _projection_rows(rows)))
+            out.put(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            out.put(exc)
+        finally:
+            con.close()
+
+    worker = threading.Thread(target=read, name="push-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
 def _check_chain(store: Store, session_id: str) -> Optional[str]:
     """None if the source chain is whole, else why not (naming the record)."""
     prev, expected = GENESIS, 1
@@ -131,10 +180,12 @@ def _by_ids(target: Store, ids: list[str]) -> dict[str, tuple]:
     return out
 
 
-def _insert_batch(target: Store, rows: list[tuple]) -> set[str]:
+def _insert_batch(target: Store, rows: list[tuple], projections: Optional[dict] = None) -> set[str]:
     """Insert records and their projections in one transaction; returns the ids actually inserted."""
+    if projections is None:
+        projections = _projection_rows(rows)
     if target.dialect == "postgresql":
-        return _insert_batch_pg(target, rows)
+        return _insert_batch_pg(target, rows, projections)
     inserted: set[str] = set()
     with target._lock:
         target._raw(target._begin_sql)
@@ -145,7 +196,7 @@ def _insert_batch(target: Store, rows: list[tuple]) -> set[str]:
                                     f"VALUES ({', '.join('?' * len(RECORD_COLUMNS))})", new)
             done = _by_ids(target, [r[0] for r in new])
             new = [r for r in new if r[0] in done and done[r[0]][2] == r[7]]
-            _insert_projections(target, new)
+            _insert_projections(target, projections, {r[0] for r in new})
             inserted = {r[0] for r in new}
             target._raw("COMMIT")
         except BaseException:
@@ -164,9 +215,10 @@ def _projection_rows(rows: list[tuple]) -> dict[str, tuple[tuple[str, ...], list
     return out
 
 
-def _insert_projections(target: Store, rows: list[tuple]) -> None:
-    for table, (cols, values) in _projection_rows(rows).items():
-        target.conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", values)
+def _insert_projections(target: Store, projections: dict, ids: set[str]) -> None:
+    for table, (cols, values) in projections.items():
+        target.conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                                [v for v in values if v[0] in ids])
 
 
 def _copy_rows(cur, table: str, cols: tuple[str, ...], rows) -> None:
@@ -175,12 +227,11 @@ def _copy_rows(cur, table: str, cols: tuple[str, ...], rows) -> None:
             copy.write_row(r)
 
 
-def _insert_batch_pg(target: Store, rows: list[tuple]) -> set[str]:
+def _insert_batch_pg(target: Store, rows: list[tuple], projections: dict) -> set[str]:
     """COPY straight into the tables (the common case: nothing of the batch is there yet); if another
     pusher got there first, a unique key stops the COPY and the batch goes the careful way."""
     import psycopg
 
-    projections = _projection_rows(rows)
     with target._lock:
         try:
             with target.conn.transaction():
@@ -270,7 +321,7 @@ def push(source: Store, target: Store, *, batch: int = BATCH,
             sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
             continue
         done = 0
-        for rows in _rows(source, sid, batch):
+        for rows, projections in _prepared(source, sid, batch):
             have = _existing(target, sid, rows[0][2], rows[-1][2])
             clean: list[tuple] = []
             conflict = None
@@ -284,7 +335,10 @@ def push(source: Store, target: Store, *, batch: int = BATCH,
                     break
                 clean.append(r)
             if clean:
-                inserted = _insert_batch(target, clean)
+                if len(clean) < len(rows):
+                    keep = {r[0] for r in clean}
+                    projections = {t: (c, [v for v in vals if v[0] in keep]) for t, (c, vals) in projections.items()}
+                inserted = _insert_batch(target, clean, projections)
                 sp.added += len(inserted)
                 raced = [r for r in clean if r[0] not in inserted]
                 if raced:  # another pusher got there first: identical -> skipped, different -> conflict
@@ -292,9 +346,9 @@ def push(source: Store, target: Store, *, batch: int = BATCH,
                     for r in raced:
                         if now.get(r[0]) == (r[1], r[2], r[7]):
                             sp.skipped += 1
-                        elif conflict is None:
+                        else:
                             conflict = r, f"record {r[2]} ({r[0]}) exists in the target with other content"
-                        break
+                            break
             if conflict is not None:
                 r, why = conflict
                 sp.status, sp.reason = "rejected", why
