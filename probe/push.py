@@ -83,9 +83,9 @@ class PushReport:
                 "inspections": self.inspections}
 
 
-def _rows(store: Store, session_id: str, batch: int = BATCH) -> Iterator[list[tuple]]:
-    """The session's records in seq order, in lists of ``batch`` (keyset paging, little memory)."""
-    last = 0
+def _rows(store: Store, session_id: str, batch: int = BATCH, after: int = 0) -> Iterator[list[tuple]]:
+    """The session's records with seq > ``after`` in order, in lists of ``batch`` (keyset paging)."""
+    last = after
     while True:
         rows = store._raw("SELECT record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash FROM records "
                           "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?", (session_id, last, batch)).fetchall()
@@ -95,12 +95,12 @@ def _rows(store: Store, session_id: str, batch: int = BATCH) -> Iterator[list[tu
         last = rows[-1][2]
 
 
-def _prepared(store: Store, session_id: str, batch: int) -> Iterator[tuple[list[tuple], dict]]:
+def _prepared(store: Store, session_id: str, batch: int, after: int = 0) -> Iterator[tuple[list[tuple], dict]]:
     """(rows, projection rows) per batch. For a SQLite source a second thread reads and parses the
     next batch on its own connection while this one waits for the target: the CPU work of one
     overlaps the database work of the other."""
     if store.dialect != "sqlite":
-        for rows in _rows(store, session_id, batch):
+        for rows in _rows(store, session_id, batch, after):
             yield rows, _projection_rows(rows)
         return
     import queue
@@ -115,7 +115,7 @@ def _prepared(store: Store, session_id: str, batch: int) -> Iterator[tuple[list[
         reader = Store.__new__(Store)  # only its query helper is used, on this thread's connection
         reader.conn = con
         try:
-            for rows in _rows(reader, session_id, batch):
+            for rows in _rows(reader, session_id, batch, after):
                 if stop.is_set():
                     return
                 out.put((rows, _projection_rows(rows)))
@@ -155,6 +155,19 @@ def _check_chain(store: Store, session_id: str) -> Optional[str]:
                 return f"record {seq} ({rid}): content does not match the hash chain"
             prev, expected = h, expected + 1
     return None
+
+
+def _common_prefix(source: Store, target: Store, session_id: str) -> int:
+    """How many leading records of the session the target already holds, identical to the source's.
+
+    The hash of record n covers every record before it, so equal hashes at the target's last seq
+    mean the whole prefix is the same: a repeated or resumed push need not read it again."""
+    last = target._raw("SELECT seq, hash FROM records WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
+                       (session_id,)).fetchone()
+    if not last:
+        return 0
+    mine = source._raw("SELECT hash FROM records WHERE session_id = ? AND seq = ?", (session_id, last[0])).fetchone()
+    return int(last[0]) if mine and mine[0] == last[1] else 0
 
 
 def _session_row(store: Store, session_id: str) -> Optional[dict[str, Any]]:
@@ -320,8 +333,9 @@ def push(source: Store, target: Store, *, batch: int = BATCH,
         if not _ensure_session(target, row, sp):
             sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
             continue
-        done = 0
-        for rows, projections in _prepared(source, sid, batch):
+        done = _common_prefix(source, target, sid)
+        sp.skipped += done
+        for rows, projections in _prepared(source, sid, batch, done):
             have = _existing(target, sid, rows[0][2], rows[-1][2])
             clean: list[tuple] = []
             conflict = None

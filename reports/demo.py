@@ -13,7 +13,6 @@ This lives in ``reports`` because it is the one package allowed to use all the o
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,8 +168,3 @@ def produce_outputs(db: Path, out: Path, gazetteer: Gazetteer, console: Console)
         for name, path in write_demo_problems(five_year_db, out / "five-year", gazetteer).items():
             outputs[f"five-year {name}"] = Path(path)
     return outputs
-
-
-def clean(out: Path) -> None:
-    """Remove a demo folder (tests)."""
-    shutil.rmtree(out, ignore_errors=True)
