@@ -361,6 +361,46 @@ class _Page(MacroElement):
         self.hex_group = hex_group
 
 
+# --------------------------------------------------------------------------- shared base map
+def read_labelled_districts(districts_file: Path) -> dict:
+    """The district polygons with a kk/ru ``label`` that says when a boundary is approximate or of 2017."""
+    districts = _read_geojson(districts_file)
+    for i, f in enumerate(districts.get("features", [])):
+        p = f.get("properties") or {}
+        for key in ("name_kk", "name_ru"):
+            if not p.get(key):
+                raise MapError(f"{districts_file}: feature #{i}: field '{key}' missing")
+        p["label"] = (f"{p['name_kk']} / {p['name_ru']}"
+                      + (" — шекарасы шамамен / граница приблизительная" if p.get("approximate") else "")
+                      + (" (2017 ж. шекарасы / граница 2017 г.)" if p.get("historical") else ""))
+    return districts
+
+
+def base_map(bounds: list[list[float]], title: str, css: str, offline: bool, region: dict, districts: dict,
+             **map_options: Any) -> folium.Map:
+    """A folium map of the region with Leaflet inlined, the page title, the region outline and the
+    labelled districts (dashed where approximate); OpenStreetMap tiles unless ``offline``."""
+    m = folium.Map(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2], zoom_start=8,
+                   tiles=None, control_scale=True, **map_options)
+    m.default_js, m.default_css = [], []
+    js, leaflet_css = leaflet_assets()
+    root = m.get_root()
+    root.header.add_child(Element(f"<script>{_ERRORS_JS}</script>"), name="qamtu_errors")
+    root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
+    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
+    root.header.add_child(Element(f"<style>{css}</style>"), name="qamtu_css")
+    root.header.add_child(Element(f"<title>{_html_escape(title)}</title>"), name="title")
+    if not offline:
+        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
+    folium.GeoJson(region, name="Облыс / Область", control=False, interactive=False,
+                   style_function=lambda f: {"color": "#222", "weight": 2.2, "fill": False}).add_to(m)
+    folium.GeoJson(districts, name="Аудандар (2017) / Районы (2017)",
+                   style_function=lambda f: {"color": "#555", "weight": 1.2, "fillOpacity": 0.03, "fillColor": "#888",
+                                             "dashArray": "6 4" if f["properties"].get("approximate") else None},
+                   tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
+    return m
+
+
 # --------------------------------------------------------------------------- build
 def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str, *,
                        samples: pd.DataFrame | None = None, offline: bool = False,
@@ -372,17 +412,7 @@ def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str
     out = Path(out)
     districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
     region_file = Path(region_path) if region_path else package_path("data", "sources", "turkistan_adm1_approx_2017.geojson")
-    districts, region = _read_geojson(districts_file), _read_geojson(region_file)
-    for i, f in enumerate(districts.get("features", [])):
-        p = f.get("properties") or {}
-        for key in ("name_kk", "name_ru"):
-            if not p.get(key):
-                raise MapError(f"{districts_file}: feature #{i}: field '{key}' missing")
-        approx = bool(p.get("approximate"))
-        hist = bool(p.get("historical"))
-        p["label"] = (f"{p['name_kk']} / {p['name_ru']}"
-                      + (" — шекарасы шамамен / граница приблизительная" if approx else "")
-                      + (" (2017 ж. шекарасы / граница 2017 г.)" if hist else ""))
+    districts, region = read_labelled_districts(districts_file), _read_geojson(region_file)
 
     hexes, hex_res = None, None
     if samples is not None and len(samples):
@@ -396,26 +426,9 @@ def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str
         bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
     else:
         bounds = [[40.5, 65.5], [45.5, 71.0]]
-    m = folium.Map(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2], zoom_start=8,
-                   tiles=None, control_scale=True, prefer_canvas=False)
-    m.default_js, m.default_css = [], []
-    js, css = leaflet_assets()
+    m = base_map(bounds, title or "Қамту / Qamtu — ұялы байланыс картасы / карта покрытия", _CSS, offline, region,
+                 districts, prefer_canvas=False)
     root = m.get_root()
-    root.header.add_child(Element(f"<script>{_ERRORS_JS}</script>"), name="qamtu_errors")
-    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="qamtu_css")
-    page_title = title or "Қамту / Qamtu — ұялы байланыс картасы / карта покрытия"
-    root.header.add_child(Element(f"<title>{_html_escape(page_title)}</title>"), name="title")
-    if not offline:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-
-    folium.GeoJson(region, name="Облыс / Область", control=False, interactive=False,
-                   style_function=lambda f: {"color": "#222", "weight": 2.2, "fill": False}).add_to(m)
-    folium.GeoJson(districts, name="Аудандар (2017) / Районы (2017)",
-                   style_function=lambda f: {"color": "#555", "weight": 1.2, "fillOpacity": 0.03, "fillColor": "#888",
-                                             "dashArray": "6 4" if f["properties"].get("approximate") else None},
-                   tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
 
     hex_group = folium.FeatureGroup(name=f"H3 ({hex_res if hex_res is not None else '-'}) сигнал / сигнал", show=False)
     hex_group.add_to(m)

@@ -30,8 +30,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from .. import package_path
-from .coverage_map import (_ERRORS_JS, MapError, _html_escape, _read_geojson, _remote_references, _script_json,
-                           leaflet_assets)
+from .coverage_map import (MapError, _read_geojson, base_map, read_labelled_districts, _remote_references, _script_json)
 from .gazetteer import Gazetteer
 from .problems import DIMENSION_LABELS, DIMENSIONS, DISPLAY, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA_KK_RU, \
     PRIORITY_FORMULA, ProblemPicture
@@ -292,40 +291,16 @@ def build_problem_map(pic: ProblemPicture, gazetteer: Gazetteer, out: Path | str
     out = Path(out)
     districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
     region_file = Path(region_path) if region_path else package_path("data", "sources", "turkistan_adm1_approx_2017.geojson")
-    districts, region = _read_geojson(districts_file), _read_geojson(region_file)
-    for i, f in enumerate(districts.get("features", [])):
-        p = f.get("properties") or {}
-        for key in ("name_kk", "name_ru"):
-            if not p.get(key):
-                raise MapError(f"{districts_file}: feature #{i}: field '{key}' missing")
-        p["label"] = (f"{p['name_kk']} / {p['name_ru']}"
-                      + (" — шекарасы шамамен / граница приблизительная" if p.get("approximate") else "")
-                      + (" (2017 ж. шекарасы / граница 2017 г.)" if p.get("historical") else ""))
+    districts, region = read_labelled_districts(districts_file), _read_geojson(region_file)
     data = problem_map_data(pic, gazetteer, districts)
     pts = data["settlements"]
     if pts:
         bounds = [[min(p[3] for p in pts), min(p[4] for p in pts)], [max(p[3] for p in pts), max(p[4] for p in pts)]]
     else:
         bounds = [[40.5, 65.5], [45.5, 71.0]]
-    m = folium.Map(location=[(bounds[0][0] + bounds[1][0]) / 2, (bounds[0][1] + bounds[1][1]) / 2], zoom_start=8,
-                   tiles=None, control_scale=True)
-    m.default_js, m.default_css = [], []
-    js, css = leaflet_assets()
+    m = base_map(bounds, title or f"Қамту / Qamtu — байланыс мәселелері / проблемы связи {pic.years[0]}–{pic.years[-1]}",
+                 _CSS, offline, region, districts)
     root = m.get_root()
-    root.header.add_child(Element(f"<script>{_ERRORS_JS}</script>"), name="qamtu_errors")
-    root.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css_inline")
-    root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
-    root.header.add_child(Element(f"<style>{_CSS}</style>"), name="qamtu_css")
-    page_title = title or (f"Қамту / Qamtu — байланыс мәселелері / проблемы связи {pic.years[0]}–{pic.years[-1]}")
-    root.header.add_child(Element(f"<title>{_html_escape(page_title)}</title>"), name="title")
-    if not offline:
-        folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    folium.GeoJson(region, name="Облыс / Область", control=False, interactive=False,
-                   style_function=lambda f: {"color": "#222", "weight": 2.2, "fill": False}).add_to(m)
-    folium.GeoJson(districts, name="Аудандар (2017) / Районы (2017)",
-                   style_function=lambda f: {"color": "#555", "weight": 1.2, "fillOpacity": 0.03, "fillColor": "#888",
-                                             "dashArray": "6 4" if f["properties"].get("approximate") else None},
-                   tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
     groups = {}
     for key in LAYERS:
         kk, ru = ALL_LABEL if key == "all" else DIMENSION_LABELS[key]
