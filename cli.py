@@ -305,6 +305,7 @@ app.add_typer(db_app, name="db")
 def db_push(
     source: str = typer.Option(..., "--from", help="Source store (an inspector's SQLite file, or a URL)."),
     target: str = typer.Option(..., "--to", help="Target store: postgresql://user@host/db or a SQLite file."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Sessions pushed at once, each in its own process."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Copy every session whose hash chain is whole; skip what the target has, reject what differs.
@@ -318,7 +319,7 @@ def db_push(
     with _store(source) as src, _store(target, must_exist=False) as dst:
         with Progress(console=err_console, transient=True, disable=as_json) as progress:
             task = progress.add_task("pushing", total=None)
-            report = push(src, dst, progress=lambda sid, done, total: progress.update(
+            report = push(src, dst, workers=workers, progress=lambda sid, done, total: progress.update(
                 task, description=f"session {sid[:8]}", completed=done, total=total))
     data = report.as_dict()
     if as_json:

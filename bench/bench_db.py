@@ -129,6 +129,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1_000_000)
     ap.add_argument("--classify-samples", type=int, default=10_000_000)
+    ap.add_argument("--workers", type=int, default=2, help="push worker processes (sessions at once)")
     args = ap.parse_args()
     console = Console()
     cluster = Cluster().start()
@@ -150,12 +151,13 @@ def main() -> None:
                         progress.update(task, completed=sum(done.values()))
 
                     t = time.perf_counter()
-                    first = push(src, dst, progress=tick)
+                    first = push(src, dst, progress=tick, workers=args.workers)
                     push_s = time.perf_counter() - t
                     t = time.perf_counter()
-                    second = push(src, dst)
+                    second = push(src, dst, workers=args.workers)
                     again_s = time.perf_counter() - t
-            table = Table(title=f"db push: {args.samples:,} samples ({size:.0f} MiB SQLite) -> PostGIS")
+            table = Table(title=f"db push: {args.samples:,} samples ({size:.0f} MiB SQLite) -> PostGIS, "
+                                f"{args.workers} worker(s)")
             for c in ("step", "records", "seconds", "records/s"):
                 table.add_column(c, justify="right")
             table.add_row("write laptop file (bench set-up)", f"{args.samples:,}", f"{fill_s:.1f}", f"{args.samples / fill_s:,.0f}")

@@ -314,69 +314,104 @@ def _push_inspections(source: Store, target: Store, report: PushReport) -> None:
                           "renumber one of them before merging)"})
 
 
-def push(source: Store, target: Store, *, batch: int = BATCH,
+def _push_session(source: Store, target: Store, s: dict[str, Any], batch: int,
+                  progress: Callable[[str, int, int], None] | None = None) -> SessionPush:
+    """Push one session (see the module docstring); returns what happened to it."""
+    sid = s["session_id"]
+    sp = SessionPush(sid, records=s["records"])
+    broken = _check_chain(source, sid)
+    if broken:
+        sp.status, sp.reason = "rejected", f"hash chain broken in the source at {broken}"
+        sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
+        return sp
+    row = _session_row(source, sid)
+    if not _ensure_session(target, row, sp):
+        sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
+        return sp
+    done = _common_prefix(source, target, sid)
+    sp.skipped += done
+    for rows, projections in _prepared(source, sid, batch, done):
+        have = _existing(target, sid, rows[0][2], rows[-1][2])
+        clean: list[tuple] = []
+        conflict = None
+        for r in rows:
+            rid, seq, h = r[0], r[2], r[7]
+            if seq in have:
+                if have[seq] == (rid, h):
+                    sp.skipped += 1
+                    continue
+                conflict = r, f"the target holds record {seq} of this session as {have[seq][0]} with other content"
+                break
+            clean.append(r)
+        if clean:
+            if len(clean) < len(rows):
+                keep = {r[0] for r in clean}
+                projections = {t: (c, [v for v in vals if v[0] in keep]) for t, (c, vals) in projections.items()}
+            inserted = _insert_batch(target, clean, projections)
+            sp.added += len(inserted)
+            raced = [r for r in clean if r[0] not in inserted]
+            if raced:  # another pusher got there first: identical -> skipped, different -> conflict
+                now = _by_ids(target, [r[0] for r in raced])
+                for r in raced:
+                    if now.get(r[0]) == (r[1], r[2], r[7]):
+                        sp.skipped += 1
+                    else:
+                        conflict = r, f"record {r[2]} ({r[0]}) exists in the target with other content"
+                        break
+        if conflict is not None:
+            r, why = conflict
+            sp.status, sp.reason = "rejected", why
+            sp.rejected.append({"record_id": r[0], "seq": r[2], "reason": why})
+            rest = s["records"] - (sp.added + sp.skipped + 1)
+            if rest > 0:
+                sp.rejected.append({"from_seq": r[2] + 1, "count": rest,
+                                    "reason": "follows the conflicting record; would not chain"})
+            break
+        done += len(rows)
+        if progress is not None:
+            progress(sid, done, s["records"])
+    if sp.status == "accepted" and s["status"] == "closed":
+        target._transaction([("UPDATE sessions SET status = 'closed', ended_utc = ? WHERE session_id = ? "
+                              "AND status = 'open'", (s["ended_utc"], sid))], f"closing session {sid}")
+    return sp
+
+
+def _push_in_worker(args: tuple) -> SessionPush:
+    """One session in a worker process, on its own connections."""
+    from .store import open_store
+
+    source_db, target_db, s, batch = args
+    with open_store(source_db) as source, open_store(target_db) as target:
+        return _push_session(source, target, s, batch)
+
+
+def _reopenable(store: Store) -> str:
+    return getattr(store, "url", None) or str(store.path)
+
+
+def push(source: Store, target: Store, *, batch: int = BATCH, workers: int = 1,
          progress: Callable[[str, int, int], None] | None = None) -> PushReport:
-    """Copy every session of ``source`` into ``target`` as described in the module docstring."""
+    """Copy every session of ``source`` into ``target`` as described in the module docstring.
+
+    ``workers`` > 1 pushes that many sessions at once, each in its own process with its own
+    connections (the target's unique keys keep them apart, as between laptops); ``progress`` is
+    then called once per finished session.
+    """
     if source.label == target.label:
         raise StoreError(f"{source.label}: source and target are the same store")
     report = PushReport(source.label, target.label)
-    for s in sorted(source.sessions(), key=lambda x: x["session_id"]):
-        sid = s["session_id"]
-        sp = SessionPush(sid, records=s["records"])
-        report.sessions.append(sp)
-        broken = _check_chain(source, sid)
-        if broken:
-            sp.status, sp.reason = "rejected", f"hash chain broken in the source at {broken}"
-            sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
-            continue
-        row = _session_row(source, sid)
-        if not _ensure_session(target, row, sp):
-            sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
-            continue
-        done = _common_prefix(source, target, sid)
-        sp.skipped += done
-        for rows, projections in _prepared(source, sid, batch, done):
-            have = _existing(target, sid, rows[0][2], rows[-1][2])
-            clean: list[tuple] = []
-            conflict = None
-            for r in rows:
-                rid, seq, h = r[0], r[2], r[7]
-                if seq in have:
-                    if have[seq] == (rid, h):
-                        sp.skipped += 1
-                        continue
-                    conflict = r, f"the target holds record {seq} of this session as {have[seq][0]} with other content"
-                    break
-                clean.append(r)
-            if clean:
-                if len(clean) < len(rows):
-                    keep = {r[0] for r in clean}
-                    projections = {t: (c, [v for v in vals if v[0] in keep]) for t, (c, vals) in projections.items()}
-                inserted = _insert_batch(target, clean, projections)
-                sp.added += len(inserted)
-                raced = [r for r in clean if r[0] not in inserted]
-                if raced:  # another pusher got there first: identical -> skipped, different -> conflict
-                    now = _by_ids(target, [r[0] for r in raced])
-                    for r in raced:
-                        if now.get(r[0]) == (r[1], r[2], r[7]):
-                            sp.skipped += 1
-                        else:
-                            conflict = r, f"record {r[2]} ({r[0]}) exists in the target with other content"
-                            break
-            if conflict is not None:
-                r, why = conflict
-                sp.status, sp.reason = "rejected", why
-                sp.rejected.append({"record_id": r[0], "seq": r[2], "reason": why})
-                rest = s["records"] - (sp.added + sp.skipped + 1)
-                if rest > 0:
-                    sp.rejected.append({"from_seq": r[2] + 1, "count": rest,
-                                        "reason": "follows the conflicting record; would not chain"})
-                break
-            done += len(rows)
-            if progress is not None:
-                progress(sid, done, s["records"])
-        if sp.status == "accepted" and s["status"] == "closed":
-            target._transaction([("UPDATE sessions SET status = 'closed', ended_utc = ? WHERE session_id = ? "
-                                  "AND status = 'open'", (s["ended_utc"], sid))], f"closing session {sid}")
+    sessions = sorted(source.sessions(), key=lambda x: x["session_id"])
+    if workers > 1 and len(sessions) > 1:
+        import multiprocessing
+
+        jobs = [(_reopenable(source), _reopenable(target), s, batch) for s in sessions]
+        with multiprocessing.get_context("spawn").Pool(min(workers, len(sessions))) as pool:
+            for sp in pool.imap(_push_in_worker, jobs):
+                report.sessions.append(sp)
+                if progress is not None:
+                    progress(sp.session_id, sp.records, sp.records)
+    else:
+        for s in sessions:
+            report.sessions.append(_push_session(source, target, s, batch, progress))
     _push_inspections(source, target, report)
     return report

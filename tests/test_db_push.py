@@ -243,3 +243,14 @@ def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):
     inserted = _insert_batch(dst, rows)
     assert inserted == {r[0] for r in rows[:5] + rows[10:]}
     assert _count(dst) == len(rows) and _count(dst, "samples") + _count(dst, "events") + _count(dst, "speedtests") == len(rows)
+
+
+def test_parallel_workers_push_every_session_exactly_once(tmp_path, pg_url):
+    src = Store(_laptop(tmp_path / "a.db", days=4))
+    report = push(src, open_store(pg_url), workers=3)
+    assert (report.added, report.skipped, report.rejected) == (_count(src), 0, 0)
+    assert sorted(s.session_id for s in report.sessions) == sorted(s["session_id"] for s in src.sessions())
+    with open_store(pg_url) as dst:
+        assert _count(dst) == _count(src) and all(r.ok for r in dst.verify()) and len(dst.verify()) == 4
+        again = push(src, dst, workers=3)
+    assert (again.added, again.skipped) == (0, _count(src))
