@@ -85,8 +85,11 @@ def test_qamtu_http_matches_shaped_rate_and_iperf3(link):
     q = speedtest("qamtu-http", "http://10.77.0.2:8080", IF, *QAMTU_FAST)
     assert q["valid"], q["invalid_reasons"]
     assert q["egress"]["verified"] and q["binding"] == "so_bindtodevice"
+    # Payload can reach at most ~0.956 of the tbf rate; a 3 s window timed on a busy 2-core machine
+    # has been seen 2.7 % above the rate (CI, upload), so the short test allows 5 % over. Accuracy
+    # against full-length runs is the benchmark's job (bench/bench_speedtest_shaped.py).
     for d in ("download_mbps", "upload_mbps"):
-        assert 0.85 * RATE_MBIT <= q[d] <= 1.0 * RATE_MBIT, (d, q[d])
+        assert 0.85 * RATE_MBIT <= q[d] <= 1.05 * RATE_MBIT, (d, q[d])
     if shutil.which("iperf3"):
         i = speedtest("iperf3", "10.77.0.2:5201", IF, "duration_s=3", "omit_s=1")
         assert i["valid"], i["invalid_reasons"]
