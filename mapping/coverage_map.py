@@ -401,6 +401,21 @@ def base_map(bounds: list[list[float]], title: str, css: str, offline: bool, reg
     return m
 
 
+def write_map(m: folium.Map, out: Path, offline: bool) -> str:
+    """Render ``m`` to ``out``; an offline map that still names a remote resource is refused."""
+    html = m.get_root().render()
+    if offline:
+        leftovers = _remote_references(html)
+        if leftovers:
+            raise MapError(f"{out}: offline map still references remote resources: {leftovers[:5]}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise MapError(f"{out}: cannot write the map ({exc.strerror or exc}); choose a writable --out") from None
+    return html
+
+
 # --------------------------------------------------------------------------- build
 def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str, *,
                        samples: pd.DataFrame | None = None, offline: bool = False,
@@ -444,16 +459,7 @@ def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str
     m.fit_bounds(bounds)
     m.add_child(_Page(m.get_name(), {k: g.get_name() for k, g in groups.items()}, hex_group.get_name()))
     folium.LayerControl(collapsed=False).add_to(m)
-    html = root.render()
-    if offline:
-        leftovers = _remote_references(html)
-        if leftovers:
-            raise MapError(f"{out}: offline map still references remote resources: {leftovers[:5]}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise MapError(f"{out}: cannot write the map ({exc.strerror or exc})") from None
+    html = write_map(m, out, offline)
     return {"path": str(out), "bytes": len(html.encode("utf-8")), "offline": offline,
             "markers": len(located), "markers_per_layer": len(located), "layers": ["best", *cl.operators],
             "hexagons": 0 if hexes is None else int(len(hexes)), "hex_resolution": hex_res,

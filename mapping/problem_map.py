@@ -30,7 +30,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from .. import package_path
-from .coverage_map import (MapError, _read_geojson, base_map, read_labelled_districts, _remote_references, _script_json)
+from .coverage_map import (_read_geojson, base_map, read_labelled_districts, write_map, _script_json)
 from .gazetteer import Gazetteer
 from .problems import DIMENSION_LABELS, DIMENSIONS, DISPLAY, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA_KK_RU, \
     PRIORITY_FORMULA, ProblemPicture
@@ -311,16 +311,7 @@ def build_problem_map(pic: ProblemPicture, gazetteer: Gazetteer, out: Path | str
     m.fit_bounds(bounds)
     m.add_child(_Page(m.get_name(), {k: g.get_name() for k, g in groups.items()}))
     folium.LayerControl(collapsed=False, position="bottomleft").add_to(m)
-    html = root.render()
-    if offline:
-        leftovers = _remote_references(html)
-        if leftovers:
-            raise MapError(f"{out}: offline map still references remote resources: {leftovers[:5]}")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(html, encoding="utf-8")
-    except OSError as exc:
-        raise MapError(f"{out}: cannot write the map ({exc.strerror or exc})") from None
+    html = write_map(m, out, offline)
     return {"path": str(out), "bytes": len(html.encode("utf-8")), "offline": offline, "markers": len(pts),
             "years": pic.years, "layers": list(LAYERS), "unlocated_with_problems": len(data["unlocated"]),
             "problem_rules": pic.rules.version}
