@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
+import resource
 import sys
 import tempfile
 import time
@@ -97,6 +99,30 @@ GROUP BY kato, operator_mcc, operator_mnc, technology
 """
 
 
+def server_cpu_s(cluster: Cluster) -> float:
+    """CPU seconds (user + system) the PostgreSQL server has used so far: the postmaster, its
+    children that exited (cutime/cstime) and those still running."""
+    tick = os.sysconf("SC_CLK_TCK")
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    total = sum(int(x) for x in stat(postmaster)[11:15])
+    for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
+        try:
+            total += sum(int(x) for x in stat(int(child))[11:13])
+        except FileNotFoundError:
+            pass
+    return total / tick
+
+
+def client_cpu_s() -> float:
+    """CPU seconds of this process and its finished children (the push workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def classify_bench(url: str, n: int, console: Console) -> list[tuple]:
     with open_store(url) as st:
         with console.status(f"generating {n:,} sample rows inside PostgreSQL…"):
@@ -130,16 +156,28 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1_000_000)
     ap.add_argument("--classify-samples", type=int, default=10_000_000)
     ap.add_argument("--workers", type=int, default=2, help="push worker processes (sessions at once)")
+    ap.add_argument("--laptop", type=Path, help="keep the laptop file here and reuse it on the next run "
+                                                "(default: a temporary file)")
+    ap.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
+                    help="a server setting for the throwaway cluster (repeatable), e.g. max_wal_size=4GB")
+    ap.add_argument("--skip-classify", action="store_true", help="only the push benchmark")
     args = ap.parse_args()
     console = Console()
-    cluster = Cluster().start()
+    cluster = Cluster(dict(s.split("=", 1) for s in args.pg_setting)).start()
+    if args.pg_setting:
+        console.print(f"server settings: {', '.join(args.pg_setting)}")
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            laptop = Path(tmp) / "laptop.db"
+            laptop = args.laptop or Path(tmp) / "laptop.db"
             with Progress(console=console) as progress:
                 t = time.perf_counter()
-                fill(laptop, args.samples, progress)
+                if not laptop.exists():
+                    fill(laptop, args.samples, progress)
                 fill_s = time.perf_counter() - t
+                with Store(laptop) as st:
+                    held = st._raw("SELECT COUNT(*) FROM records").fetchone()[0]
+                if held != args.samples:
+                    raise SystemExit(f"{laptop}: holds {held:,} records, not --samples {args.samples:,}")
                 size = laptop.stat().st_size / 2**20
                 url = cluster.create_db("bench_push")
                 with Store(laptop) as src, open_store(url) as dst:
@@ -150,9 +188,10 @@ def main() -> None:
                         done[sid] = n
                         progress.update(task, completed=sum(done.values()))
 
-                    t = time.perf_counter()
+                    t, client0, server0 = time.perf_counter(), client_cpu_s(), server_cpu_s(cluster)
                     first = push(src, dst, progress=tick, workers=args.workers)
                     push_s = time.perf_counter() - t
+                    cpu = (client_cpu_s() - client0, server_cpu_s(cluster) - server0)
                     t = time.perf_counter()
                     second = push(src, dst, workers=args.workers)
                     again_s = time.perf_counter() - t
@@ -164,8 +203,13 @@ def main() -> None:
             table.add_row("first push (added)", f"{first.added:,}", f"{push_s:.1f}", f"{first.added / push_s:,.0f}")
             table.add_row("second push (skipped)", f"{second.skipped:,}", f"{again_s:.1f}", f"{second.skipped / again_s:,.0f}")
             console.print(table)
+            console.print(f"first push CPU: {cpu[0]:.1f} s client (Python) + {cpu[1]:.1f} s server (PostgreSQL) = "
+                          f"{sum(cpu):.1f} s on {os.cpu_count()} cores ({sum(cpu) / push_s / os.cpu_count():.0%} busy); "
+                          f"µs per record: {cpu[0] / args.samples * 1e6:.0f} client, {cpu[1] / args.samples * 1e6:.0f} server")
             console.print(f"goal: 1,000,000 samples pushed in under 60 s -> "
                           f"{'met' if push_s < 60 * args.samples / 1e6 else 'NOT met'}")
+        if args.skip_classify:
+            return
         rows = classify_bench(cluster.create_db("bench_classify"), args.classify_samples, console)
         t = Table(title=f"Classification aggregate over {args.classify_samples:,} samples in PostGIS")
         for c in ("step", "rows / groups", "seconds", "indexes in the plan"):

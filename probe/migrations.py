@@ -119,6 +119,9 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 )""",
         "CREATE INDEX survey_observations_year ON survey_observations (year)",
     ]),
+    # SQLite keeps its foreign keys (a laptop writes a few records a second); PostgreSQL replaces
+    # them with set-based checks, see POSTGIS_EXTRAS[4].
+    (4, "references checked once per statement on PostgreSQL", []),
 ]
 
 LATEST = MIGRATIONS[-1][0]
@@ -136,4 +139,66 @@ POSTGIS_EXTRAS: dict[int, list[str]] = {
         "ALTER TABLE records ALTER COLUMN payload SET COMPRESSION lz4",
         "CREATE INDEX speedtests_geom ON speedtests USING GIST (geom)",
     ],
+    4: [],  # filled below
 }
+
+#: child table, its column -> parent table, its column: what the foreign keys of migration 1 say.
+REFERENCES = [("records", "session_id", "sessions", "session_id"),
+              *((table, "record_id", "records", "record_id") for table, _ in PROJECTIONS.values())]
+
+
+def _statement_checks() -> list[str]:
+    """Migration 4 on PostgreSQL: each foreign key of migration 1 becomes statement-level triggers.
+
+    A foreign key checks every inserted row with its own query and locks the parent row; a merge
+    of a million records spent more than a third of the server's time there. These triggers see
+    all rows a statement (one COPY of a batch) inserted, updated or deleted, as a transition table,
+    and check them with one query: a row whose parent is missing, or a parent removed while rows
+    still refer to it, aborts the statement with SQLSTATE 23503 (foreign_key_violation), as the
+    foreign key did. Unlike a foreign key, nothing locks the parent row, so a transaction deleting
+    a session at the same moment another one adds records to it is not caught; Qamtu never deletes
+    sessions or records, and ``qamtu sessions check`` reports rows outside their session's chain.
+    TRUNCATE is not checked.
+    """
+    out = [
+        """CREATE FUNCTION qamtu_parents_exist() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE missing text;
+BEGIN
+  -- TG_ARGV: column, parent table, parent column
+  EXECUTE format('SELECT n.%1$I::text FROM (SELECT DISTINCT %1$I FROM new_rows) n '
+                 'WHERE NOT EXISTS (SELECT 1 FROM %2$I p WHERE p.%3$I = n.%1$I) LIMIT 1',
+                 TG_ARGV[0], TG_ARGV[1], TG_ARGV[2]) INTO missing;
+  IF missing IS NOT NULL THEN
+    RAISE foreign_key_violation USING MESSAGE = format('%s.%s %s refers to no row of %s',
+      TG_TABLE_NAME, TG_ARGV[0], missing, TG_ARGV[1]);
+  END IF;
+  RETURN NULL;
+END $f$""",
+        """CREATE FUNCTION qamtu_children_orphaned() RETURNS trigger LANGUAGE plpgsql AS $f$
+DECLARE orphaned text;
+BEGIN
+  -- TG_ARGV: column, child table, child column
+  EXECUTE format('SELECT o.%1$I::text FROM old_rows o WHERE NOT EXISTS (SELECT 1 FROM %4$I p WHERE p.%1$I = o.%1$I) '
+                 'AND EXISTS (SELECT 1 FROM %2$I c WHERE c.%3$I = o.%1$I) LIMIT 1',
+                 TG_ARGV[0], TG_ARGV[1], TG_ARGV[2], TG_TABLE_NAME) INTO orphaned;
+  IF orphaned IS NOT NULL THEN
+    RAISE foreign_key_violation USING MESSAGE = format('%s.%s %s is still referred to by %s',
+      TG_TABLE_NAME, TG_ARGV[0], orphaned, TG_ARGV[1]);
+  END IF;
+  RETURN NULL;
+END $f$""",
+    ]
+    for child, column, parent, parent_column in REFERENCES:
+        out.append(f"ALTER TABLE {child} DROP CONSTRAINT {child}_{column}_fkey")
+        for event in ("INSERT", "UPDATE"):
+            out.append(f"CREATE TRIGGER {child}_{column}_{event.lower()}_check AFTER {event} ON {child} "
+                       f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+                       f"EXECUTE FUNCTION qamtu_parents_exist('{column}', '{parent}', '{parent_column}')")
+        for event in ("DELETE", "UPDATE"):
+            out.append(f"CREATE TRIGGER {parent}_{child}_{event.lower()}_check AFTER {event} ON {parent} "
+                       f"REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT "
+                       f"EXECUTE FUNCTION qamtu_children_orphaned('{parent_column}', '{child}', '{column}')")
+    return out
+
+
+POSTGIS_EXTRAS[4] = _statement_checks()

@@ -91,7 +91,7 @@ def _rows(store: Store, session_id: str, batch: int = BATCH, after: int = 0) -> 
                           "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?", (session_id, last, batch)).fetchall()
         if not rows:
             return
-        yield [tuple(r) for r in rows]
+        yield rows  # both drivers give a list of tuples
         last = rows[-1][2]
 
 
@@ -222,9 +222,9 @@ def _projection_rows(rows: list[tuple]) -> dict[str, tuple[tuple[str, ...], list
     out: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
     for rid, sid, seq, kind, t, payload, _prev, _h in rows:
         table, columns = PROJECTIONS[kind]
-        values = projection(kind, orjson.loads(payload))
+        values = projection(kind, orjson.loads(payload))  # in column order (a test holds it to that)
         cols = ("record_id", "session_id", "seq", "time_utc", *columns)
-        out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *(values[c] for c in columns)))
+        out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *values.values()))
     return out
 
 
@@ -234,27 +234,41 @@ def _insert_projections(target: Store, projections: dict, ids: set[str]) -> None
                                 [v for v in values if v[0] in ids])
 
 
-def _copy_rows(cur, table: str, cols: tuple[str, ...], rows) -> None:
-    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+def _copy_rows(cur, table: str, cols: tuple[str, ...], rows, types: Optional[list[str]] = None) -> None:
+    """COPY rows into a table: in PostgreSQL's binary format when ``types`` (the columns' SQL types)
+    are given, which spares the server from scanning every payload for escapes; else as text."""
+    binary = " (FORMAT BINARY)" if types else ""
+    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN{binary}") as copy:
+        if types:
+            copy.set_types(types)
         for r in rows:
             copy.write_row(r)
 
 
 def _insert_batch_pg(target: Store, rows: list[tuple], projections: dict) -> set[str]:
     """COPY straight into the tables (the common case: nothing of the batch is there yet); if another
-    pusher got there first, a unique key stops the COPY and the batch goes the careful way."""
+    pusher got there first, a unique key stops the COPY and the batch goes the careful way.
+
+    The COPY is binary, typed by the target's own columns. A payload of a chained record may hold a
+    value of another type than its model's (a text where a number was expected): the binary
+    encoder refuses it, and the batch is copied again as text, which the columns' input parse."""
     import psycopg
 
     with target._lock:
-        try:
-            with target.conn.transaction():
-                cur = target.conn.cursor()
-                _copy_rows(cur, "records", RECORD_COLUMNS, rows)
-                for table, (cols, values) in projections.items():
-                    _copy_rows(cur, table, cols, values)
-            return {r[0] for r in rows}
-        except psycopg.errors.UniqueViolation:
-            pass
+        for binary in (True, False):
+            types = target.column_types if binary else (lambda table, cols: None)
+            try:
+                with target.conn.transaction():
+                    cur = target.conn.cursor()
+                    _copy_rows(cur, "records", RECORD_COLUMNS, rows, types("records", RECORD_COLUMNS))
+                    for table, (cols, values) in projections.items():
+                        _copy_rows(cur, table, cols, values, types(table, cols))
+                return {r[0] for r in rows}
+            except psycopg.errors.UniqueViolation:
+                break
+            except (TypeError, ValueError, OverflowError, psycopg.DataError):
+                if not binary:
+                    raise
         with target.conn.transaction():
             cur = target.conn.cursor()
             cur.execute("CREATE TEMP TABLE IF NOT EXISTS push_records (LIKE records) ON COMMIT DELETE ROWS")

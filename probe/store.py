@@ -39,8 +39,9 @@ COLUMN_FUNCS = {"sample": sample_columns, "speedtest": speedtest_columns, "event
 
 
 def projection(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The projection row of a record (booleans as 0/1, as both databases store them)."""
-    return {c: (int(v) if isinstance(v, bool) else v) for c, v in COLUMN_FUNCS[kind](payload).items()}
+    """The projection row of a record: column -> value, in the order of the table's columns
+    (:data:`~qamtu.probe.migrations.PROJECTIONS`), flags as 0/1 as both databases store them."""
+    return COLUMN_FUNCS[kind](payload)
 
 
 class StoreError(ProbeError):

@@ -42,6 +42,7 @@ class PostgresStore(Store):
         self._lock = threading.RLock()
         self._batch_depth = 0
         self._batch_failed = False
+        self._types: dict[tuple, list[str]] = {}
         self._connect()
         self._migrate()
 
@@ -102,6 +103,15 @@ class PostgresStore(Store):
                 super()._migrate()
             finally:
                 self._raw("SELECT pg_advisory_unlock(637061)")
+
+    def column_types(self, table: str, columns: tuple[str, ...]) -> list[str]:
+        """SQL types of ``columns`` of ``table`` as this database has them (for typed COPY)."""
+        key = (table, columns)
+        if key not in self._types:
+            found = dict(self._raw("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                   "WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped", (table,)).fetchall())
+            self._types[key] = [found[c] for c in columns]
+        return self._types[key]
 
     def _read_frame(self, sql: str, params: list) -> pd.DataFrame:
         cur = self._raw(sql, params)

@@ -33,7 +33,9 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, settings: dict[str, str] | None = None) -> None:
+        #: extra server settings (name -> value), e.g. {"shared_buffers": "1GB"} for a benchmark
+        self.settings = dict(settings or {})
         self.bin = pg_bin()
         if self.bin is None or not postgis_available():
             raise RuntimeError("PostgreSQL with PostGIS is not installed (apt: postgresql postgresql-15-postgis-3)")
@@ -53,6 +55,7 @@ class Cluster:
             shutil.chown(self.dir, self.user)
         self._run(self.bin / "initdb", "-D", self.data, "-U", "qamtu", "--auth=trust", "-E", "UTF8", "--no-instructions")
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=50"
+        opts += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(self.bin / "pg_ctl", "-D", self.data, "-o", opts, "-l", self.dir / "log", "-w", "-t", "60", "start")
         return self
 

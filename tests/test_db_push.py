@@ -49,6 +49,21 @@ def _laptop(path, *, days=2, seed=1, start_day=1, samples=6):
     return path
 
 
+def _rewrite(store, sid, seq, edit):
+    """Replace record ``seq``'s payload by ``edit(payload)`` and chain the rest of the session again
+    (what a forger with the file would do; projections are left as they were)."""
+    from qamtu.probe.chain import record_hash
+
+    rows = store.records(sid)
+    prev = rows[seq - 2]["hash"] if seq > 1 else "0" * 64
+    for r in rows[seq - 1:]:
+        payload = edit(r["payload"]) if r["seq"] == seq else r["payload"]
+        h = record_hash(sid, r["seq"], r["record_id"], r["kind"], r["time_utc"], prev, payload)
+        store.conn.execute("UPDATE records SET payload = ?, prev_hash = ?, hash = ? WHERE record_id = ?",
+                           (payload, prev, h, r["record_id"]))
+        prev = h
+
+
 def _count(store, table="records"):
     return store._raw(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
@@ -103,14 +118,7 @@ def test_known_id_with_other_content_is_rejected_and_never_overwritten(tmp_path,
     shutil.copy(path, forged)
     with Store(forged) as f:
         rows = f.records(sid)
-        from qamtu.probe.chain import record_hash
-        prev = rows[3]["hash"]
-        for r in rows[4:]:
-            payload = r["payload"].replace('"imei":"000000000000002"', '"imei":"999999999999999"') if r["seq"] == 5 else r["payload"]
-            h = record_hash(sid, r["seq"], r["record_id"], r["kind"], r["time_utc"], prev, payload)
-            f.conn.execute("UPDATE records SET payload = ?, prev_hash = ?, hash = ? WHERE record_id = ?",
-                           (payload, prev, h, r["record_id"]))
-            prev = h
+        _rewrite(f, sid, 5, lambda text: text.replace('"imei":"000000000000002"', '"imei":"999999999999999"'))
         assert f.verify(sid)[0].records == len(rows)
     before = dst._raw("SELECT payload FROM records WHERE session_id = %s AND seq = 5".replace("%s", "?"), (sid,)).fetchone()[0]
     with Store(forged) as f:
@@ -254,3 +262,88 @@ def test_parallel_workers_push_every_session_exactly_once(tmp_path, pg_url):
         assert _count(dst) == _count(src) and all(r.ok for r in dst.verify()) and len(dst.verify()) == 4
         again = push(src, dst, workers=3)
     assert (again.added, again.skipped) == (0, _count(src))
+
+
+def test_references_are_checked_once_per_statement_on_postgres(tmp_path, pg_url):
+    """Migration 4: PostgreSQL checks what the foreign keys said with statement triggers (see
+    probe/migrations.py); every way of breaking a reference is still refused, and nothing of a
+    refused statement stays."""
+    import psycopg
+
+    from qamtu.probe.push import RECORD_COLUMNS, _copy_rows, _projection_rows, _rows
+
+    src = Store(_laptop(tmp_path / "a.db", days=1))
+    dst = open_store(pg_url)
+    push(src, dst)
+    assert dst._raw("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 0
+    assert src.conn.execute("PRAGMA foreign_key_list(samples)").fetchall(), "SQLite keeps its foreign keys"
+    sid = src.sessions()[0]["session_id"]
+    sample_id = dst._raw("SELECT record_id FROM samples ORDER BY seq LIMIT 1").fetchone()[0]
+    before = {t: _count(dst, t) for t in ("sessions", "records", "samples")}
+
+    def refused(sql, params=(), match=""):
+        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=match):
+            with dst.conn.transaction():
+                dst._raw(sql, params)
+
+    refused("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
+            "VALUES ('r-x', 'no-such-session', 1, 'event', 't', '{}', 'p', 'h')",
+            match="records.session_id no-such-session refers to no row of sessions")
+    refused("UPDATE samples SET record_id = 'no-such-record' WHERE record_id = ?", (sample_id,), match="samples.record_id")
+    refused("DELETE FROM records WHERE record_id = ?", (sample_id,), match=f"records.record_id {sample_id} is still "
+                                                                          "referred to by samples")
+    refused("UPDATE records SET record_id = 'renamed' WHERE record_id = ?", (sample_id,), match="still referred to")
+    refused("DELETE FROM sessions WHERE session_id = ?", (sid,), match="sessions.session_id")
+    # one orphan in a COPY of 40 rows refuses the whole COPY
+    other = _laptop(tmp_path / "b.db", days=1, seed=7, start_day=9)
+    with Store(other) as b:
+        rows = next(_rows(b, b.sessions()[0]["session_id"], 40))
+    cols, values = _projection_rows(rows)["samples"]
+    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="refers to no row of records"):
+        with dst.conn.transaction():
+            _copy_rows(dst.conn.cursor(), "samples", cols, values, dst.column_types("samples", cols))
+    assert {t: _count(dst, t) for t in before} == before
+    # a reference that is not broken is not refused: a sample and then its record may go
+    with dst.conn.transaction():
+        dst._raw("DELETE FROM samples WHERE record_id = ?", (sample_id,))
+        dst._raw("DELETE FROM records WHERE record_id = ?", (sample_id,))
+    assert _count(dst) == before["records"] - 1
+    assert RECORD_COLUMNS[0] == "record_id"
+
+
+def test_a_version_3_office_database_is_migrated_to_statement_checks(tmp_path, pg_url, monkeypatch):
+    import qamtu.probe.store as store_module
+    from qamtu.probe.migrations import LATEST, MIGRATIONS
+
+    src = Store(_laptop(tmp_path / "a.db", days=1))
+    with monkeypatch.context() as m:
+        m.setattr(store_module, "MIGRATIONS", MIGRATIONS[:3])
+        m.setattr(store_module, "LATEST", 3)
+        with open_store(pg_url) as old:
+            assert old.schema_version() == 3
+            assert old._raw("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 4
+            push(src, old)
+    with open_store(pg_url) as dst:
+        assert dst.schema_version() == LATEST >= 4
+        assert dst._raw("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 0
+        checks = {r[0] for r in dst._raw("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall()}
+        assert {"records_session_id_insert_check", "samples_record_id_insert_check",
+                "records_samples_delete_check", "sessions_records_delete_check"} <= checks
+        assert _count(dst) == _count(src) and all(r.ok for r in dst.verify())
+        assert push(src, dst).skipped == _count(src)
+
+
+def test_a_value_the_typed_copy_refuses_goes_in_as_text(tmp_path, pg_url):
+    """Merges COPY in PostgreSQL's binary format, typed by the target's columns. A chained payload
+    with a number where its model has text (band 3, not "B3") is copied as text, as before."""
+    path = _laptop(tmp_path / "a.db", days=1)
+    with Store(path) as f:
+        sid = f.sessions()[0]["session_id"]
+        seq = next(r["seq"] for r in f.records(sid) if r["kind"] == "sample")
+        _rewrite(f, sid, seq, lambda text: text.replace('"band":null', '"band":3', 1))
+        assert f.verify(sid)[0].records == len(f.records(sid)) and '"band":3' in f.records(sid)[seq - 1]["payload"]
+        report = push(f, open_store(pg_url))
+        n = _count(f)
+    assert (report.added, report.rejected) == (n, 0)
+    with open_store(pg_url) as dst:
+        assert dst._raw("SELECT band FROM samples WHERE session_id = ? AND seq = ?", (sid, seq)).fetchone()[0] == "3"

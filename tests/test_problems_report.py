@@ -120,7 +120,7 @@ def test_an_older_store_migrates_and_keeps_its_data(tmp_path, designed):
                       "DELETE FROM schema_migrations WHERE version = 3; PRAGMA user_version = 2;")
     dst.close()
     with Store(old) as st:
-        assert st.schema_version() == LATEST == 3
+        assert st.schema_version() == LATEST >= 3
         assert st._query("SELECT COUNT(*) AS n FROM survey_observations")[0]["n"] == 0
         assert len(st.sessions()) > 0
 

@@ -103,6 +103,27 @@ def test_projection_columns_match_schema():
     assert all(f'"{c}"' in inspect.getsource(speedtest_columns) for c in SPEEDTEST_COLUMNS)
 
 
+def test_projections_give_the_table_columns_in_order(tmp_path):
+    """Merges write ``projection(...).values()`` positionally: the keys must be the table's columns, in order,
+    and flags must already be 0/1 (the PostgreSQL COPY is typed)."""
+    import orjson
+
+    from qamtu.probe.migrations import PROJECTIONS
+    from qamtu.probe.store import projection
+    from qamtu.probe.synthetic import Campaign, Condition, write_campaign
+
+    with Store(tmp_path / "s.db") as st:
+        write_campaign(st, Campaign({"611010000": (43.301946, 68.27037)}, lambda k, o: Condition("LTE", -95, 9, 2),
+                                    days=1, samples_per_visit=2, speedtests_per_visit=1, operators=("401-02",)))
+        seen = set()
+        for kind, payload in st._raw("SELECT kind, payload FROM records").fetchall():
+            values = projection(kind, orjson.loads(payload))
+            assert list(values) == list(PROJECTIONS[kind][1]), kind
+            assert not any(isinstance(v, bool) for v in values.values()), kind
+            seen.add(kind)
+    assert {"sample", "speedtest"} <= seen
+
+
 def test_migrations_run_once_and_refuse_newer_files(tmp_path):
     path = tmp_path / "m.db"
     Store(path).close()
