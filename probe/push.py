@@ -29,6 +29,9 @@ from .migrations import PROJECTIONS
 from .store import Store, StoreError, projection
 
 BATCH = 2000
+#: Payload bytes of one session that the chain check keeps in memory for the copy, so that it is
+#: read from the source once (about twice that in process memory); a longer session is read twice.
+KEEP_BYTES = 128 * 2**20
 RECORD_COLUMNS = ("record_id", "session_id", "seq", "kind", "time_utc", "payload", "prev_hash", "hash")
 SESSION_COLUMNS = ("session_id", "started_utc", "ended_utc", "status", "inspector", "inspection_id", "host",
                    "qamtu_version", "meta")
@@ -95,11 +98,26 @@ def _rows(store: Store, session_id: str, batch: int = BATCH, after: int = 0) -> 
         last = rows[-1][2]
 
 
-def _prepared(store: Store, session_id: str, batch: int, after: int = 0) -> Iterator[tuple[list[tuple], dict]]:
-    """(rows, projection rows) per batch. For a SQLite source a second thread reads and parses the
-    next batch on its own connection while this one waits for the target: the CPU work of one
-    overlaps the database work of the other."""
-    if store.dialect != "sqlite":
+def _rebatch(kept: list[list[tuple]], batch: int, after: int) -> Iterator[list[tuple]]:
+    """The kept rows with seq > ``after``, in lists of ``batch``."""
+    out: list[tuple] = []
+    for rows in kept:
+        for r in rows:
+            if r[2] > after:
+                out.append(r)
+                if len(out) == batch:
+                    yield out
+                    out = []
+    if out:
+        yield out
+
+
+def _prepared(store: Store, session_id: str, batch: int, after: int = 0,
+              kept: Optional[list[list[tuple]]] = None) -> Iterator[tuple[list[tuple], dict]]:
+    """(rows, projection rows) per batch, from ``kept`` (what the chain check read) or the store.
+    For a SQLite source a second thread reads and parses the next batch on its own connection
+    while this one waits for the target: the CPU work of one overlaps the database work of the other."""
+    if store.dialect != "sqlite" and kept is None:
         for rows in _rows(store, session_id, batch, after):
             yield rows, _projection_rows(rows)
         return
@@ -111,11 +129,16 @@ def _prepared(store: Store, session_id: str, batch: int, after: int = 0) -> Iter
     stop = threading.Event()
 
     def read() -> None:
-        con = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
-        reader = Store.__new__(Store)  # only its query helper is used, on this thread's connection
-        reader.conn = con
+        con = None
         try:
-            for rows in _rows(reader, session_id, batch, after):
+            if kept is not None:
+                source = _rebatch(kept, batch, after)
+            else:
+                con = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
+                reader = Store.__new__(Store)  # only its query helper is used, on this thread's connection
+                reader.conn = con
+                source = _rows(reader, session_id, batch, after)
+            for rows in source:
                 if stop.is_set():
                     return
                 out.put((rows, _projection_rows(rows)))
@@ -123,7 +146,8 @@ def _prepared(store: Store, session_id: str, batch: int, after: int = 0) -> Iter
         except BaseException as exc:  # handed to the consumer, which raises it
             out.put(exc)
         finally:
-            con.close()
+            if con is not None:
+                con.close()
 
     worker = threading.Thread(target=read, name="push-reader", daemon=True)
     worker.start()
@@ -144,17 +168,28 @@ def _prepared(store: Store, session_id: str, batch: int, after: int = 0) -> Iter
                 pass
 
 
-def _check_chain(store: Store, session_id: str) -> Optional[str]:
-    """None if the source chain is whole, else why not (naming the record)."""
+def _check_chain(store: Store, session_id: str,
+                 keep_bytes: int = 0) -> tuple[Optional[str], Optional[list[list[tuple]]]]:
+    """(None, rows) if the source chain is whole, else (why not, naming the record, None).
+
+    ``rows`` are the batches read, kept while their payloads total at most ``keep_bytes``; None
+    when the session is longer."""
     prev, expected = GENESIS, 1
+    kept: Optional[list[list[tuple]]] = []
+    size = 0
     for rows in _rows(store, session_id):
         for rid, sid, seq, kind, t, payload, prev_hash, h in rows:
             if seq != expected:
-                return f"record {seq}: sequence jumps from {expected - 1} to {seq} (records missing)"
+                return f"record {seq}: sequence jumps from {expected - 1} to {seq} (records missing)", None
             if prev_hash != prev or record_hash(sid, seq, rid, kind, t, prev_hash, payload) != h:
-                return f"record {seq} ({rid}): content does not match the hash chain"
+                return f"record {seq} ({rid}): content does not match the hash chain", None
             prev, expected = h, expected + 1
-    return None
+            size += len(payload)
+        if kept is not None and size <= keep_bytes:
+            kept.append(rows)
+        else:
+            kept = None
+    return None, kept
 
 
 def _common_prefix(source: Store, target: Store, session_id: str) -> int:
@@ -333,7 +368,7 @@ def _push_session(source: Store, target: Store, s: dict[str, Any], batch: int,
     """Push one session (see the module docstring); returns what happened to it."""
     sid = s["session_id"]
     sp = SessionPush(sid, records=s["records"])
-    broken = _check_chain(source, sid)
+    broken, kept = _check_chain(source, sid, KEEP_BYTES)
     if broken:
         sp.status, sp.reason = "rejected", f"hash chain broken in the source at {broken}"
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
@@ -344,7 +379,7 @@ def _push_session(source: Store, target: Store, s: dict[str, Any], batch: int,
         return sp
     done = _common_prefix(source, target, sid)
     sp.skipped += done
-    for rows, projections in _prepared(source, sid, batch, done):
+    for rows, projections in _prepared(source, sid, batch, done, kept):
         have = _existing(target, sid, rows[0][2], rows[-1][2])
         clean: list[tuple] = []
         conflict = None

@@ -347,3 +347,19 @@ def test_a_value_the_typed_copy_refuses_goes_in_as_text(tmp_path, pg_url):
     assert (report.added, report.rejected) == (n, 0)
     with open_store(pg_url) as dst:
         assert dst._raw("SELECT band FROM samples WHERE session_id = ? AND seq = ?", (sid, seq)).fetchone()[0] == "3"
+
+
+def test_a_session_longer_than_the_memory_cap_is_read_again_for_the_copy(tmp_path, pg_url, monkeypatch):
+    """The chain check keeps what it read for the copy up to push.KEEP_BYTES of payloads; past that
+    the copy reads the source again, with the same result."""
+    import qamtu.probe.push as push_module
+
+    src = Store(_laptop(tmp_path / "a.db", days=1, samples=20))
+    sid = src.sessions()[0]["session_id"]
+    assert push_module._check_chain(src, sid, 10**9)[1] is not None
+    assert push_module._check_chain(src, sid, 5000)[1] is None
+    monkeypatch.setattr(push_module, "KEEP_BYTES", 5000)
+    dst = open_store(pg_url)
+    first = push(src, dst, batch=50)
+    assert (first.added, first.skipped, first.rejected) == (_count(src), 0, 0)
+    assert all(r.ok for r in dst.verify()) and _count(dst, "samples") == _count(src, "samples")
