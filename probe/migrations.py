@@ -126,22 +126,6 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 
 LATEST = MIGRATIONS[-1][0]
 
-#: Extra statements of each migration on PostgreSQL: PostGIS geometry (generated from lon/lat,
-#: so it can never disagree with them) and spatial indexes.
-POSTGIS_EXTRAS: dict[int, list[str]] = {
-    1: [
-        "ALTER TABLE samples ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
-        "(CASE WHEN lon IS NULL OR lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED",
-        "ALTER TABLE speedtests ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
-        "(CASE WHEN lon IS NULL OR lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED",
-        "CREATE INDEX samples_geom ON samples USING GIST (geom)",
-        # payloads are about 2 KB: lz4 compresses them several times faster than the default pglz
-        "ALTER TABLE records ALTER COLUMN payload SET COMPRESSION lz4",
-        "CREATE INDEX speedtests_geom ON speedtests USING GIST (geom)",
-    ],
-    4: [],  # filled below
-}
-
 #: child table, its column -> parent table, its column: what the foreign keys of migration 1 say.
 REFERENCES = [("records", "session_id", "sessions", "session_id"),
               *((table, "record_id", "records", "record_id") for table, _ in PROJECTIONS.values())]
@@ -201,4 +185,18 @@ END $f$""",
     return out
 
 
-POSTGIS_EXTRAS[4] = _statement_checks()
+#: Extra statements of each migration on PostgreSQL: PostGIS geometry (generated from lon/lat,
+#: so it can never disagree with them) and spatial indexes (1); references checked per statement (4).
+POSTGIS_EXTRAS: dict[int, list[str]] = {
+    1: [
+        "ALTER TABLE samples ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
+        "(CASE WHEN lon IS NULL OR lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED",
+        "ALTER TABLE speedtests ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS "
+        "(CASE WHEN lon IS NULL OR lat IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END) STORED",
+        "CREATE INDEX samples_geom ON samples USING GIST (geom)",
+        # payloads are about 2 KB: lz4 compresses them several times faster than the default pglz
+        "ALTER TABLE records ALTER COLUMN payload SET COMPRESSION lz4",
+        "CREATE INDEX speedtests_geom ON speedtests USING GIST (geom)",
+    ],
+    4: _statement_checks(),
+}
