@@ -15,19 +15,19 @@ Goals (issue 6): build < 30 s, HTML < 8 MB, interactive < 3 s for 1 M; classific
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from browser import CHROMIUM, chromium  # noqa: E402
 
 from qamtu.mapping.coverage_map import build_coverage_map
 from qamtu.mapping.gazetteer import Gazetteer
@@ -118,26 +118,14 @@ def write_bench_store(path: Path, n: int, seed: int = 8) -> dict:
 
 
 def chromium_load(html: Path) -> dict:
-    exe = shutil.which("chromium")
-    if not exe:
+    if not CHROMIUM:
         return {"error": "chromium not installed"}
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               f"--user-data-dir={tmp}", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-               "--dump-dom", html.as_uri()]   # real time (no virtual-time budget): the page script runs before load
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-        try:
-            out, _ = proc.communicate(timeout=180)
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait()
+        # real time (no virtual-time budget): the page script runs before load
+        out, _requests = chromium(html.as_uri(), Path(tmp), "--dump-dom", timeout=180)
         wall = time.perf_counter() - t0
-    head = re.search(r"<html[^>]*>", out.decode("utf-8", "replace"))
+    head = re.search(r"<html[^>]*>", out)
     attrs = dict(re.findall(r'(data-[a-z-]+)="([^"]*)"', head.group(0))) if head else {}
     return {"browser_wall_s": wall, "ready": attrs.get("data-qamtu-ready"),
             "interactive_ms": float(attrs.get("data-qamtu-ready-ms", "nan")),

@@ -103,22 +103,24 @@ GROUP BY kato, operator_mcc, operator_mnc, technology
 """
 
 
+def process_cpu_s(pid: int, *, reaped_children: bool = False) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far, from /proc; with
+    ``reaped_children`` also those of its children that exited (cutime/cstime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15 if reaped_children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu_s(cluster: Cluster) -> float:
-    """CPU seconds (user + system) the PostgreSQL server has used so far: the postmaster, its
-    children that exited (cutime/cstime) and those still running."""
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU seconds the PostgreSQL server has used so far: the postmaster, its children that
+    exited and those still running."""
     postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
-
-    def stat(pid: int) -> list[str]:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-
-    total = sum(int(x) for x in stat(postmaster)[11:15])
+    total = process_cpu_s(postmaster, reaped_children=True)
     for child in Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split():
         try:
-            total += sum(int(x) for x in stat(int(child))[11:13])
+            total += process_cpu_s(int(child))
         except FileNotFoundError:
             pass
-    return total / tick
+    return total
 
 
 def client_cpu_s() -> float:

@@ -13,7 +13,6 @@ seconds of its backend (from /proc) per record, mean and spread over the session
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 from pathlib import Path
@@ -23,6 +22,8 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pg import Cluster  # noqa: E402
+
+from bench_db import process_cpu_s  # noqa: E402
 
 from qamtu.probe.push import (BATCH, RECORD_COLUMNS, SessionPush, _copy_rows, _ensure_session,  # noqa: E402
                               _projection_rows, _rows, _session_row)
@@ -47,11 +48,6 @@ VARIANTS: dict[str, tuple[list[str], bool]] = {
 }
 
 
-def backend_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run_variant(cluster: Cluster, name: str, statements: list[str], projections: bool,
                 prepared: dict[str, list], source: Store) -> list[float]:
     """Server CPU µs per record for each session after the first."""
@@ -64,7 +60,7 @@ def run_variant(cluster: Cluster, name: str, statements: list[str], projections:
             _ensure_session(dst, _session_row(source, sid), SessionPush(sid))
         pid = dst._raw("SELECT pg_backend_pid()").fetchone()[0]
         for i, (sid, batches) in enumerate(prepared.items()):
-            before, records = backend_cpu_s(pid), 0
+            before, records = process_cpu_s(pid), 0
             for rows, proj in batches:
                 with dst.conn.transaction():
                     cur = dst.conn.cursor()
@@ -73,7 +69,7 @@ def run_variant(cluster: Cluster, name: str, statements: list[str], projections:
                         _copy_rows(cur, table, cols, values, dst.column_types(table, cols))
                 records += len(rows)
             if i:
-                per_record.append((backend_cpu_s(pid) - before) / records * 1e6)
+                per_record.append((process_cpu_s(pid) - before) / records * 1e6)
     return per_record
 
 

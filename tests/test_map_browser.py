@@ -7,10 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
-import subprocess
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from browser import chromium
 from conftest import REPO, settlement_feature
 from qamtu.mapping.classify import Period, classify
 from qamtu.mapping.coverage_map import build_coverage_map
@@ -26,36 +23,7 @@ from qamtu.mapping.rules import load_rules
 from qamtu.reports.coverage import classify_store
 from test_coverage_helpers import write_designed
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("QAMTU_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
-#: hosts Chromium itself contacts (updates, clock, accounts) even with background networking off:
-#: not requests of the page
-BROWSER_HOSTS = re.compile(r"^https?://[^/]*\.(google\.com|googleapis\.com|gstatic\.com|gvt1\.com)(/|:|$)")
-
-
-def chromium(url: str, tmp: Path, *args: str, timeout: float = 90) -> tuple[str, list[str]]:
-    """Run headless Chromium on ``url`` with all network requests failing. Returns (stdout, page
-    requests from the net log). The whole process group is killed afterwards, whatever happens."""
-    assert CHROMIUM, "Chromium is missing: install the Debian package 'chromium' (.ci/run does)"
-    run = tmp / f"chromium-{uuid.uuid4().hex[:8]}"
-    run.mkdir()
-    netlog = run / "netlog.json"
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={run / 'profile'}", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-           f"--log-net-log={netlog}", *args, url]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, _err = proc.communicate(timeout=timeout)
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-    text = netlog.read_text(encoding="utf-8", errors="replace") if netlog.exists() else ""
-    urls = sorted(set(re.findall(r'"url"\s*:\s*"(https?://[^"]+)"', text)))
-    return out.decode("utf-8", errors="replace"), [u for u in urls if not BROWSER_HOSTS.match(u)]
 
 
 def attrs(dom: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ import base64
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import time
@@ -18,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from browser import offline_command
 from conftest import REPO
 from qamtu.reports.problems import picture_from_store
 from qamtu.mapping.problem_map import build_problem_map
 from test_problems_helpers import EVIL, YEARS, designed_store
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = Path(os.environ.get("QAMTU_TEST_ARTIFACTS", REPO / "build" / "test-artifacts"))
 
 
@@ -31,7 +30,6 @@ class Browser:
     """Headless Chromium on a DevTools pipe (fd 3: commands in, fd 4: replies out), one page attached."""
 
     def __init__(self, url: str, tmp: Path, width: int = 1400, height: int = 1000):
-        assert CHROMIUM, "Chromium is missing: install the Debian package 'chromium' (.ci/run does)"
         profile = tmp / f"chromium-{uuid.uuid4().hex[:8]}"
         cmd_r, self._cmd_w = os.pipe()
         self._out_r, out_w = os.pipe()
@@ -44,10 +42,7 @@ class Browser:
             os.dup2(hi_r, 3)
             os.dup2(hi_w, 4)
 
-        args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--remote-debugging-pipe", f"--window-size={width},{height}", "about:blank"]
+        args = offline_command(profile, "--remote-debugging-pipe", f"--window-size={width},{height}", "about:blank")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, pass_fds=(3, 4), preexec_fn=child_fds,
                                      start_new_session=True)

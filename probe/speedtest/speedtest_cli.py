@@ -75,26 +75,38 @@ class _ErrorLog(list):
 
 
 class _WatchedResponse:
-    """Proxy of an HTTP response that records a body cut short by the server."""
+    """Proxy of an HTTP response that records a body cut short by the server, and the upload bytes
+    upload.php confirms (speedtest-cli reads only the first 11 bytes of that answer, so the proxy
+    reads all of it, counts it, and hands it out in the slices asked for)."""
 
     def __init__(self, response: Any, errors: _ErrorLog, url: str):
         self._r, self._errors, self._url = response, errors, url
+        self._answer: Optional[bytes] = None
 
-    def read(self, n: int = -1) -> bytes:
+    def _read(self, n: int = -1) -> bytes:
         try:
             data = self._r.read(n) if n is not None and n >= 0 else self._r.read()
         except OSError as exc:
             self._errors.append(("read", ConnectionResetMidTestError(f"connection failed reading {self._url}: {exc}")))
             raise
-        if self._url.endswith("/upload.php") and data.startswith(b"size="):
-            try:
-                self._errors.confirmed_upload_bytes += int(data[5:].split()[0])
-            except (ValueError, IndexError):
-                pass
         remaining = getattr(self._r, "length", None)
         if n and not data and remaining:
             self._errors.append(("read", ConnectionResetMidTestError(
                 f"server closed the connection with {remaining} bytes of {self._url} still to come")))
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        if not self._url.endswith("/upload.php"):
+            return self._read(n)
+        if self._answer is None:
+            self._answer = self._read()
+            if self._answer.startswith(b"size="):
+                try:
+                    self._errors.confirmed_upload_bytes += int(self._answer[5:].split()[0])
+                except (ValueError, IndexError):
+                    pass
+        cut = len(self._answer) if n is None or n < 0 else n
+        data, self._answer = self._answer[:cut], self._answer[cut:]
         return data
 
     def __getattr__(self, name: str) -> Any:
