@@ -756,7 +756,7 @@ def coverage_classify(
         cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update)
     written = []
     if out:
-        hexes, res = hex_signal(inputs.samples, cl.rules.aggregation.h3_resolution)
+        hexes, res = hex_signal(inputs.samples, cl.rules)
         written = [export_classification(cl, p, hexes=hexes, hex_resolution=res) for p in out]
     if as_json:
         emit_json({**cl.as_dict(), "exports": written})
@@ -938,6 +938,16 @@ def inspection_findings(inspection_id: str = typer.Argument(..., help="Inspectio
         console.print("[yellow]synthetic data: not evidence[/]")
 
 
+def _iso_date(option: str, value: Optional[str]):
+    """``value`` (YYYY-MM-DD) as a date, None when not given; a bad date is a usage error, not a traceback."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        raise typer.BadParameter(f"{option} {value!r}: give YYYY-MM-DD") from None
+
+
 @inspection_app.command("documents")
 def inspection_documents(
     inspection_id: str = typer.Argument(..., help="Inspection id."),
@@ -951,14 +961,9 @@ def inspection_documents(
     gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The act of results, the draft protocol and the order (DOCX and PDF, kk and ru) with the map excerpt."""
-    from datetime import date as _date
-
     from .reports.documents import generate_documents
 
-    try:
-        day = _date.fromisoformat(issue_date) if issue_date else None
-    except ValueError:
-        raise typer.BadParameter(f"--date {issue_date!r}: give YYYY-MM-DD") from None
+    day = _iso_date("--date", issue_date)
     with _store(db) as store:
         docs = generate_documents(store, inspection_id, out, rules=_rules(rules), registers=_registers(registers),
                                   gazetteer=_gazetteer(gazetteer), langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
@@ -977,18 +982,20 @@ def inspection_bundle(
     key: Path = typer.Option(..., "--key", help="The inspector's private key (from `qamtu keys new`)."),
     signer: str = typer.Option(..., "--signer", help="Name of the signing inspector."),
     issue_date: Optional[str] = typer.Option(None, "--date", help="Date of the documents, YYYY-MM-DD."),
+    deadline_days: Optional[int] = typer.Option(None, "--deadline-days", help="Order deadline in calendar days "
+                                                "(at least the register's minimum, 10)."),
+    templates: Optional[Path] = typer.Option(None, "--templates", help="Folder of the office's DOCX templates."),
     db: str = DbOpt, rules: Optional[Path] = RulesOpt, registers: Optional[Path] = RegistersOpt,
     gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Signed evidence bundle: documents, samples, transcripts, speed tests, rule set, registers, manifest."""
-    from datetime import date as _date
-
     from .reports.bundle import bundle_inspection
 
+    day = _iso_date("--date", issue_date)
     with _store(db) as store:
         result = bundle_inspection(store, inspection_id, out, key_path=key, signer=signer, rules=_rules(rules),
                                    registers=_registers(registers), gazetteer=_gazetteer(gazetteer),
-                                   issue_date=_date.fromisoformat(issue_date) if issue_date else None)
+                                   issue_date=day, deadline_days=deadline_days, templates=templates)
     if as_json:
         emit_json(result)
     else:

@@ -36,7 +36,6 @@ SAMPLE_NEEDS = ("time_utc", "status", "operator_mcc", "operator_mnc", "technolog
 SPEEDTEST_NEEDS = ("time_utc", "operator_mcc", "operator_mnc", "technology", "valid", "consumer_comparable_only",
                    "download_mbps", "upload_mbps", "failure_cause", "kato")
 INTERNET_RANK = {"not_measured": 0, "none": 1, "below_standard": 2, "meets_standard": 3}
-INTERNET_STATUSES = tuple(INTERNET_RANK)
 UNMEASURED = "unmeasured"
 
 
@@ -53,11 +52,6 @@ def operator_names() -> dict[str, str]:
         return {code: op["name"] for code, op in data.get("operators", {}).items()}
     except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError):
         return {}
-
-
-def operator_label(code: str) -> str:
-    name = operator_names().get(code)
-    return f"{name} ({code})" if name else code
 
 
 @dataclass(frozen=True)
@@ -78,7 +72,17 @@ class Period:
                 "spec": self.spec}
 
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+def frame_records(df: pd.DataFrame) -> list[dict]:
+    """Rows of ``df`` as plain dicts for JSON: missing values None, timestamps ISO text, numpy scalars
+    as Python values."""
+    out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
+    for r in out:
+        for k, v in r.items():
+            if isinstance(v, (pd.Timestamp, datetime)):
+                r[k] = v.isoformat()
+            elif isinstance(v, np.generic):
+                r[k] = v.item()
+    return out
 
 
 def _day(text: str, what: str) -> datetime:
@@ -143,17 +147,8 @@ class Classification:
                 "operators": {op: operator_names().get(op, op) for op in self.operators}, "counts": dict(self.counts)}
 
     def as_dict(self) -> dict[str, Any]:
-        def rows(df: pd.DataFrame) -> list[dict]:
-            out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-            for r in out:
-                for k, v in r.items():
-                    if isinstance(v, (pd.Timestamp, datetime)):
-                        r[k] = v.isoformat()
-                    elif isinstance(v, np.generic):
-                        r[k] = v.item()
-            return out
-        return {**self.meta(), "districts": rows(self.districts), "settlements": rows(self.settlements),
-                "by_operator": rows(self.by_operator)}
+        return {**self.meta(), "districts": frame_records(self.districts),
+                "settlements": frame_records(self.settlements), "by_operator": frame_records(self.by_operator)}
 
 
 def _check_columns(df: pd.DataFrame, needs: tuple[str, ...], what: str) -> None:

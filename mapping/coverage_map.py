@@ -137,8 +137,11 @@ def map_data(cl: Classification, gazetteer: Gazetteer, hexes: pd.DataFrame | Non
                                         int(r.days), r.technologies if isinstance(r.technologies, str) else "",
                                         r.thin_reasons or ""]
         layers[op] = rows
+    status_of: dict[str, str] = {}
+    for kato, status in zip(best["kato"], best["mobile_status"]):
+        status_of.setdefault(kato, str(status))   # first row per settlement, looked up once
     unlocated = [[s.kato, s.name_kk, s.name_ru, s.district_name_kk, s.district_name_ru,
-                  _status_of(best, s.kato)] for s in gazetteer if not s.located and s.populated]
+                  status_of.get(s.kato, "unmeasured")] for s in gazetteer if not s.located and s.populated]
     hex_rows = []
     if hexes is not None:
         for r in hexes.itertuples(index=False):
@@ -146,7 +149,7 @@ def map_data(cl: Classification, gazetteer: Gazetteer, hexes: pd.DataFrame | Non
             hex_rows.append([ring, int(r.samples), _num(r.share_no_service, 3), _num(r.median_rsrp_dbm), r.operators])
     meta = cl.meta()
     return {"settlements": settlements, "layers": layers, "operators": cl.operators,
-            "operatorNames": {op: operator_names().get(op, op) for op in cl.operators},
+            "operatorNames": dict(meta["operators"]),
             "mobile": [[k, *MOBILE_STYLE[k]] for k in MOBILE_KEYS],
             "internet": [[k, *INTERNET_STYLE[k]] for k in INTERNET_KEYS],
             "unlocated": unlocated, "hexes": hex_rows, "hexResolution": hex_resolution,
@@ -160,11 +163,6 @@ def map_data(cl: Classification, gazetteer: Gazetteer, hexes: pd.DataFrame | Non
 
 def _text(v: Any) -> str:
     return v if isinstance(v, str) else ""
-
-
-def _status_of(best: pd.DataFrame, kato: str) -> str:
-    row = best[best["kato"] == kato]
-    return str(row["mobile_status"].iloc[0]) if len(row) else "unmeasured"
 
 
 # --------------------------------------------------------------------------- page script
@@ -407,7 +405,8 @@ def write_map(m: folium.Map, out: Path, offline: bool) -> str:
     if offline:
         leftovers = _remote_references(html)
         if leftovers:
-            raise MapError(f"{out}: offline map still references remote resources: {leftovers[:5]}")
+            raise MapError(f"{out}: bug in qamtu: the offline map still references remote resources "
+                           f"{leftovers[:5]}; please report it to the qamtu developers")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(html, encoding="utf-8")
@@ -420,19 +419,20 @@ def write_map(m: folium.Map, out: Path, offline: bool) -> str:
 def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str, *,
                        samples: pd.DataFrame | None = None, offline: bool = False,
                        districts_path: Path | str | None = None, region_path: Path | str | None = None,
-                       title: str | None = None, notes: list[str] | None = None) -> dict[str, Any]:
+                       title: str | None = None, notes: list[str] | None = None,
+                       hexes: tuple[pd.DataFrame, int] | None = None) -> dict[str, Any]:
     """Write the coverage map of classification ``cl`` to ``out`` (HTML). ``samples`` (with lat, lon,
-    status, operator, rsrp) feed the H3 layer. Returns what was written: path, bytes, markers,
-    hexagons, rule set and version, offline flag."""
+    status, operator, rsrp) feed the H3 layer, or ``hexes`` = :func:`hex_signal`'s result when the
+    caller has it already. Returns what was written: path, bytes, markers, hexagons, rule set and
+    version, offline flag."""
     out = Path(out)
     districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
     region_file = Path(region_path) if region_path else package_path("data", "sources", "turkistan_adm1_approx_2017.geojson")
     districts, region = read_labelled_districts(districts_file), _read_geojson(region_file)
 
-    hexes, hex_res = None, None
-    if samples is not None and len(samples):
-        hexes, hex_res = hex_signal(samples, cl.rules.aggregation.h3_resolution,
-                                    ignore_status=tuple(cl.rules.mobile.ignore_status))
+    if hexes is None and samples is not None and len(samples):
+        hexes = hex_signal(samples, cl.rules)
+    hexes, hex_res = hexes or (None, None)
 
     located = [s for s in gazetteer if s.located]
     if located:
@@ -461,7 +461,7 @@ def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str
     folium.LayerControl(collapsed=False).add_to(m)
     html = write_map(m, out, offline)
     return {"path": str(out), "bytes": len(html.encode("utf-8")), "offline": offline,
-            "markers": len(located), "markers_per_layer": len(located), "layers": ["best", *cl.operators],
+            "markers": len(located), "layers": ["best", *cl.operators],
             "hexagons": 0 if hexes is None else int(len(hexes)), "hex_resolution": hex_res,
             "unlocated": len(data["unlocated"]), "rule_set": cl.rules.version, "period": cl.period.label}
 

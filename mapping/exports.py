@@ -14,7 +14,6 @@ Every row names the rule-set version and the period.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ import pyogrio
 from shapely.geometry import Point, Polygon, shape
 
 from .. import package_path
-from .classify import Classification
+from .classify import ROLLUP_COLUMNS, Classification
+from .coverage_map import MapError, _read_geojson
 from .errors import MappingError
 from .hexes import hex_boundary
 
@@ -70,8 +70,12 @@ def _points(df: pd.DataFrame) -> gpd.GeoDataFrame:
 
 
 def _district_layer(cl: Classification, districts_path: Path | None) -> gpd.GeoDataFrame:
-    path = districts_path or package_path("mapping", "data", "districts.geojson")
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    """The district polygons with the best-of roll-up; a bad districts file is named in the error."""
+    path = Path(districts_path or package_path("mapping", "data", "districts.geojson"))
+    try:
+        data = _read_geojson(path)
+    except MapError as exc:
+        raise ExportError(str(exc)) from None
     allrows = cl.districts[cl.districts["scope"] == "all"].set_index("district_kato")
     rows = []
     for f in data["features"]:
@@ -79,10 +83,7 @@ def _district_layer(cl: Classification, districts_path: Path | None) -> gpd.GeoD
         r = allrows.loc[p["district_kato"]] if p["district_kato"] in allrows.index else None
         rows.append({**{k: p.get(k) for k in ("district_kato", "name_kk", "name_ru", "boundary", "approximate",
                                              "historical", "note")},
-                     **({k: int(r[k]) for k in ("settlements", "measured", "judged", "thin_data", "unmeasured",
-                                                "without_mobile", "only_2g", "without_internet",
-                                                "internet_below_standard", "internet_meets_standard")}
-                        if r is not None else {}),
+                     **({k: int(r[k]) for k in ROLLUP_COLUMNS} if r is not None else {}),
                      "rule_set_version": cl.rules.version, "geometry": shape(f["geometry"])})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
@@ -116,6 +117,8 @@ def export_classification(cl: Classification, out: Path | str, fmt: str | None =
     if fmt not in FORMATS:
         raise ExportError(f"{out}: unknown export format {fmt!r} (use {', '.join(FORMATS)})")
     table = settlements_table(cl)
+    # read outside the write guard below so a bad districts file is reported as such, not as "cannot write"
+    districts = _district_layer(cl, districts_path) if fmt == "gpkg" else None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():
@@ -130,7 +133,7 @@ def export_classification(cl: Classification, out: Path | str, fmt: str | None =
             "settlements": _points(table),
             "settlement_operators": _points(_plain(cl.by_operator.merge(
                 cl.settlements[["kato", "name_kk", "name_ru", "district_kato", "lat", "lon"]], on="kato", how="left"))),
-            "districts": _district_layer(cl, districts_path),
+            "districts": districts,
             "district_summary": _plain(cl.districts),
             "rule_set": meta_table(cl),
         }

@@ -12,17 +12,19 @@ import numpy as np
 import pandas as pd
 
 from .errors import MappingError
+from .rules import RuleSet
 
 HEX_NEEDS = ("lat", "lon", "status", "operator_mcc", "operator_mnc", "rsrp_dbm")
 
 
-def hex_signal(samples: pd.DataFrame, resolution: int, *, ignore_status: tuple[str, ...] = ("modem_lost",),
-               max_cells: int = 30000) -> tuple[pd.DataFrame, int]:
-    """Aggregate samples into H3 cells. Returns (cells, resolution used).
+def hex_signal(samples: pd.DataFrame, rules: RuleSet, *, max_cells: int = 30000) -> tuple[pd.DataFrame, int]:
+    """Aggregate samples into H3 cells at the rule set's resolution, leaving out the statuses its
+    mobile rule ignores. Returns (cells, resolution used).
 
     If more than ``max_cells`` cells would result, the next coarser resolution is used until they
     fit (the map legend names the resolution used), so a map stays small whatever the input.
     """
+    resolution, ignore_status = rules.aggregation.h3_resolution, tuple(rules.mobile.ignore_status)
     missing = [c for c in HEX_NEEDS if c not in samples.columns]
     if missing:
         raise MappingError(f"samples frame: missing column(s) {', '.join(missing)} for the hexagon layer")
@@ -35,11 +37,13 @@ def hex_signal(samples: pd.DataFrame, resolution: int, *, ignore_status: tuple[s
     ok = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     s, lat, lon = s[ok], lat[ok], lon[ok]
     # bin identical rounded positions once (~1 m); h3 is called per distinct position only
-    key = np.round(lat, 5) * 1e6 + np.round(lon, 5)
-    uniq, inverse = np.unique(key, return_inverse=True)
-    first = np.zeros(len(uniq), dtype=np.int64)
-    first[inverse[::-1]] = np.arange(len(inverse))[::-1]
+    _, first, inverse = np.unique(np.column_stack([np.round(lat, 5), np.round(lon, 5)]), axis=0,
+                                  return_index=True, return_inverse=True)
+    inverse = np.asarray(inverse).ravel()  # numpy 2.x may keep an extra axis here
     ulat, ulon = lat[first], lon[first]
+    # A coarser resolution is computed from the positions again, not with h3.cell_to_parent: H3
+    # parents do not contain their children exactly, and ~6-7 % of samples would land in a cell
+    # that does not contain them (measured on a 20 000-sample region, resolutions 7..4).
     res = resolution
     while True:
         cells_u = np.array([h3.latlng_to_cell(a, b, res) for a, b in zip(ulat, ulon)], dtype=object)

@@ -81,13 +81,15 @@ def problem_map_data(pic: ProblemPicture, gazetteer: Gazetteer, districts: dict)
         if i is not None:
             plans.setdefault(str(i), []).append([r.dimension, int(r.planned_year), _s(r.programme), _s(r.responsible),
                                                  _s(r.note), r.state])
+    problem_years: dict[str, set[int]] = {}
+    problems = pic.cells[pic.cells["status"] == "problem"]
+    for kato, year in zip(problems["kato"], problems["year"]):
+        problem_years.setdefault(kato, set()).add(int(year))   # grouped once, not filtered per settlement
     unlocated = []
     for s in gazetteer:
-        if s.kato in chosen and not s.located:
-            c = pic.cells[(pic.cells["kato"] == s.kato) & (pic.cells["status"] == "problem")]
-            if len(c):
-                unlocated.append([s.kato, s.name_kk, s.name_ru, s.district_name_kk, s.district_name_ru,
-                                  sorted(int(y) for y in c["year"].unique())])
+        if s.kato in chosen and not s.located and s.kato in problem_years:
+            unlocated.append([s.kato, s.name_kk, s.name_ru, s.district_name_kk, s.district_name_ru,
+                              sorted(problem_years[s.kato])])
     return {"years": years, "asOf": pic.as_of, "settlements": settlements,
             "status": {d: ["".join(str(v) for v in row) for row in status[d]] for d in DIMENSIONS},
             "detail": detail, "priority": priority, "plans": plans, "unlocated": unlocated,

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Optional
 import pandas as pd
 
 from .. import package_path
+from .classify import frame_records
 from .errors import MappingError
 from .gazetteer import Gazetteer
 
@@ -41,7 +42,6 @@ DISPLAY_LABELS: dict[str, tuple[str, str]] = {
     "problem": ("Мәселе бар", "Проблема"),
     "overdue": ("Мерзімі өтті: жоспарланған жыл өтті, мәселе қалды", "Просрочено: плановый год прошёл, проблема осталась"),
 }
-STATUSES = ("problem", "no_problem", "unknown")
 YES_NO = ("yes", "no")
 PRIORITY_FORMULA = ("priority = P × D × U; P = population (OSM tag; if unknown, median of gazetteer settlements of "
                     "the same kind, flagged 'estimated'), D = dimensions with a problem that year, U = years unresolved "
@@ -194,15 +194,8 @@ class ProblemPicture:
         return str(row["display"].iloc[0]) if len(row) else "unknown"
 
     def as_dict(self) -> dict[str, Any]:
-        def rows(df: pd.DataFrame) -> list[dict]:
-            out = df.astype(object).where(df.notna(), None).to_dict(orient="records")
-            for r in out:
-                for k, v in r.items():
-                    if hasattr(v, "item"):
-                        r[k] = v.item()
-            return out
-        return {**self.meta(), "settlements": rows(self.settlements), "cells": rows(self.cells),
-                "plans": rows(self.plans), "districts": rows(self.districts)}
+        return {**self.meta(), "settlements": frame_records(self.settlements), "cells": frame_records(self.cells),
+                "plans": frame_records(self.plans), "districts": frame_records(self.districts)}
 
 
 # --------------------------------------------------------------------------- observations

@@ -143,9 +143,6 @@ class RuleSet(_Strict):
     aggregation: Aggregation
     path: Optional[str] = Field(None, description="file the rule set was read from (set by load_rules)")
 
-    def level_of(self, technology: str | None) -> int:
-        return self.mobile.levels.get(technology or "none", 0)
-
     def status_name(self, level: int) -> str:
         return self.mobile.status_names[level]
 

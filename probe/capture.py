@@ -58,8 +58,9 @@ class CaptureConfig:
 class ModemState:
     """What the live view shows of one modem."""
 
-    port: str
+    port: str  # where it is now (a modem that reappears elsewhere moves with its state)
     identity: ModemIdentity
+    configured_port: Optional[str] = None  # the --port it was given as (keys ``CaptureConfig.interfaces``)
     reading: Any = None
     status: str = "starting"
     error: Optional[str] = None
@@ -140,7 +141,7 @@ class Capture:
         self.state = CaptureState(self.writer.session_id, self.clock.utc())
         busy = lambda: {w.port for w in self.workers}  # noqa: E731
         for port in c.ports:
-            self.state.modems[port] = ModemState(port, ModemIdentity(port=port))
+            self.state.modems[port] = ModemState(port, ModemIdentity(port=port), configured_port=port)
             w = ModemWorker(port, self.queue, self.clock, driver=c.driver, interval_s=c.interval_s,
                             timeout_s=c.at_timeout_s, candidates=c.candidates, busy_ports=busy,
                             opener=self._modem_opener)
@@ -219,12 +220,15 @@ class Capture:
         if isinstance(item, RadioItem):
             self._record_sample(item)
         elif isinstance(item, ModemEvent):
-            m = self.state.modems.get(item.port) or self.state.modems.setdefault(item.port, ModemState(item.port, item.identity))
-            m.identity = item.identity
-            if item.type == "moved":
-                old = next((p for p, s in self.state.modems.items() if s is not m and s.identity.imei == item.identity.imei), None)
-                if old:
-                    self.state.modems[item.port] = self.state.modems.pop(old)
+            modems = self.state.modems
+            old = None
+            if item.type == "moved":  # keep the modem's state (counters, trigger bookkeeping) under its new port
+                old = next((p for p, s in modems.items() if p != item.port and s.identity.imei == item.identity.imei), None)
+            if old is not None:
+                m = modems[item.port] = modems.pop(old)
+            else:
+                m = modems.setdefault(item.port, ModemState(item.port, item.identity))
+            m.port, m.identity = item.port, item.identity
             rid = self.writer.event(Event(type=f"modem_{item.type}", message=item.message, modem_port=item.port,
                                           details=item.identity.model_dump(mode="json")), item.time_utc)
             self.state.events += 1
@@ -233,7 +237,8 @@ class Capture:
             self._record_speedtest(*item[1:])
 
     def _tag(self, fix) -> SettlementTag:
-        if fix is None or not fix.has_fix or fix.stale:
+        """The settlement at a usable fix (current, not stale), or ``no_fix`` when ``fix`` is None."""
+        if fix is None:
             return SettlementTag(reason="no_fix", rule_version=self.tagger.rule.version)
         tag = self.tagger.tag_one(fix.lat_deg, fix.lon_deg)
         return SettlementTag(kato=tag.kato, distance_m=None if tag.distance_m is None else round(tag.distance_m, 1),
@@ -241,7 +246,7 @@ class Capture:
 
     def _record_sample(self, item: RadioItem) -> None:
         fix, reason = self.gnss.current() if self.gnss is not None else (None, "no GNSS source configured")
-        usable = fix if (fix is not None and fix.has_fix and not fix.stale) else None
+        usable = fix if (fix is not None and fix.has_fix and not fix.stale) else None  # reason is None exactly then
         tag = self._tag(usable)
         offset = None
         if fix is not None and fix.time_utc is not None:
@@ -306,23 +311,23 @@ class Capture:
             self._emit("event", {"record_id": rid, "type": "speedtest_trigger", "trigger": trigger, "port": m.port})
             return
         m.test_running = True
-        reading, identity = m.reading, m.identity
+        port, reading, identity = m.port, m.reading, m.identity
+        interface = self.config.interfaces.get(m.configured_port or port)
         start_fix = self.gnss.current()[0] if self.gnss is not None else None
         t0 = self.clock.utc()
 
         def work() -> None:
             try:
-                result = self.speedtest(m.port, self.config.interfaces.get(m.port))
-                self.queue.put(("speedtest", m.port, trigger, identity, reading, start_fix, tag, t0, result, None))
+                result = self.speedtest(port, interface)
+                self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, result, None))
             except Exception as exc:  # a runner bug must not stop recording; it is recorded as an event
-                self.queue.put(("speedtest", m.port, trigger, identity, reading, start_fix, tag, t0, None, repr(exc)))
+                self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, None, repr(exc)))
 
-        threading.Thread(target=work, name=f"speedtest:{m.port}", daemon=True).start()
+        threading.Thread(target=work, name=f"speedtest:{port}", daemon=True).start()
 
-    def _record_speedtest(self, port, trigger, identity, reading, fix, tag, t0, result, error) -> None:
-        m = self.state.modems[port] if port in self.state.modems else None
-        if m is not None:
-            m.test_running = False
+    def _record_speedtest(self, m: ModemState, port, trigger, identity, reading, fix, tag, t0, result, error) -> None:
+        """Record one finished speed test of modem ``m`` (run through ``port``, the modem's port when it started)."""
+        m.test_running = False
         if result is None:
             rid = self.writer.event(Event(type="speedtest_error", message=error or "", modem_port=port), self.clock.utc())
             self.state.events += 1
@@ -336,7 +341,6 @@ class Capture:
         rid = self.writer.speedtest(rec, t0)
         self.state.speedtests += 1
         summary = result.summary()
-        if m is not None:
-            m.speedtests += 1
-            m.last_speedtest = summary
+        m.speedtests += 1
+        m.last_speedtest = summary
         self._emit("speedtest", {"record_id": rid, "port": port, "trigger": trigger, **summary})

@@ -13,7 +13,6 @@ projections.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sqlite3
@@ -36,6 +35,11 @@ from .samples import (Event, Sample, SpeedTestRecord, event_columns, sample_colu
                       speedtest_columns, time_text)
 
 COLUMN_FUNCS = {"sample": sample_columns, "speedtest": speedtest_columns, "event": event_columns}
+#: kind -> the INSERT of its projection row: record_id, session_id, seq, time_utc, then the table's columns in order.
+PROJECTION_INSERTS = {
+    kind: f"INSERT INTO {table} ({', '.join(['record_id', 'session_id', 'seq', 'time_utc', *columns])}) "
+          f"VALUES ({', '.join('?' * (4 + len(columns)))})"
+    for kind, (table, columns) in PROJECTIONS.items()}
 
 
 def projection(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -112,16 +116,12 @@ class SessionWriter:
         seq = self.seq + 1
         rid = uuid7()
         h = record_hash(self.session_id, seq, rid, kind, t, self.head, text)
-        table, columns = PROJECTIONS[kind]
-        values = projection(kind, dumped)
-        cols = ", ".join(["record_id", "session_id", "seq", "time_utc", *columns])
-        marks = ", ".join("?" * (4 + len(columns)))
+        values = projection(kind, dumped)  # the table's columns, in order
         statements = [
             *before_sql,
             ("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (rid, self.session_id, seq, kind, t, text, self.head, h)),
-            (f"INSERT INTO {table} ({cols}) VALUES ({marks})",
-             (rid, self.session_id, seq, t, *(values[c] for c in columns))),
+            (PROJECTION_INSERTS[kind], (rid, self.session_id, seq, t, *values.values())),
             *extra_sql,
         ]
         self.store._transaction(statements, f"recording {kind} {seq} of session {self.session_id}")
@@ -321,7 +321,7 @@ class Store:
             raise StoreError(f"{self.label}: {'no' if not matches else 'more than one'} session matches {session_id!r}")
         s = matches[0]
         meta = self._query("SELECT meta FROM sessions WHERE session_id = ?", (s["session_id"],))[0]["meta"]
-        return {**s, "meta": json.loads(meta)}
+        return {**s, "meta": orjson.loads(meta)}
 
     def _query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
         with self._lock:

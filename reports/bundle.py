@@ -309,7 +309,9 @@ def verify_bundle(path: Path | str, office_keys: Optional[OfficeKeys] = None, of
     if not match:
         where = office_keys_path or "the office key list"
         return _fail(rep, "manifest.sig", f"signed by key {signer.get('key_id')} ({signer.get('name')}), which is NOT in "
-                                          f"the office key list {where}: intact, but the signer is not trusted")
+                                          f"the office key list {where}: intact, but the signer is not trusted; "
+                                          f"add the entry printed by `qamtu keys new` to office_keys.toml in "
+                                          f"--registers, or pass --office-keys")
     rep.trusted = True
     return rep
 

@@ -35,6 +35,7 @@ from ..mapping.hexes import hex_signal
 from ..mapping.rules import RuleSet, load_rules
 from ..probe.migrations import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
 from ..probe.store import Store, open_store, parse_operator
+from .common import SYNTHETIC_SQL, is_synthetic
 from .errors import ReportError
 
 SAMPLE_READ = ("status", "operator_mcc", "operator_mnc", "technology", "rsrp_dbm", "rscp_dbm", "rssi_dbm", "kato",
@@ -47,6 +48,7 @@ CATEGORICAL = ("status", "operator_mcc", "operator_mnc", "technology", "kato", "
 _TIME = "substr(time_utc, 1, 26) AS t_us"
 
 Progress = Callable[[str, int, int], None]
+SYNTHETIC_NOTE = "Синтетикалық деректер, өлшенбеген / Синтетические данные, не измерения ({n} сессия / сессий)"
 
 
 @dataclass
@@ -265,7 +267,7 @@ def _read_generic(store: Store, period: str | None, codes: list[str] | None, rul
     keep = lambda df: df[(df["time_utc"] >= pd.Timestamp(per.start)) & (df["time_utc"] < pd.Timestamp(per.end))]  # noqa: E731
     samples = keep(samples)[["time_utc", *SAMPLE_READ]].reset_index(drop=True)
     tests = keep(tests)[["time_utc", *SPEEDTEST_READ]].reset_index(drop=True)
-    synthetic = sum(1 for s in store.sessions() if store.session(s["session_id"])["meta"].get("synthetic"))
+    synthetic = sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
     return CoverageInputs(samples, tests, rules, per, codes, synthetic)
 
 
@@ -282,9 +284,8 @@ def read_inputs(store: Store, *, period: str | None = None, operators: list[str]
     per = parse_period(period, rules, _latest(store))
     samples = _read(store, "samples", SAMPLE_READ, per.start, per.end, codes, progress)
     tests = _read(store, "speedtests", SPEEDTEST_READ, per.start, per.end, codes, progress)
-    # sessions written by probe.synthetic carry "synthetic": true in their meta; maps must say so
-    synthetic = store.conn.execute(
-        "SELECT COUNT(*) FROM sessions WHERE json_extract(meta, '$.synthetic') = 1").fetchone()[0]
+    # sessions written by probe.synthetic (or simulated by `qamtu demo`) say so in their meta; maps must say so
+    synthetic = store.conn.execute(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}").fetchone()[0]
     return CoverageInputs(samples, tests, rules, per, codes, int(synthetic))
 
 
@@ -294,7 +295,7 @@ def classify_store(db: Path | str | Store, *, period: str | None = None, operato
     """Read a store and classify it. Returns the classification and the inputs read."""
     rules = load_rules(rules_path)
     g = gazetteer or Gazetteer.load()
-    ctx = nullcontext(db) if isinstance(db, Store) else _open(db)
+    ctx = nullcontext(db) if isinstance(db, Store) else open_db(db)
     with ctx as store:
         inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
     cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
@@ -303,7 +304,8 @@ def classify_store(db: Path | str | Store, *, period: str | None = None, operato
     return cl, inputs
 
 
-def _open(db: Path | str) -> Store:
+def open_db(db: Path | str) -> Store:
+    """Open the store ``db`` (a file that must exist, or a PostgreSQL URL)."""
     text = str(db)
     if not text.startswith(("postgresql://", "postgres://")) and not Path(text).exists():
         raise ReportError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
@@ -320,15 +322,11 @@ def coverage_map_from_store(db: Path | str | Store, out: Path | str, *, offline:
                                 progress=progress)
     notes = []
     if inputs.synthetic_sessions:
-        notes.append(f"Синтетикалық деректер, өлшенбеген / Синтетические данные, не измерения "
-                     f"({inputs.synthetic_sessions} сессия / сессий)")
-    result = build_coverage_map(cl, g, out, samples=inputs.samples, offline=offline, notes=notes)
+        notes.append(SYNTHETIC_NOTE.format(n=inputs.synthetic_sessions))
+    hexes, res = hex_signal(inputs.samples, cl.rules)  # once, for the map and the exports
+    result = build_coverage_map(cl, g, out, offline=offline, notes=notes, hexes=(hexes, res))
     result["synthetic_sessions"] = inputs.synthetic_sessions
-    result["exports"] = []
-    if exports:
-        hexes, res = hex_signal(inputs.samples, cl.rules.aggregation.h3_resolution)
-        for path in exports:
-            result["exports"].append(export_classification(cl, path, hexes=hexes, hex_resolution=res))
+    result["exports"] = [export_classification(cl, path, hexes=hexes, hex_resolution=res) for path in exports]
     result["summary"] = region_summary(cl)
     return result
 

@@ -20,7 +20,8 @@ from ..mapping.classify import Classification, operator_names
 from ..mapping.coverage_map import INTERNET_STYLE, MOBILE_STYLE
 from ..mapping.exports import meta_table, settlements_table
 from ..mapping.gazetteer import Gazetteer
-from .coverage import Progress, classify_store
+from .common import save_png
+from .coverage import SYNTHETIC_NOTE, Progress, classify_store
 from .errors import ReportError
 
 ROLLUP_HEADERS = {
@@ -165,12 +166,7 @@ def write_district_pngs(cl: Classification, out_dir: Path | str, *, districts: I
         ax.set_yticks([])
         fig.subplots_adjust(left=0.03, right=0.97, top=0.92, bottom=0.2)
         path = out_dir / f"{p['district_kato']}.png"
-        try:
-            fig.savefig(path)
-        except OSError as exc:
-            raise ReportError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
-        finally:
-            plt.close(fig)
+        save_png(fig, path)
         written.append(str(path))
         if progress:
             progress("district maps", n, len(chosen))
@@ -184,8 +180,7 @@ def district_report_from_store(db: Path | str, out: Path | str, *, png_dir: Path
     """Classify the store and write the XLSX district summary (and the PNG maps into ``png_dir``)."""
     cl, inputs = classify_store(db, period=period, operators=operators, rules_path=rules_path, gazetteer=gazetteer,
                                 progress=progress)
-    notes = ([f"Синтетикалық деректер, өлшенбеген / Синтетические данные, не измерения "
-              f"({inputs.synthetic_sessions})"] if inputs.synthetic_sessions else [])
+    notes = [SYNTHETIC_NOTE.format(n=inputs.synthetic_sessions)] if inputs.synthetic_sessions else []
     result = write_district_workbook(cl, out, notes=notes)
     result["pngs"] = write_district_pngs(cl, png_dir, progress=progress, notes=notes) if png_dir else []
     result["synthetic_sessions"] = inputs.synthetic_sessions

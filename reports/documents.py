@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .. import package_path
+from .common import add_months, save_png
 from .errors import ReportError
 from .findings import compute_findings
 from .inspections import Inspection, get_inspection
@@ -132,8 +133,7 @@ def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, 
         ax.annotate(f"{metres} m", (bx + dx / 2, by), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7)
         ax.set_title(f"{insp.inspection_id} · {insp.operator} · WGS84", fontsize=9)
         fig.tight_layout()
-        fig.savefig(out)
-        plt.close(fig)
+        save_png(fig, out)
     return out
 
 
@@ -151,16 +151,6 @@ def _pct(x: Optional[float]) -> str:
 
 def _when(iso: Optional[str]) -> str:
     return "—" if not iso else iso[:16].replace("T", " ")
-
-
-def _months_after(day: date, months: int) -> date:
-    y, m = divmod(day.year * 12 + day.month - 1 + months, 12)
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(y, m + 1, d)
-        except ValueError:
-            continue
-    raise ValueError(day)
 
 
 def _fill(value: str, s: dict) -> str:
@@ -214,7 +204,7 @@ def context(store, insp: Inspection, findings: dict, registers: Registers, instr
             notes.append(s["no_fine"].format(why="; ".join(legal.get("uncertainties", [])[-3:])))
     offence = findings.get("offence_date")
     months = proc["limitation"]["months"]
-    if offence and issue_date > _months_after(date.fromisoformat(offence), months):
+    if offence and issue_date > add_months(date.fromisoformat(offence), months):
         notes.insert(0, s["limitation"].format(offence=offence, months=months))
     if findings.get("synthetic"):
         notes.insert(0, s["synthetic"])
@@ -328,7 +318,9 @@ def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules,
             for kind in kinds:
                 template = tdir / f"{kind}_{lang}.docx"
                 if not template.exists():
-                    raise DocumentError(f"{template}: template not found")
+                    hint = (f": the --templates folder needs {kind}_{lang}.docx; omit --templates for the bundled ones"
+                            if templates else "")
+                    raise DocumentError(f"{template}: template not found{hint}")
                 docx = render_docx(template, ctx, png, work / f"{kind}_{lang}.docx")
                 pdf = docx_to_pdf(docx, work / f"{kind}_{lang}.pdf", footer=f"{insp.inspection_id} · {kind}_{lang}")
                 written[docx.name], written[pdf.name] = docx, pdf

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import pandas as pd
 
 from ..mapping.rules import RuleSet
+from .common import add_months, is_synthetic
 from .inspections import Inspection, get_inspection, linked_sessions, list_inspections
 from .registers import Registers
 
@@ -57,13 +58,6 @@ def verdict_of(k: int, n: int, days: int, allowed: float, rules: RuleSet, confid
     if hi <= allowed:
         return "no_violation", f"upper bound {hi:.3f} <= allowed share {allowed:.3f}"
     return "insufficient_data", f"interval {lo:.3f}..{hi:.3f} contains the allowed share {allowed:.3f}"
-
-
-def _months_before(day: date, months: int) -> date:
-    y, m = divmod(day.year * 12 + day.month - 1 - months, 12)
-    m += 1
-    last = [31, 29 if (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)) else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-    return date(y, m, min(day.day, last))
 
 
 def _op(df: pd.DataFrame) -> pd.Series:
@@ -152,7 +146,7 @@ def compute_findings(store, inspection_id: str, rules: RuleSet, registers: Regis
         "indicator_text": INDICATOR_TEXT, "indicators": rows, "excluded_tests": excluded, "verdict": overall,
         "samples": int(len(samples)), "speedtests": int(len(tests)), "measurement_days": measurement_days,
         "sessions": [s["session_id"] for s in sessions],
-        "synthetic": any(bool(s["meta"].get("synthetic") or s["meta"].get("simulated")) for s in sessions),
+        "synthetic": any(is_synthetic(s["meta"]) for s in sessions),
         "uncertainties": [rules.internet.uncertainty or "", rules.internet.max_share_below_source],
     }
     if measurement_days and measurement_days[0] < rules.valid_from:
@@ -207,7 +201,7 @@ def legal_qualification(store, insp: Inspection, offence: str, rules: RuleSet, r
 def find_earlier_violation(store, insp: Inspection, offence: str, rules: RuleSet, registers: Registers) -> Optional[dict]:
     """The latest earlier inspection of the same legal entity with a part-14 violation within the repeat window."""
     entity = registers.operator(insp.operator).entity
-    start = _months_before(date.fromisoformat(offence), registers.art637.repeat.window_months).isoformat()
+    start = add_months(date.fromisoformat(offence), -registers.art637.repeat.window_months).isoformat()
     best = None
     for other in list_inspections(store):
         if other.inspection_id == insp.inspection_id:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..probe.chain import canonical_json
 from ..probe.samples import time_text
+from .common import is_synthetic
 from .errors import ReportError
 from .registers import Registers
 
@@ -126,4 +127,4 @@ def summary(store, insp: Inspection) -> dict[str, Any]:
     n_tests = store._query("SELECT COUNT(*) AS n FROM speedtests WHERE inspection_id = ?", (insp.inspection_id,))[0]["n"]
     return {**insp.model_dump(), "sessions": [s["session_id"] for s in sessions], "samples": int(n_samples),
             "speedtests": int(n_tests),
-            "synthetic": any(bool(s["meta"].get("synthetic") or s["meta"].get("simulated")) for s in sessions)}
+            "synthetic": any(is_synthetic(s["meta"]) for s in sessions)}

@@ -25,23 +25,16 @@ from ..mapping.problem_map import build_problem_map
 from ..mapping.problems import (DIMENSION_LABELS, DIMENSIONS, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA,
                                 PRIORITY_FORMULA_KK_RU, ProblemPicture, build_problems, load_problem_rules,
                                 parse_years)
-from ..probe.store import Store, open_store
-from .coverage import classify_store
+from ..probe.store import Store
+from .common import save_png
+from .coverage import SYNTHETIC_NOTE, classify_store, open_db
 from .errors import ReportError
 from .surveys import plans_frame, survey_frame
 
 Progress = Callable[[str, int, int], None]
-SYNTHETIC_NOTE = "Синтетикалық өлшемдер, нақты емес / Синтетические измерения, не реальные ({n} сессия / сессий)"
 DEMO_NOTE = "ДЕМО: ойдан шығарылған мысал деректер / ДЕМО: вымышленные данные для примера"
 BOUNDARY_NOTE = ("Аудан шекаралары: 2017 ж., тарихи; кейбіреуі шамамен / "
                  "Границы районов: 2017 г., исторические; некоторые приблизительные")
-
-
-def _open(db: Path | str) -> Store:
-    text = str(db)
-    if not text.startswith(("postgresql://", "postgres://")) and not Path(text).exists():
-        raise ReportError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
-    return open_store(text)
 
 
 def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazetteer: Gazetteer | None = None,
@@ -50,7 +43,7 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
     """Classify each year of ``years`` from the store, read surveys and plans, build the picture."""
     year_list = parse_years(years) if isinstance(years, str) else sorted({int(y) for y in years})
     g = gazetteer or Gazetteer.load()
-    ctx = nullcontext(db) if isinstance(db, Store) else _open(db)
+    ctx = nullcontext(db) if isinstance(db, Store) else open_db(db)
     measured: dict[int, pd.DataFrame] = {}
     synthetic = 0
     with ctx as store:
@@ -333,7 +326,7 @@ def write_problem_charts(pic: ProblemPicture, out_dir: Path | str, dpi: int = 11
     fig.text(0.01, 0.01, foot, fontsize=6, color="#333")
     fig.subplots_adjust(bottom=0.36, top=0.9)
     path = out_dir / "problems-by-district.png"
-    _save(fig, path, plt)
+    save_png(fig, path)
     written.append(path)
 
     fig, axes = plt.subplots(2, 2, figsize=(14, 10), dpi=dpi, sharey=True)
@@ -344,18 +337,9 @@ def write_problem_charts(pic: ProblemPicture, out_dir: Path | str, dpi: int = 11
     fig.text(0.01, 0.005, foot, fontsize=6.5, color="#333")
     fig.subplots_adjust(hspace=0.9, bottom=0.2, top=0.93)
     path = out_dir / "problems-by-district-dimension.png"
-    _save(fig, path, plt)
+    save_png(fig, path)
     written.append(path)
     return written
-
-
-def _save(fig, path: Path, plt) -> None:
-    try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
-    finally:
-        plt.close(fig)
 
 
 def problem_report_from_store(db: Path | str | Store, out: Path | str, *, years: str | list[int] = "2023-2027",

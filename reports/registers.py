@@ -285,14 +285,16 @@ class Registers:
         op = self.operators.operators.get(code)
         if op is None:
             raise RegisterError(f"{self.paths['operators']}: operator {code!r} is not in the register "
-                                f"(known: {', '.join(sorted(self.operators.operators))})")
+                                f"(known: {', '.join(sorted(self.operators.operators)) or 'none'}): add it to "
+                                f"operators.toml in your --registers folder (or QAMTU_REGISTERS)")
         return op
 
     def instrument(self, ident: str) -> Instrument:
         ins = self.instruments.instruments.get(ident)
         if ins is None:
             raise RegisterError(f"{self.paths['instruments']}: instrument {ident!r} is not in the register "
-                                f"(known: {', '.join(sorted(self.instruments.instruments)) or 'none'})")
+                                f"(known: {', '.join(sorted(self.instruments.instruments)) or 'none'}): add it to "
+                                f"instruments.toml in your --registers folder (or QAMTU_REGISTERS)")
         return ins
 
     def versions(self) -> dict[str, str]:

@@ -190,12 +190,17 @@ def test_private_key_is_0600_never_overwritten_and_refused_when_open(tmp_path):
         load_private(tmp_path / "missing.key")
 
 
-def test_bundle_with_an_open_key_is_refused_before_any_work(bundle, tmp_path):
+def test_bundle_with_an_open_key_is_refused_before_any_work(bundle, tmp_path, monkeypatch):
+    import qamtu.reports.findings
+
+    calls = []
+    monkeypatch.setattr(qamtu.reports.findings, "compute_findings", lambda *a, **kw: calls.append(a))
     k = new_key("open", tmp_path)
     os.chmod(k["private_key"], 0o640)
     with pytest.raises(KeyFileError):
         bundle_inspection(bundle["store"], "B-1", tmp_path / "x.zip", key_path=k["private_key"], signer="x",
                           rules=bundle["rules"], registers=bundle["regs"])
+    assert not calls, "the key must be refused before the findings are computed"
     assert not list(tmp_path.glob("*.zip")) and not list(tmp_path.glob(".partial*"))
 
 

@@ -42,7 +42,7 @@ def _ogrinfo(*args: str) -> str:
 
 def test_geopackage_layers_with_ogrinfo(designed, gazetteer):
     tmp, _db, roles, cl, inputs = designed
-    hexes, res = hex_signal(inputs.samples, 8)
+    hexes, res = hex_signal(inputs.samples, cl.rules)
     out = export_classification(cl, tmp / "coverage.gpkg", hexes=hexes, hex_resolution=res)
     listing = _ogrinfo("-ro", "-q", out["path"])
     for layer in ("settlements (Point)", "settlement_operators (Point)", "districts (Multi Polygon)",
@@ -77,6 +77,16 @@ def test_geojson_and_csv(designed, gazetteer):
     assert df.set_index("kato").loc[roles["slow3g"], "internet_status"] == "below_standard"
     with pytest.raises(ExportError, match="unknown export format 'shp'"):
         export_classification(cl, tmp / "coverage.shp")
+
+
+def test_bad_districts_file_is_named(designed):
+    tmp, _db, _roles, cl, _ = designed
+    bad = tmp / "bad-districts.geojson"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ExportError) as err:
+        export_classification(cl, tmp / "bad.gpkg", districts_path=bad)
+    assert str(bad) in str(err.value) and "cannot write" not in str(err.value)
+    assert not (tmp / "bad.gpkg").exists()
 
 
 def test_district_workbook(designed):

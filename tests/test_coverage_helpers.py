@@ -59,9 +59,34 @@ def write_designed(store_path: Path, gazetteer, *, days: int = 2, start: datetim
     return roles
 
 
+def _expected_by_rules(cond: Condition, rules) -> tuple[str, str]:
+    """What the rule set says a settlement x operator with this (uniform) condition is."""
+    level = rules.mobile.levels[cond.technology]
+    signal = rules.mobile.signal.get(cond.technology)
+    if signal is not None and signal.coverage_min_dbm is not None and cond.rsrp_dbm < signal.coverage_min_dbm:
+        level = 0                                  # every sample below the outdoor threshold: no coverage
+    mobile = rules.mobile.status_names[level]
+    if cond.download_mbps is None:
+        internet = "none"                          # no data session at all
+    elif cond.download_mbps >= rules.internet.download_min_mbps.get(cond.technology, float("inf")):
+        internet = "meets_standard"
+    else:
+        internet = "below_standard"
+    if level < rules.internet.min_level and internet != "meets_standard":
+        internet = "none"
+    return mobile, internet
+
+
 def test_design_is_consistent_with_the_rule_set():
-    """The design's expected internet status never contradicts its mobile status (rule: below 3G, no internet)."""
+    """The design's expected statuses are what the default rule set's levels and thresholds give,
+    and BEST is the best of its operators."""
+    from qamtu.mapping.rules import load_rules
+
+    rules = load_rules()
+    internet_rank = ["none", "below_standard", "meets_standard"]
     for role, ops in DESIGN.items():
         for op, (cond, mobile, internet) in ops.items():
-            if mobile in ("no_service", "2g"):
-                assert internet == "none", (role, op)
+            assert (mobile, internet) == _expected_by_rules(cond, rules), (role, op)
+        best_mobile = max((m for _c, m, _i in ops.values()), key=rules.mobile.status_names.index)
+        best_internet = max((i for _c, _m, i in ops.values()), key=internet_rank.index)
+        assert BEST[role] == (best_mobile, best_internet), role

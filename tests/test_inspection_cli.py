@@ -104,6 +104,22 @@ def test_commands_end_to_end(tmp_path, gazetteer):
     assert ok["ok"] and ok["signer"]["key_id"] == key["key_id"]
 
 
+@pytest.mark.parametrize("command", ["documents", "bundle"])
+def test_a_bad_date_is_a_usage_error_not_a_traceback(tmp_path, command):
+    extra = ["--key", str(tmp_path / "k.key"), "--signer", "x"] if command == "bundle" else []
+    bad = run_qamtu("inspection", command, "X-1", "--out", str(tmp_path / "out"), "--date", "2026-13-01", *extra,
+                    "--db", str(tmp_path / "none.db"), check=False)
+    assert bad.returncode == 2 and "--date '2026-13-01': give YYYY-MM-DD" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+def test_bundle_takes_the_document_options_of_documents():
+    """The signed documents can be the ones `inspection documents` issues: same deadline, same templates."""
+    helps = [run_qamtu("inspection", c, "--help").stdout for c in ("documents", "bundle")]
+    for option in ("--deadline-days", "--templates"):
+        assert all(option in h for h in helps), option
+
+
 def test_demo_inspection_end_to_end(tmp_path, gazetteer):
     from qamtu.reports.inspection_demo import run_demo_inspection
 

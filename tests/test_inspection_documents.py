@@ -123,7 +123,7 @@ def test_findings_table_in_act(made):
     assert str(row["n"]) in text and "нарушение установлено" in text
 
 
-def _refused(made, tmp_path, instruments: str, match: str, operator_imei: str | None = None):
+def _refused(made, tmp_path, instruments: str, match: str):
     regs = Registers.load(write_registers(tmp_path / "reg2", instruments=instruments))
     out = tmp_path / "refused"
     with pytest.raises(DocumentError, match=match):

@@ -158,3 +158,13 @@ def test_offence_before_the_legal_table_gets_no_fine_and_says_why(env, gazetteer
     assert legal["fine_mci"] is None and legal["fine_tenge"] is None and legal["part_valid_from"] is None
     assert any("no entry of art. 637 part 14 valid on 2022-08-03" in u for u in legal["uncertainties"])
     assert math.isclose(legal["mci_tenge"], regs.mci.on("2022-08-03").tenge)
+
+
+def test_add_months_clamps_to_the_end_of_the_month_both_ways():
+    from qamtu.reports.common import add_months
+
+    assert add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
+    assert add_months(date(2024, 3, 31), -1) == date(2024, 2, 29)
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2026, 6, 3), -12) == date(2025, 6, 3)
+    assert add_months(date(2026, 11, 15), 3) == date(2027, 2, 15)

@@ -13,6 +13,7 @@ import pytest
 
 from qamtu.mapping.coverage_map import _remote_references, build_coverage_map
 from qamtu.mapping.hexes import hex_signal
+from qamtu.mapping.rules import load_rules
 from qamtu.reports.coverage import classify_store
 from test_coverage_helpers import write_designed
 
@@ -94,12 +95,33 @@ def test_hexagons_aggregate_and_stay_bounded():
     samples = pd.DataFrame({"lat": 42 + rng.random(n) * 2, "lon": 67 + rng.random(n) * 3,
                             "status": rng.choice(["ok", "no_service", "modem_lost"], n),
                             "operator_mcc": "401", "operator_mnc": "02", "rsrp_dbm": -100 + rng.normal(0, 5, n)})
-    cells, res = hex_signal(samples, 8)
+    rules = load_rules()
+    assert rules.aggregation.h3_resolution == 8 and rules.mobile.ignore_status == ["modem_lost"]
+    cells, res = hex_signal(samples, rules)
     counted = int((samples["status"] != "modem_lost").sum())
     assert res == 8 and cells["samples"].sum() == counted and len(cells) < counted
     assert cells["share_no_service"].between(0, 1).all()
-    small, res2 = hex_signal(samples, 8, max_cells=50)
+    small, res2 = hex_signal(samples, rules, max_cells=50)
     assert res2 < 8 and len(small) <= 50 and small["samples"].sum() == counted
+    # a coarser cell is the one that contains the sample, not the H3 parent of its finer cell
+    import h3
+
+    kept = samples[samples["status"] != "modem_lost"]
+    assert set(small["h3"]) == {h3.latlng_to_cell(a, b, res2) for a, b in zip(kept["lat"], kept["lon"])}
+
+
+def test_distant_positions_never_share_a_cell():
+    """Two far-apart points whose old numeric dedup key collided each get their own cell."""
+    import h3
+
+    rules = load_rules()
+    res = rules.aggregation.h3_resolution
+    samples = pd.DataFrame({"lat": [43.0, 43.00001], "lon": [70.0, 60.0], "status": ["ok", "no_service"],
+                            "operator_mcc": "401", "operator_mnc": "02", "rsrp_dbm": [-90.0, np.nan]})
+    cells, used = hex_signal(samples, rules)
+    expected = {h3.latlng_to_cell(43.0, 70.0, res), h3.latlng_to_cell(43.00001, 60.0, res)}
+    assert used == res and len(expected) == 2
+    assert set(cells["h3"]) == expected and cells["samples"].tolist() == [1, 1]
 
 
 def test_empty_store_gives_a_map_of_unmeasured_settlements(tmp_path, gazetteer):

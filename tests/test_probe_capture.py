@@ -126,8 +126,23 @@ def test_modem_reappearing_on_another_port_is_found_by_imei(tmp_path):
     def candidates():
         return [moved["path"]] if "path" in moved else []
 
-    cfg = CaptureConfig(ports=[modem.path], gnss=gps.path, inspector="Test", duration_s=200, candidates=candidates)
-    cap = Capture(store, cfg, clock=ScaledClock(clock), on_record=lambda k, d: records.append((k, d)))
+    runs = []
+
+    class _Result:  # stands in for a SpeedTestResult
+        def model_dump(self, mode="python"):
+            return {"download_mbps": 10.0}
+
+        def summary(self):
+            return {"download_mbps": 10.0}
+
+    def speedtest(port, interface):
+        runs.append((port, interface))
+        return _Result()
+
+    cfg = CaptureConfig(ports=[modem.path], gnss=gps.path, inspector="Test", duration_s=200, candidates=candidates,
+                        interfaces={modem.path: "wwan0"}, speedtest_every_s=20)
+    cap = Capture(store, cfg, clock=ScaledClock(clock), speedtest=speedtest,
+                  on_record=lambda k, d: records.append((k, d)))
     import threading
     import time
 
@@ -153,3 +168,10 @@ def test_modem_reappearing_on_another_port_is_found_by_imei(tmp_path):
     on_new = df[(df["port"] == moved["path"]) & (df["status"] == "ok")]
     assert len(on_new) >= 20 and on_new["imei"].nunique() == 1
     assert on_new["imei"].iloc[0] == df[df["port"] == modem.path]["imei"].dropna().iloc[0]
+    # the modem's state moved with it, and its speed tests keep running through its configured interface
+    state = cap.state.modems[moved["path"]]
+    assert set(cap.state.modems) == {moved["path"]}
+    assert state.port == state.identity.port == moved["path"] and state.configured_port == modem.path
+    tests_on_new = [d for k, d in records if k == "speedtest" and d["port"] == moved["path"]]
+    assert len(tests_on_new) >= 2 and not state.test_running
+    assert (moved["path"], "wwan0") in runs and {i for _, i in runs} == {"wwan0"}

@@ -12,9 +12,9 @@ import pytest
 from openpyxl import load_workbook
 
 from conftest import run_qamtu
-from qamtu.mapping.problems import DIMENSIONS
 from qamtu.probe.migrations import LATEST
 from qamtu.probe.store import Store
+from qamtu.reports.errors import ReportError
 from qamtu.reports.problems import picture_from_store, problem_report_from_store
 from test_problems_helpers import EXPECTED, YEARS, designed_store
 
@@ -125,10 +125,6 @@ def test_an_older_store_migrates_and_keeps_its_data(tmp_path, designed):
         assert len(st.sessions()) > 0
 
 
-def test_dimensions_are_the_four_of_the_issue():
-    assert DIMENSIONS == ("internet", "mobile", "tv_radio", "post")
-
-
 def test_demo_writes_a_labelled_five_year_example(tmp_path, gazetteer):
     from qamtu.reports.problems import write_demo_problems
 
@@ -136,11 +132,11 @@ def test_demo_writes_a_labelled_five_year_example(tmp_path, gazetteer):
     assert {"problems map", "problems workbook", "problems survey (demo)", "problems plans (demo)"} <= set(out)
     assert all(Path(p).exists() for p in out.values())
     html = out["problems map"].read_text(encoding="utf-8")
-    assert "ДЕМО" in html and "Синтетические измерения" in html and "tile.openstreetmap.org" not in html
+    assert "ДЕМО" in html and "Синтетические данные, не измерения" in html and "tile.openstreetmap.org" not in html
     rows = list(csv.DictReader(out["problems survey (demo)"].open(encoding="utf-8")))
     assert rows and all("DEMO" in r["note"] for r in rows)
     assert any(r["dimension"] == "tv_foreign_only" and r["value"] == "yes" for r in rows)
     wb = load_workbook(out["problems workbook"], read_only=True)
     assert "2027" in wb.sheetnames and "ДЕМО" in str(wb["Жоспар - План"]["A3"].value)
-    with pytest.raises(Exception, match="already holds sessions"):
+    with pytest.raises(ReportError, match="already holds sessions"):
         write_demo_problems(tmp_path / "problems-demo.db", tmp_path / "again", gazetteer)

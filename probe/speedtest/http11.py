@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
@@ -66,7 +65,7 @@ class Connection:
         """Keep little unsent data queued: TCP_NOTSENT_LOWAT in the kernel (Linux, macOS) and a small
         write buffer in asyncio. Throughput is not limited, since unacknowledged data in flight does not count."""
         sock = self.writer.get_extra_info("socket")
-        opt = getattr(socket, "TCP_NOTSENT_LOWAT", 25 if sys.platform.startswith("linux") else None)
+        opt = getattr(socket, "TCP_NOTSENT_LOWAT", None)
         if sock is not None and opt is not None:
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, opt, notsent_bytes)

@@ -287,7 +287,9 @@ class QamtuHttpClient:
         # the window is placed on the server's clock, so loaded-latency times are shifted to match.
         received, sent = sum(int(r["bytes"]) for r in reports), sum(c.bytes_out for c in streams)
         if received != sent:  # the body was ended cleanly, so every byte sent must have arrived
-            raise ProtocolError(f"server received {received} upload bytes, client sent {sent}", phase="upload")
+            raise ProtocolError(f"server received {received} upload bytes, client sent {sent}: a proxy or middlebox "
+                                "on the path changed the upload; retry, or test against another server",
+                                phase="upload")
         server_start = min(r["started"] for r in reports)
         samples = [[(float(r["started"]), 0)] + [(float(t), int(b)) for t, b in r["samples"]] for r in reports]
         shift = t0 - server_start

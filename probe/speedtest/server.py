@@ -196,8 +196,6 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
                 if t - started > limits.max_transfer_s:
                     truncated, reason = True, f"upload longer than max_transfer_s={limits.max_transfer_s:g} s"
                     break
-            if samples and samples[-1][1] != total:
-                samples.append([round(now(), 6), total])
             resp = web.json_response({"bytes": total, "started": round(started, 6), "samples": samples,
                                       "truncated": truncated, "reason": reason})
             if truncated:
