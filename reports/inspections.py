@@ -13,6 +13,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .. import validation_message
 from ..probe.chain import canonical_json
 from ..probe.samples import time_text
 from .common import is_synthetic
@@ -75,9 +76,7 @@ def create_inspection(store, registers: Registers, *, gazetteer=None, inspection
     try:
         insp = Inspection(inspection_id=ident, created_utc=time_text(created), **fields)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "?"
-        raise InspectionError(f"inspection {ident}: field '{loc}': {err['msg']}") from None
+        raise InspectionError(validation_message(exc, f"inspection {ident}")) from None
     registers.operator(insp.operator)  # must be in the operator register
     for ins in insp.instruments:
         registers.instrument(ins)

@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import stat
-import tomllib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,6 +20,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .. import load_model
 from .errors import ReportError
 from .registers import OfficeKeys, RegisterError, load_file
 
@@ -120,13 +120,7 @@ def load_office_keys(path: Optional[Path | str] = None, registers_dir: Optional[
     if path is None:
         return load_file("office_keys", registers_dir)
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-        return OfficeKeys(**data), p
-    except FileNotFoundError:
-        raise RegisterError(f"{p}: office key list not found") from None
-    except Exception as exc:  # TOML or validation error: name the file
-        raise RegisterError(f"{p}: not a valid office key list ({exc})") from None
+    return load_model(p, OfficeKeys, RegisterError, "office key list"), p
 
 
 def verify_signature(pub: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:
