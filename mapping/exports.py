@@ -25,7 +25,7 @@ from shapely.geometry import Point, Polygon, shape
 
 from .. import package_path
 from .classify import ROLLUP_COLUMNS, Classification
-from .coverage_map import MapError, _read_geojson
+from .leaflet import MapError, read_geojson
 from .errors import MappingError
 from .hexes import hex_boundary
 
@@ -73,7 +73,7 @@ def _district_layer(cl: Classification, districts_path: Path | None) -> gpd.GeoD
     """The district polygons with the best-of roll-up; a bad districts file is named in the error."""
     path = Path(districts_path or package_path("mapping", "data", "districts.geojson"))
     try:
-        data = _read_geojson(path)
+        data = read_geojson(path)
     except MapError as exc:
         raise ExportError(str(exc)) from None
     allrows = cl.districts[cl.districts["scope"] == "all"].set_index("district_kato")
