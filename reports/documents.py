@@ -18,7 +18,8 @@ from typing import Any, Optional
 
 from .. import package_path
 from .common import save_png
-from .document_context import DOC_KINDS, LANGS, DocumentContext, DocumentError, build_context, templates_dir
+from .document_context import DOC_KINDS, LANGS, DocumentContext, DocumentError, build_context, strings, \
+    templates_dir
 from .findings import compute_findings
 from .inspections import Inspection, get_inspection
 from .registers import Registers
@@ -73,8 +74,7 @@ def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, 
     thresholds = {r["technology"]: r["threshold_mbps"] for r in findings["indicators"]}
     samples = store.samples_frame(inspection=insp.inspection_id)
     tests = store.speedtests_frame(inspection=insp.inspection_id)
-    words = {"kk": ("өлшеу нүктелері", "жылдамдық шектен төмен", "жылдамдық шектен жоғары", "сынақ сәтсіз"),
-             "ru": ("точки измерений", "скорость ниже порога", "скорость не ниже порога", "тест не удался")}[lang]
+    words = strings(lang)["map_legend"]
     with plt.rc_context({"font.family": "DejaVu Sans"}):
         fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
         s = samples.dropna(subset=["lat", "lon"])

@@ -91,7 +91,8 @@ def assert_inert(b: Browser, errors: list[str]) -> None:
 def coverage_map(g: Gazetteer, districts: Path, out: Path) -> dict:
     t0 = datetime(2026, 6, 1, 6, tzinfo=timezone.utc)
     n = 40
-    samples = pd.DataFrame({"time_utc": pd.to_datetime([t0 + timedelta(days=i % 2, seconds=i) for i in range(n)], utc=True),
+    times = pd.to_datetime([t0 + timedelta(days=i % 2, seconds=i) for i in range(n)], utc=True)
+    samples = pd.DataFrame({"time_utc": times,
                             "status": "ok", "operator_mcc": [BREAK if i % 2 else "401" for i in range(n)],
                             "operator_mnc": [IMG if i % 2 else "02" for i in range(n)], "technology": "LTE",
                             "rsrp_dbm": -90.0, "rscp_dbm": np.nan, "rssi_dbm": np.nan,
@@ -120,7 +121,8 @@ def test_coverage_map_shows_hostile_names_as_text(hostile, tmp_path):
         # every layer of the control, the operators' too, is listed as typed
         control = b.js("document.querySelector('.leaflet-control-layers').textContent")
         assert BREAK in control and IMG in control
-        assert b.js("document.querySelectorAll('.leaflet-control-layers img, .leaflet-control-layers script').length") == 0
+        assert b.js("document.querySelectorAll('.leaflet-control-layers img,"
+                    " .leaflet-control-layers script').length") == 0
         legend = b.js("document.querySelector('.qamtu-legend').textContent")
         assert IMG + " " + URL_NOTE in legend and IMG + "Аудан / " + BREAK + "Район" in legend
         assert IMG + "Қоңыр" in b.js("document.querySelector('.qamtu-unlocated').textContent")
