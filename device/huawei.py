@@ -100,6 +100,7 @@ class HuaweiModem(GenericModem):
                 if cell.rat == Rat.LTE:
                     upd["node_id"], upd["local_cell_id"] = split_eci(reg.cell_id)
             cells.append(cell.model_copy(update=upd))
+            notes.append("^HCSQ values are bin lower edges, like +CESQ (docs/device.md, binned values)")
         if not cells and tech is None:
             return super().measure_cells(raw, notes, op, regs)
         return cells, tech, None
