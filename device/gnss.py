@@ -120,7 +120,7 @@ class NmeaSource(GnssSource):
                 return fix
             if len(self._buf) > 4096:  # a line without end: drop it
                 self._buf = b""
-        return None
+        return self._builder.flush_if_complete()  # quiet receiver: the epoch that only waited for its GSA
 
     def close(self) -> None:
         ser, self._ser = self._ser, None
