@@ -8,6 +8,7 @@ fixed position typed by the inspector.
 * ``gpsd://host:port`` (default ``localhost:2947``): gpsd JSON ``TPV`` reports;
 * ``modem:<port>``: the modem's own GNSS (Quectel ``AT+QGPS=1`` + ``AT+QGPSLOC=2``, SIMCom
   ``AT+CGPS=1`` + ``AT+CGPSINFO``), field-anchors.md 5.8;
+* ``modemmanager-gps:<index | IMEI | id>``: the GPS of a modem that ModemManager owns (Location interface);
 * ``fixed:LAT,LON[,ALT]``: a position typed by the inspector (WGS84 degrees, metres).
 
 Every source remembers its last fix. If no new fix arrives within the read timeout, the last one is
@@ -344,6 +345,10 @@ def open_gnss(spec: str, *, max_age_s: float = 5.0) -> GnssSource:
         return GpsdSource(m.group(1) or "localhost", int(m.group(2) or 2947), max_age_s=max_age_s)
     if s.startswith("modem:"):
         return ModemGnssSource(s[6:], max_age_s=max_age_s)
+    if s.startswith("modemmanager-gps:"):
+        from .modemmanager import MMGnssSource
+
+        return MMGnssSource(s, max_age_s=max_age_s)
     return NmeaSource(s, max_age_s=max_age_s)
 
 

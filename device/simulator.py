@@ -285,6 +285,39 @@ class SimGnss(PtyDevice):
                                             crs, talker=self.talker)))
 
 
+class NmeaReplay(PtyDevice):
+    """A receiver that replays NMEA lines (a recorded capture, or hostile sentences written by a test) on a
+    pty, ``lines_per_s`` lines per wall second, looping when ``loop`` is true. Lines starting with ``#``
+    are skipped; ``$`` lines without a checksum get one."""
+
+    tick_s = 0.02
+
+    def __init__(self, lines: list[str], *, lines_per_s: float = 40.0, loop: bool = True, name: str = "nmea",
+                 link_dir: str | Path | None = None) -> None:
+        super().__init__(name, link_dir)
+        from .nmea import sentence
+
+        self.lines = [(sentence(x.strip()[1:]) if x.startswith("$") and "*" not in x else (x.strip() + "\r\n").encode())
+                      for x in lines if x.strip() and not x.startswith("#")]
+        if not self.lines:
+            raise ScenarioError("NmeaReplay: no NMEA lines to replay")
+        self.lines_per_s = lines_per_s
+        self.loop = loop
+        self._i = 0
+        self._due = 0.0
+
+    def tick(self) -> None:
+        if self.vanished:
+            return
+        now = time.monotonic()
+        if self._due == 0.0:
+            self._due = now
+        while self._due <= now and (self.loop or self._i < len(self.lines)):
+            self.write(self.lines[self._i % len(self.lines)])
+            self._i += 1
+            self._due += 1.0 / self.lines_per_s
+
+
 def start_modem(profile: str = "generic", route: Route | None = None, **kwargs) -> SimModem:
     """Start a :class:`SimModem` in a background thread and return it (call ``.stop()``)."""
     return SimModem(profile, route, **kwargs).start()  # type: ignore[return-value]

@@ -51,6 +51,7 @@ class CaptureConfig:
     max_samples: Optional[int] = None
     at_timeout_s: float = 3.0
     candidates: Optional[Callable[[], list[str]]] = None  # where a lost modem may reappear
+    clock_jump_warn_s: float = 30.0  # a jump of the system or GNSS clock larger than this is a warning event
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -244,8 +245,38 @@ class Capture:
         return SettlementTag(kato=tag.kato, distance_m=None if tag.distance_m is None else round(tag.distance_m, 1),
                              reach_m=tag.reach_m, reason=tag.reason.name.lower(), rule_version=tag.rule_version)
 
+    def _check_clocks(self, item: RadioItem, fix) -> None:
+        """Warn (event ``clock_jump``) when the system clock moved against the monotonic clock, or the GNSS
+        time moved against the system clock, by more than ``clock_jump_warn_s`` between two samples."""
+        limit = self.config.clock_jump_warn_s
+        tolerance = limit + 2.0 * self.clock.speed  # 2 wall seconds of reading latency, scaled in simulations
+        mono, now = time.monotonic(), self.clock.utc()
+        last = getattr(self, "_clock_last", None)
+        offset = None
+        if fix is not None and fix.time_utc is not None and fix.has_fix:
+            offset = (fix.time_utc - item.time_utc).total_seconds() + fix.age_s
+        self._clock_last = (mono, now, offset if offset is not None else (last[2] if last else None))
+        if last is None:
+            return
+        l_mono, l_utc, l_offset = last
+        jumps = []
+        system = (now - l_utc).total_seconds() - (mono - l_mono) * self.clock.speed
+        if abs(system) > tolerance:
+            jumps.append(("system", system))
+        elif offset is not None and l_offset is not None and abs(offset - l_offset) > tolerance:
+            jumps.append(("gnss", offset - l_offset))
+        for which, jump in jumps:
+            msg = (f"{which} clock jumped by {jump:+.0f} s between two samples (more than {limit:g} s); "
+                   "check the laptop's time and the receiver")
+            rid = self.writer.event(Event(type="clock_jump", message=msg, modem_port=item.port,
+                                          details={"clock": which, "jump_s": round(jump, 3)}), item.time_utc)
+            self.state.events += 1
+            self.state.warnings.append(msg)
+            self._emit("event", {"record_id": rid, "type": "clock_jump", "clock": which, "jump_s": round(jump, 3)})
+
     def _record_sample(self, item: RadioItem) -> None:
         fix, reason = self.gnss.current() if self.gnss is not None else (None, "no GNSS source configured")
+        self._check_clocks(item, fix)
         usable = fix if (fix is not None and fix.has_fix and not fix.stale) else None  # reason is None exactly then
         tag = self._tag(usable)
         offset = None
