@@ -373,6 +373,7 @@ def probe_cmd(
     from .probe.capture import CaptureConfig
     from .probe.live import default_language
     from .probe.runner import run_capture, speedtest_runner
+    from .probe.workers import default_candidates
 
     if interface and len(interface) != len(port):
         raise typer.BadParameter(f"give one --interface per --port ({len(port)} ports, {len(interface)} interfaces)")
@@ -380,7 +381,7 @@ def probe_cmd(
                            interfaces=dict(zip(port, interface)), interval_s=interval,
                            speedtest_every_s=None if speedtest_every is None else speedtest_every * 60,
                            speedtest_every_m=speedtest_every_m, speedtest_on_entry=speedtest_on_entry,
-                           duration_s=duration, max_samples=max_samples)
+                           duration_s=duration, max_samples=max_samples, candidates=default_candidates)
     runner = speedtest_runner(speedtest_method, speedtest_server) if speedtest_server else None
     with _store(db, must_exist=False) as store:
         run_capture(store, config, lang=lang or default_language(), quiet=quiet, json_lines=json_lines,
@@ -520,23 +521,34 @@ def _kv_table(rows: dict[str, Any], title: str | None = None) -> Table:
 
 @app.command("devices")
 def devices_cmd(as_json: bool = JsonOpt) -> None:
-    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."""
+    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA; modems ModemManager owns."""
     from .device import list_serial_ports
+    from .device.modemmanager import list_mm_modems
 
     ports = list_serial_ports()
+    mm = list_mm_modems()
     if as_json:
-        emit_json([p.model_dump(mode="json") for p in ports])
+        emit_json({"serial_ports": [p.model_dump(mode="json") for p in ports], "modemmanager": mm})
         return
-    if not ports:
-        console.print("no serial ports found (is the modem plugged in? `lsusb` shows USB devices)")
+    if not ports and not mm:
+        console.print("no serial ports and no ModemManager modems found (is the modem plugged in? `lsusb` shows USB devices)")
         return
-    table = Table(title="Serial ports")
-    for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
-        table.add_column(col)
-    for p in ports:
-        table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "", "" if p.usb_interface is None else str(p.usb_interface),
-                      p.model or p.description or "", p.driver or "", p.role or "", ", ".join(p.holders))
-    console.print(table)
+    if ports:
+        table = Table(title="Serial ports")
+        for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
+            table.add_column(col)
+        for p in ports:
+            table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "", "" if p.usb_interface is None else str(p.usb_interface),
+                          p.model or p.description or "", p.driver or "", p.role or "", ", ".join(p.holders))
+        console.print(table)
+    if mm:
+        table = Table(title="Modems owned by ModemManager (use these port strings with --port)")
+        for col in ("port", "modem", "IMEI", "state", "its ports"):
+            table.add_column(col)
+        for m in mm:
+            table.add_row(m["port"], f"{m['manufacturer'] or ''} {m['model'] or ''}".strip(), m["imei"] or "",
+                          str(m["state"]), ", ".join(m["ports"]))
+        console.print(table)
 
 
 @modem_app.command("read")

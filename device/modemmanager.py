@@ -266,25 +266,37 @@ class MMModem:
                 self._try(IF_SIGNAL, "Setup", "u", (self._previous_rate,), what="Signal.Setup (restore)")
             if self._previous_location is not None:
                 self._try(IF_LOCATION, "Setup", "ub", self._previous_location, what="Location.Setup (restore)")
+        except (MMCallError, PortVanished):
+            pass  # the modem is gone: nothing to restore
         finally:
             self._previous_rate = self._previous_location = None
             self.bus.close()
+
+    def _vanished_if_gone(self, exc: MMCallError) -> None:
+        """Raise PortVanished when the error means the modem object (or ModemManager) is gone. GDBus answers
+        a call on a removed object with UnknownMethod/UnknownObject, so those are checked against the list."""
+        gone = exc.gone
+        if not gone and exc.unsupported:
+            try:
+                gone = self.path not in self.bus.managed_objects()
+            except MMCallError:
+                gone = True
+        if gone:
+            raise PortVanished(self._port, f"the modem left ModemManager ({exc.name}); it is looked for again") \
+                from None
 
     def _call(self, iface: str, method: str, sig: str | None = None, body: tuple = ()) -> tuple:
         try:
             return self.bus.call(self.path, iface, method, sig, body)
         except MMCallError as exc:
-            if exc.gone:
-                raise PortVanished(self._port, f"the modem left ModemManager ({exc.name}); it is looked for again") \
-                    from None
+            self._vanished_if_gone(exc)
             raise
 
     def _props(self, iface: str) -> dict[str, Any]:
         try:
             return self.bus.get_all(self.path, iface)
         except MMCallError as exc:
-            if exc.gone:
-                raise PortVanished(self._port, f"the modem left ModemManager ({exc.name})") from None
+            self._vanished_if_gone(exc)
             if exc.unsupported or exc.denied:
                 self._hint(iface.rsplit(".", 1)[-1], exc)
                 return {}

@@ -16,6 +16,7 @@ back later), ``slow`` delays answers, ``garble`` adds line noise; ``no_fix`` sil
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -316,6 +317,15 @@ class NmeaReplay(PtyDevice):
             self.write(self.lines[self._i % len(self.lines)])
             self._i += 1
             self._due += 1.0 / self.lines_per_s
+
+
+def simulated_ports() -> list[str]:
+    """Links of simulated devices started with their own directory (``qamtu-sim-*`` in the temp dir), so
+    that a probe finds a simulated modem again after it "re-enumerates" under a new path."""
+    import glob
+    import tempfile
+
+    return sorted(p for p in glob.glob(os.path.join(tempfile.gettempdir(), "qamtu-sim-*", "*")) if os.path.islink(p))
 
 
 def start_modem(profile: str = "generic", route: Route | None = None, **kwargs) -> SimModem:
