@@ -88,9 +88,10 @@ def open_modem(url: str, driver: str | None = None, *, timeout_s: float = 5.0) -
     scheme = port_scheme_driver(url)
     if scheme is not None or driver in PORT_SCHEMES.values():
         if driver and scheme != driver:
+            wanted = next((p for p, n in PORT_SCHEMES.items() if n == driver), "")
             raise DriverError(f"driver {driver!r} cannot open port {url!r}: "
                               + (f"{scheme}: ports use the {scheme!r} driver" if scheme else
-                                 f"{driver!r} takes ports like {next(p for p, n in PORT_SCHEMES.items() if n == driver)}…"))
+                                 f"{driver!r} takes ports like {wanted}…"))
         return driver_class(scheme).open(url, timeout_s=timeout_s)
     try:
         channel = ATChannel(url, timeout_s=timeout_s)

@@ -49,7 +49,8 @@ _STATE_ENABLED = 6
 
 HINT_DENIED = ("ModemManager refused {what} (polkit): run Qamtu as a user of the active local session, or "
                "allow org.freedesktop.ModemManager1.Device.Control in a polkit rule")
-HINT_UNSUPPORTED = "this modem or ModemManager version does not offer {what} (ModemManager >= 1.20 needed for cell info)"
+HINT_UNSUPPORTED = ("this modem or ModemManager version does not offer {what} "
+                    "(ModemManager >= 1.20 needed for cell info)")
 
 
 def technology_from_bits(bits: int | None) -> Technology:
@@ -117,7 +118,8 @@ def parse_cell_info(cells: list[dict[str, Any]], notes: list[str]) -> list[Cell]
         cid = _hex(c, "ci")
         node, local = split_nci(cid) if rat == Rat.NR else split_eci(cid) if rat == Rat.LTE else (None, None)
         bw = _num(c, "bandwidth")
-        out.append(Cell(rat=rat, mcc=mcc, mnc=mnc, area_code=_hex(c, "tac") if rat in (Rat.LTE, Rat.NR) else _hex(c, "lac"),
+        area = _hex(c, "tac") if rat in (Rat.LTE, Rat.NR) else _hex(c, "lac")
+        out.append(Cell(rat=rat, mcc=mcc, mnc=mnc, area_code=area,
                         cell_id=cid, node_id=node, local_cell_id=local,
                         pci=_hex(c, "physical-ci") if rat in (Rat.LTE, Rat.NR) else _hex(c, "psc"),
                         channel=channel, band=band_for_channel(rat.value, channel, notes),
@@ -332,7 +334,8 @@ class MMModem:
         if loc:
             enabled, signals = int(loc.get("Enabled") or 0), bool(loc.get("SignalsLocation"))
             if int(loc.get("Capabilities") or 0) & LOC_3GPP and not enabled & LOC_3GPP:
-                if self._try(IF_LOCATION, "Setup", "ub", (enabled | LOC_3GPP, signals), what="Location.Setup") is not None:
+                done = self._try(IF_LOCATION, "Setup", "ub", (enabled | LOC_3GPP, signals), what="Location.Setup")
+                if done is not None:
                     self._previous_location = (enabled, signals)
 
     # ------------------------------------------------------------------ identity
@@ -348,12 +351,13 @@ class MMModem:
                 imsi, iccid = s.get("Imsi") or None, s.get("SimIdentifier") or None
             except MMCallError:
                 pass
-        imei = g3.get("Imei") or (m.get("EquipmentIdentifier") if re.fullmatch(r"\d{14,16}", m.get("EquipmentIdentifier") or "")
-                                  else None)
+        equipment = m.get("EquipmentIdentifier") or ""
+        imei = g3.get("Imei") or (equipment if re.fullmatch(r"\d{14,16}", equipment) else None)
         sim_mcc, sim_mnc = (imsi[:3], imsi[3:5]) if imsi and re.fullmatch(r"\d{6,15}", imsi) else (None, None)
         return ModemInfo(port=self._port, driver=self.name, manufacturer=m.get("Manufacturer") or None,
                          model=m.get("Model") or None, firmware=m.get("Revision") or None, imei=imei or None,
-                         imsi=imsi if sim_mcc else None, iccid=iccid if iccid and re.fullmatch(r"[0-9Ff]{18,22}", iccid) else None,
+                         imsi=imsi if sim_mcc else None,
+                         iccid=iccid if iccid and re.fullmatch(r"[0-9Ff]{18,22}", iccid) else None,
                          sim_mcc=sim_mcc, sim_mnc=sim_mnc, sim_operator=operator_name(sim_mcc, sim_mnc),
                          raw=[RawExchange(command=f"D-Bus GetAll {IF_MODEM} {self.path}",
                                           lines=[f"{k}={m.get(k)!r}" for k in ("Manufacturer", "Model", "Revision",

@@ -18,7 +18,8 @@ from pathlib import Path
 
 MM_BIN = shutil.which("ModemManager") or "/usr/sbin/ModemManager"
 DBUS_DAEMON = shutil.which("dbus-daemon") or "/usr/bin/dbus-daemon"
-AVAILABLE = os.path.exists(MM_BIN) and os.path.exists(DBUS_DAEMON)
+AVAILABLE = (os.path.exists(MM_BIN) and os.path.exists(DBUS_DAEMON)
+             and os.path.isdir("/usr/lib/python3/dist-packages/dbusmock"))  # Debian's python3-dbusmock
 IMEI = "356938035643809"
 
 
@@ -108,7 +109,8 @@ class FakeAtModem:
                  "+CESQ=?": "+CESQ: (0-63,99),(0-7,99),(0-96,255),(0-49,255),(0-34,255),(0-97,255)",
                  "+CIND=?": '+CIND: ("battchg",(0-5)),("signal",(0-5)),("service",(0,1)),("roam",(0,1))',
                  "+CIND?": "+CIND: 5,4,1,0", "+CGATT?": "+CGATT: 1",
-                 "+CGDCONT=?": '+CGDCONT: (1-16),"IP",,,(0-2),(0-4)', "+CGDCONT?": '+CGDCONT: 1,"IP","internet","0.0.0.0",0,0',
+                 "+CGDCONT=?": '+CGDCONT: (1-16),"IP",,,(0-2),(0-4)',
+                 "+CGDCONT?": '+CGDCONT: 1,"IP","internet","0.0.0.0",0,0',
                  "+CFUN?": f"+CFUN: {self.cfun}", "+CESQ": f"+CESQ: {self.cesq}"}
         if u in table:
             return table[u] + "\r\n\r\n" + ok
@@ -182,7 +184,8 @@ class MMLab:
         self.mm = subprocess.Popen([MM_BIN, "--test-session", "--test-enable", "--test-no-udev",
                                     "--test-no-suspend-resume", f"--log-file={self.dir / 'mm.log'}"],
                                    env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait(lambda: self._call_mm("org.freedesktop.DBus.Peer", "Ping") is not None, 10, "ModemManager on the bus")
+        self._wait(lambda: self._call_mm("org.freedesktop.DBus.Peer", "Ping") is not None, 10,
+                   "ModemManager on the bus")
 
     def stop_mm(self) -> None:
         if self.mm is not None:
