@@ -55,6 +55,8 @@ class GenericModem:
     """
 
     name = "generic"
+    #: AT command that returns the modem's data counters (data/counters: ``COUNTER_COMMANDS``), None if none
+    counter_command: str | None = None
 
     def __init__(self, channel: ATChannel, identity: Identity | None = None) -> None:
         self.channel = channel
@@ -102,6 +104,20 @@ class GenericModem:
         for c in ("ATE0", "AT+CMEE=1", "AT+COPS=3,2", "AT+CREG=2", "AT+CGREG=2", "AT+CEREG=2", "AT+C5GREG=2"):
             self.cmd(c)
         self._setup_done = True
+
+    def data_counters(self) -> tuple[int, int]:
+        """The modem's own ``(rx_bytes, tx_bytes)``. Safe to call from another thread while the probe reads
+        the modem: each AT command holds the channel's lock, so answers never interleave.
+
+        :raises ParseError: the modem has no counter command, or its answer is not understood.
+        :raises ATError, PortError: the modem does not answer.
+        """
+        from .counters import COUNTER_COMMANDS
+
+        if self.counter_command is None:
+            raise ParseError("data counters", "", f"the {self.name} driver has no data counter command")
+        resp = self.channel.command(self.counter_command, check=True)
+        return COUNTER_COMMANDS[self.counter_command]("\n".join(resp.lines))
 
     # ------------------------------------------------------------------ info
     def info(self) -> ModemInfo:

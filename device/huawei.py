@@ -75,6 +75,7 @@ class HuaweiModem(GenericModem):
     """Huawei modules with a PCUI AT port (not HiLink): signal from ``^HCSQ``, mode from ``^SYSINFOEX``."""
 
     name = "huawei"
+    counter_command = "AT^DSFLOWQRY"
 
     def measure_cells(self, raw: list[RawExchange], notes: list[str], op: Operator,
                       regs: dict[str, Registration]) -> tuple[list[Cell], Technology | None, float | None]:

@@ -235,6 +235,7 @@ class QuectelModem(GenericModem):
     """Quectel modules: serving cell from ``AT+QENG="servingcell"``, ``AT+QCSQ`` as fallback."""
 
     name = "quectel"
+    counter_command = "AT+QGDCNT?"
 
     def measure_cells(self, raw: list[RawExchange], notes: list[str], op: Operator,
                       regs: dict[str, Registration]) -> tuple[list[Cell], Technology | None, float | None]:

@@ -33,6 +33,7 @@ class ModemContext:
     course_deg: float = 0.0
     utc: object = None  # datetime
     settings: dict[str, int] = field(default_factory=dict)
+    counters: object = None  # () -> (rx_bytes, tx_bytes) of the simulated data link, when one is attached
 
 
 def _clip(v: float, lo: int, hi: int) -> int:
@@ -178,6 +179,9 @@ class QuectelProfile(GenericProfile):
         s = ctx.signal
         if u == 'AT+QENG="SERVINGCELL"':
             return self.qeng(s, ctx)
+        if u == "AT+QGDCNT?":  # +QGDCNT: <bytes_sent>,<bytes_recv> (Quectel AT manual)
+            rx, tx = ctx.counters() if callable(ctx.counters) else (0, 0)
+            return [f"+QGDCNT: {tx},{rx}"]
         if u == "AT+QCCID":
             return [f"+QCCID: {ctx.iccid}"]
         if u == "AT+QCSQ":
@@ -256,6 +260,9 @@ class HuaweiProfile(GenericProfile):
             return [f'^SYSINFOEX:2,3,0,1,,{mode[0]},"{mode[1]}",{mode[2]},"{mode[3]}"']
         if u == "AT^ICCID?":
             return [f"^ICCID: {ctx.iccid}"]
+        if u == "AT^DSFLOWQRY":  # hex: last ds time, last tx, last rx, total time, total tx, total rx
+            rx, tx = ctx.counters() if callable(ctx.counters) else (0, 0)
+            return [f"^DSFLOWQRY:00000000,{tx:016X},{rx:016X},00000000,{tx:016X},{rx:016X}"]
         return None
 
 

@@ -138,6 +138,11 @@ class SimModem(_AtServer):
         self._rdy_at: float | None = None
         self.boot_s = 0.3
 
+    def attach_link(self, link) -> None:
+        """Report the bytes a :class:`~qamtu.device.sim_link.SimLink` carried as this modem's data counters
+        (``AT+QGDCNT?`` / ``AT^DSFLOWQRY``), as a real modem counts its own traffic."""
+        self.ctx.counters = link.counters
+
     def _update(self) -> None:
         t = self.clock.now_s()
         self.ctx.signal = self.route.signal_at(t, self.operator)

@@ -186,19 +186,22 @@ class Capture:
         return self.state.summary()
 
     def _shutdown(self) -> None:
-        for w in self.workers:
-            w.stop()
-        if self.gnss is not None:
-            self.gnss.stop()
-        for w in self.workers:
-            w.join(timeout=5)
-        deadline = time.monotonic() + 30  # let running speed tests finish and be recorded
+        # let running speed tests finish and be recorded while their modems are still open (the modem's
+        # data counters are read after the test, through the worker's AT channel); start no new ones
+        self._stopping = True
+        deadline = time.monotonic() + 30
         while (not self.failed and any(m.test_running for m in self.state.modems.values())
                and time.monotonic() < deadline):
             try:
                 self._handle(self.queue.get(timeout=0.2))
             except queue.Empty:
                 pass
+        for w in self.workers:
+            w.stop()
+        if self.gnss is not None:
+            self.gnss.stop()
+        for w in self.workers:
+            w.join(timeout=5)
         while not self.failed:  # record what the workers produced before they stopped
             try:
                 self._handle(self.queue.get_nowait())
@@ -331,7 +334,7 @@ class Capture:
             trigger = "distance"
         if tag.kato is not None:
             m.last_kato = tag.kato
-        if trigger is None or m.test_running:
+        if trigger is None or m.test_running or getattr(self, "_stopping", False):
             return
         m.last_test_mono, m.metres_since_test = now, 0.0
         if self.speedtest is None:
@@ -346,15 +349,28 @@ class Capture:
         interface = self.config.interfaces.get(m.configured_port or port)
         start_fix = self.gnss.current()[0] if self.gnss is not None else None
         t0 = self.clock.utc()
+        extra = {}
+        if getattr(self.speedtest, "takes_modem_counters", False):  # second witness: the modem's own counters
+            extra["modem_counters"] = self._counter_reader(port)
 
         def work() -> None:
             try:
-                result = self.speedtest(port, interface)
+                result = self.speedtest(port, interface, **extra)
                 self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, result, None))
             except Exception as exc:  # a runner bug must not stop recording; it is recorded as an event
                 self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, None, repr(exc)))
 
         threading.Thread(target=work, name=f"speedtest:{port}", daemon=True).start()
+
+    def _counter_reader(self, port: str):
+        """A reader of the modem's data counters through its worker's open driver (None if it has none)."""
+        from .speedtest import ModemCounterReader
+
+        worker = next((w for w in self.workers if w.port == port), None)
+        modem = worker.modem if worker is not None else None
+        if modem is None or getattr(modem, "counter_command", None) is None:
+            return None
+        return ModemCounterReader.for_modem(modem)
 
     def _record_speedtest(self, m: ModemState, port, trigger, identity, reading, fix, tag, t0, result, error) -> None:
         """Record one finished speed test of modem ``m`` (run through ``port``, the modem's port when it started)."""
