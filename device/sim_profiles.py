@@ -234,7 +234,8 @@ class QuectelRm520nProfile(QuectelProfile):
 
 
 class HuaweiProfile(GenericProfile):
-    """Huawei ME909s: ``^HCSQ?``, ``^SYSINFOEX``, ``^ICCID?``."""
+    """Huawei ME909s: ``^HCSQ?`` (values encoded so that their bin lower edge is the scenario's), ``^SYSINFOEX``,
+    ``^ICCID?``, ``^DSFLOWQRY``."""
 
     name = "huawei-me909"
     manufacturer = "Huawei Technologies Co., Ltd."
@@ -247,12 +248,12 @@ class HuaweiProfile(GenericProfile):
             if s.tech == "none":
                 return ['^HCSQ: "NOSERVICE"']
             if s.tech == "GSM":
-                return [f'^HCSQ: "GSM",{_inv(s.rssi_dbm, 1, -120, 255)}']
+                return [f'^HCSQ: "GSM",{_inv(s.rssi_dbm, 1, -121, 255)}']
             if s.tech == "UMTS":
-                return [f'^HCSQ: "WCDMA",{_inv(s.rssi_dbm, 1, -120, 255)},{_inv(s.rscp_dbm, 1, -120, 255)},'
-                        f'{_inv(s.ecio_db, 0.5, -32, 255)}']
-            return [f'^HCSQ: "LTE",{_inv(s.rssi_dbm, 1, -120, 255)},{_inv(s.rsrp_dbm, 1, -140, 255)},'
-                    f'{_inv(s.sinr_db, 0.2, -20, 255)},{_inv(s.rsrq_db, 0.5, -19.5, 255)}']
+                return [f'^HCSQ: "WCDMA",{_inv(s.rssi_dbm, 1, -121, 255)},{_inv(s.rscp_dbm, 1, -121, 255)},'
+                        f'{_inv(s.ecio_db, 0.5, -32.5, 255)}']
+            return [f'^HCSQ: "LTE",{_inv(s.rssi_dbm, 1, -121, 255)},{_inv(s.rsrp_dbm, 1, -141, 255)},'
+                    f'{_inv(s.sinr_db, 0.2, -20.2, 255)},{_inv(s.rsrq_db, 0.5, -20, 255)}']
         if u == "AT^SYSINFOEX":
             if s.tech == "none":
                 return ['^SYSINFOEX:0,0,0,1,,0,"NO SERVICE",0,"NO SERVICE"']
