@@ -70,15 +70,25 @@ def clean(field: str | None) -> str | None:
     return None if s.upper() in _MISSING else s
 
 
+def _odd(command: str, field: str | None, why: str) -> None:
+    """A field that is not understood: inside a driver's reading (:func:`collecting_notes` active) it
+    becomes None with a note, so one odd field never drops the whole answer; outside, ParseError."""
+    if _NOTES.get() is None:
+        raise ParseError(command, field or "", why)
+    note(f"{command or 'value'}: {why}; field recorded as null")
+
+
 def to_int(field: str | None, *, command: str = "", unknown: tuple[int, ...] = ()) -> int | None:
-    """Decimal integer, None when missing or in ``unknown``; ParseError for anything else."""
+    """Decimal integer, None when missing or in ``unknown``; a malformed field is ParseError (or None with
+    a note while a reading collects notes)."""
     s = clean(field)
     if s is None:
         return None
     try:
         v = int(s, 10)
     except ValueError:
-        raise ParseError(command, field or "", f"not an integer: {s!r}") from None
+        _odd(command, field, f"not an integer: {s[:40]!r}")
+        return None
     return None if v in unknown else v
 
 
@@ -91,7 +101,8 @@ def to_float(field: str | None, *, command: str = "", unknown: tuple[float, ...]
         note(f"{command or 'value'}: non-finite number {s!r} recorded as null")
         return None
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", s):
-        raise ParseError(command, field or "", f"not a number: {s!r}")
+        _odd(command, field, f"not a number: {s[:40]!r}")
+        return None
     v = finite(float(s), command or "value")
     if v is None:
         return None
@@ -115,7 +126,8 @@ def to_hex(field: str | None, *, command: str = "") -> int | None:
     if s.lower().startswith("0x"):
         s = s[2:]
     if not re.fullmatch(r"[0-9A-Fa-f]{1,16}", s):
-        raise ParseError(command, field or "", f"not a hexadecimal identifier: {s!r}")
+        _odd(command, field, f"not a hexadecimal identifier: {s[:40]!r}")
+        return None
     v = int(s, 16)
     # All-ones values are "unknown" in 27.007 location fields.
     return None if s.upper() in ("FFFE", "FFFF", "FFFFFF", "FFFFFFF", "FFFFFFFF") else v

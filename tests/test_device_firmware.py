@@ -50,7 +50,7 @@ def test_registration_with_one_odd_field_keeps_the_state():
     with collecting_notes(notes):
         r = parse_creg('+CEREG: 2,5,"zz","00C3501F",7')
     assert r.state.value == "roaming" and r.area_code is None and r.cell_id == 0xC3501F
-    assert any("field 2" in n for n in notes)
+    assert any("hexadecimal" in n and "null" in n for n in notes)
 
 
 def test_simcom_families_come_from_the_data_table():
@@ -153,3 +153,22 @@ def test_reading_with_huge_identifiers_and_infinite_rsrp_is_recorded(tmp_path):
     assert any("cell_id" in n for n in r.notes) and any("channel" in n for n in r.notes)
     assert any("non-finite" in n for n in r.notes)
     r.model_dump_json()  # finite JSON: the probe's chain serialises with allow_nan=False
+
+
+def test_one_odd_field_never_drops_the_whole_answer(tmp_path):
+    """A SIMCom +CPSI whose PCI and EARFCN are garbage still gives the cell, its RSRP and its TAC."""
+    t = tmp_path / "odd.txt"
+    t.write_text("# device: SIMCom SIM7600E-H, odd fields\n"
+                 "> AT+CGMI\n< SIMCOM INCORPORATED\n< OK\n> AT+CGMM\n< SIMCOM_SIM7600E-H\n< OK\n"
+                 "> AT+COPS?\n< +COPS: 0,2,\"40102\",7\n< OK\n> AT+CEREG?\n< +CEREG: 2,1,\"2101\",\"004E9201\",7\n< OK\n"
+                 "> AT+CPSI?\n< +CPSI: LTE,Online,401-02,0x2101,5145089,7#4,EUTRAN-BAND3,13x0,5,5,-108,-889,-614,19\n< OK\n")
+    with TranscriptModem(t) as modem:
+        r = read_modem(modem.path, timeout_s=2)
+    c = r.serving
+    assert c is not None and c.rsrp_dbm == -88.9 and c.area_code == 0x2101 and c.pci is None and c.channel is None
+    assert sum("recorded as null" in n for n in r.notes) == 2
+    # outside a reading the parser is strict: the property tests hold it to ParseError
+    from qamtu.device.errors import ParseError
+
+    with pytest.raises(ParseError):
+        parse_cpsi("+CPSI: LTE,Online,401-02,0x2101,5145089,7#4,EUTRAN-BAND3,1300,5,5,-108,-889,-614,19")
