@@ -16,7 +16,7 @@ from .at import ATChannel
 from .errors import DriverError, PortBusy, PortError, PortNotFound
 from .generic import GenericModem, Identity, identify
 from .models import ModemInfo, ModemReading
-from .values import table
+from .values import model_family, table
 
 #: driver name -> (module, class name)
 DRIVERS: dict[str, tuple[str, str]] = {
@@ -75,6 +75,10 @@ def choose_driver(identity: Identity) -> str:
     for vendor in table("usb_models")["vendors"].values():
         if any(re.search(p, text, re.I) for p in vendor["patterns"]):
             return vendor["driver"]
+    # a model whose maker does not name itself: the model-family tables (scaling.toml) know its prefix
+    for vendor, families in ((v, t.get("families")) for v, t in table("scaling").items() if isinstance(t, dict)):
+        if families and model_family(families, identity.model):
+            return vendor
     return "generic"
 
 

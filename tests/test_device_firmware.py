@@ -172,3 +172,12 @@ def test_one_odd_field_never_drops_the_whole_answer(tmp_path):
 
     with pytest.raises(ParseError):
         parse_cpsi("+CPSI: LTE,Online,401-02,0x2101,5145089,7#4,EUTRAN-BAND3,1300,5,5,-108,-889,-614,19")
+
+
+@pytest.mark.parametrize("model,driver", [("A7670E", "simcom"), ("SIM7670G-MNGV", "simcom"), ("RG500Q-EA", "quectel"),
+                                          ("LN940A9", "telit"), ("UNKNOWN-1", "generic")])
+def test_driver_from_the_model_family_tables_when_the_maker_is_silent(model, driver):
+    from qamtu.device.drivers import choose_driver
+    from qamtu.device.generic import Identity
+
+    assert choose_driver(Identity(None, model, None, "")) == driver
