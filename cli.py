@@ -345,8 +345,9 @@ def db_push(
 # --------------------------------------------------------------------------- probe
 @app.command("probe")
 def probe_cmd(
-    port: list[str] = typer.Option(..., "--port", help="Modem AT port (repeat for one modem per operator): "
-                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path."),
+    port: list[str] = typer.Option(..., "--port", help="Modem port (repeat for one modem per operator): "
+                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path, modemmanager:0, "
+                                   "qmi:/dev/cdc-wdm0, mbim:/dev/cdc-wdm0."),
     inspector: str = typer.Option(..., "--inspector", help="Name of the inspector recording."),
     gnss: Optional[str] = typer.Option(None, "--gnss", help="GNSS source: serial URL (NMEA), gpsd://host:port, "
                                        "modem:URL or fixed:LAT,LON."),
@@ -506,7 +507,9 @@ app.add_typer(modem_app, name="modem")
 app.add_typer(gnss_app, name="gnss")
 app.add_typer(simulate_app, name="simulate")
 
-PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL: /dev/ttyUSB2, COM7, socket://host:port, a pty path.")
+PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL (/dev/ttyUSB2, COM7, socket://host:port, "
+                                           "a pty path), modemmanager:0 (see `qamtu devices`), qmi:/dev/cdc-wdm0 "
+                                           "or mbim:/dev/cdc-wdm0.")
 DriverOpt = typer.Option(None, "--driver", help="Force a driver: generic, quectel, huawei, simcom, sierra, telit "
                                                 "(default: chosen from ATI/+CGMI/+CGMM).")
 TimeoutOpt = typer.Option(5.0, "--timeout", min=0.1, help="Per-command timeout, seconds.")
@@ -531,15 +534,17 @@ def devices_cmd(as_json: bool = JsonOpt) -> None:
         emit_json({"serial_ports": [p.model_dump(mode="json") for p in ports], "modemmanager": mm})
         return
     if not ports and not mm:
-        console.print("no serial ports and no ModemManager modems found (is the modem plugged in? `lsusb` shows USB devices)")
+        console.print("no serial ports and no ModemManager modems found "
+                      "(is the modem plugged in? `lsusb` shows USB devices)")
         return
     if ports:
         table = Table(title="Serial ports")
         for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
             table.add_column(col)
         for p in ports:
-            table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "", "" if p.usb_interface is None else str(p.usb_interface),
-                          p.model or p.description or "", p.driver or "", p.role or "", ", ".join(p.holders))
+            table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "",
+                          "" if p.usb_interface is None else str(p.usb_interface), p.model or p.description or "",
+                          p.driver or "", p.role or "", ", ".join(p.holders))
         console.print(table)
     if mm:
         table = Table(title="Modems owned by ModemManager (use these port strings with --port)")

@@ -88,6 +88,19 @@ class MMBus:
             except (OSError, EOFError) as exc:
                 raise MMCallError(f"{method} on {path}", "org.freedesktop.DBus.Error.Disconnected", str(exc)) from None
 
+    def running(self) -> bool:
+        """True when ModemManager owns its bus name now (asked of the bus itself, so that listing modems
+        never starts ModemManager through D-Bus activation)."""
+        from jeepney import message_bus
+        from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+        with self._lock:
+            try:
+                reply = self._conn.send_and_get_reply(message_bus.NameHasOwner(MM), timeout=self.timeout_s)
+                return bool(unwrap_msg(reply)[0])
+            except (DBusErrorResponse, TimeoutError, OSError, EOFError):
+                return False
+
     def get_all(self, path: str, interface: str) -> dict[str, Any]:
         """Every property of ``interface`` on ``path``."""
         return self.call(path, PROPS, "GetAll", "s", (interface,))[0]

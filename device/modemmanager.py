@@ -168,6 +168,8 @@ def list_mm_modems(bus: MMBus | None = None) -> list[dict[str, Any]]:
     except MMCallError:
         return []
     try:
+        if not bus.running():
+            return []
         objs = bus.managed_objects()
     except MMCallError:
         return []
@@ -212,6 +214,9 @@ def resolve(spec: str, bus: MMBus) -> str:
     :raises PortNotFound: no such modem now (the message lists the ones there are).
     """
     key = spec.split(":", 1)[1].strip() if ":" in spec else spec
+    if not bus.running():
+        raise PortNotFound(spec, "ModemManager is not running on the system bus (`systemctl status ModemManager`); "
+                                 "without it, use the modem's AT port, qmi:/dev/cdc-wdm0 or mbim:/dev/cdc-wdm0")
     modems = list_mm_modems(bus)
     for m in modems:
         if key in (str(m["index"]), m["imei"], m["equipment_id"], m["device_id"], m["path"]):

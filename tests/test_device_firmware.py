@@ -160,8 +160,10 @@ def test_one_odd_field_never_drops_the_whole_answer(tmp_path):
     t = tmp_path / "odd.txt"
     t.write_text("# device: SIMCom SIM7600E-H, odd fields\n"
                  "> AT+CGMI\n< SIMCOM INCORPORATED\n< OK\n> AT+CGMM\n< SIMCOM_SIM7600E-H\n< OK\n"
-                 "> AT+COPS?\n< +COPS: 0,2,\"40102\",7\n< OK\n> AT+CEREG?\n< +CEREG: 2,1,\"2101\",\"004E9201\",7\n< OK\n"
-                 "> AT+CPSI?\n< +CPSI: LTE,Online,401-02,0x2101,5145089,7#4,EUTRAN-BAND3,13x0,5,5,-108,-889,-614,19\n< OK\n")
+                 "> AT+COPS?\n< +COPS: 0,2,\"40102\",7\n< OK\n"
+                 "> AT+CEREG?\n< +CEREG: 2,1,\"2101\",\"004E9201\",7\n< OK\n"
+                 "> AT+CPSI?\n< +CPSI: LTE,Online,401-02,0x2101,5145089,7#4,EUTRAN-BAND3,13x0,5,5,"
+                 "-108,-889,-614,19\n< OK\n")
     with TranscriptModem(t) as modem:
         r = read_modem(modem.path, timeout_s=2)
     c = r.serving
@@ -174,8 +176,8 @@ def test_one_odd_field_never_drops_the_whole_answer(tmp_path):
         parse_cpsi("+CPSI: LTE,Online,401-02,0x2101,5145089,7#4,EUTRAN-BAND3,1300,5,5,-108,-889,-614,19")
 
 
-@pytest.mark.parametrize("model,driver", [("A7670E", "simcom"), ("SIM7670G-MNGV", "simcom"), ("RG500Q-EA", "quectel"),
-                                          ("LN940A9", "telit"), ("UNKNOWN-1", "generic")])
+@pytest.mark.parametrize("model,driver", [("A7670E", "simcom"), ("SIM7670G-MNGV", "simcom"),
+                                          ("RG500Q-EA", "quectel"), ("LN940A9", "telit"), ("UNKNOWN-1", "generic")])
 def test_driver_from_the_model_family_tables_when_the_maker_is_silent(model, driver):
     from qamtu.device.drivers import choose_driver
     from qamtu.device.generic import Identity
