@@ -211,3 +211,45 @@ def test_probe_mixes_an_at_modem_and_a_modemmanager_modem_through_removal_and_re
     assert events.count("modem_lost") >= 2 and ("modem_moved" in events or events.count("modem_back") >= 2), events
     at = [x for x in lines if x["kind"] == "sample" and x["port"] == sim.path]
     assert len(at) >= 20 and {x["status"] for x in at} == {"ok"}, "the AT modem is not disturbed"
+
+
+def test_permission_refused_gives_empty_fields_and_a_hint_not_a_crash():
+    """ModemManager's test session never asks polkit, so a refusal is simulated at the bus boundary:
+    Signal.Setup and GetLocation denied, GetCellInfo unsupported; the reading still comes, with hints."""
+    from qamtu.device.mm_dbus import MMCallError
+    from qamtu.device.modemmanager import IF_3GPP, IF_LOCATION, IF_MODEM, IF_SIGNAL, MMModem
+
+    path = "/org/freedesktop/ModemManager1/Modem/0"
+    props = {IF_MODEM: {"State": 8, "AccessTechnologies": 1 << 14},
+             IF_3GPP: {"RegistrationState": 1, "OperatorCode": "40102", "OperatorName": "Kcell"},
+             IF_SIGNAL: {"Rate": 0, "Lte": {"rsrp": -95.0, "rsrq": -11.0}},
+             IF_LOCATION: {"Capabilities": 1, "Enabled": 0, "SignalsLocation": False}}
+
+    class RefusingBus:
+        def get_all(self, p, iface):
+            return props[iface]
+
+        def call(self, p, iface, method, sig=None, body=()):
+            if method in ("Setup", "GetLocation"):
+                raise MMCallError(method, "org.freedesktop.ModemManager1.Error.Core.Unauthorized", "not authorized")
+            if method == "GetCellInfo":
+                raise MMCallError(method, "org.freedesktop.ModemManager1.Error.Core.Unsupported")
+            raise AssertionError(method)
+
+        def managed_objects(self):
+            return {path: {}}
+
+        def close(self):
+            pass
+
+    m = MMModem.__new__(MMModem)
+    m._port, m.bus, m.path, m.signal_rate_s = "modemmanager:0", RefusingBus(), path, 1
+    m._previous_rate = m._previous_location = None
+    m._skip, m._hints, m._setup_done = set(), {}, False
+    r = m.read()
+    assert r.technology == Technology.LTE and r.operator_name == "Kcell" and r.serving.rsrp_dbm == -95.0
+    assert r.serving.area_code is None and r.serving.cell_id is None  # location refused: empty, not a crash
+    assert any("polkit" in n and "Signal.Setup" in n for n in r.notes)
+    assert any("GetCellInfo" in n for n in r.notes)
+    m.read()
+    m.close()
