@@ -29,6 +29,7 @@ from .at import ATChannel, open_port
 from .errors import ATError, GnssError, ParseError, PortError
 from .models import FixMode, GnssFix, utc_now
 from .nmea import FixBuilder
+from .sanity import check_fix
 from .values import payload, split_fields, to_float, to_int
 
 
@@ -145,13 +146,13 @@ def parse_gpsd_tpv(obj: dict, source: str = "gpsd") -> GnssFix | None:
         when = datetime.fromisoformat(t.replace("Z", "+00:00")) if isinstance(t, str) else None
         has = mode >= 2 and "lat" in obj and "lon" in obj
         alt = obj.get("altMSL", obj.get("alt"))
-        return GnssFix(time_utc=when, lat_deg=float(obj["lat"]) if has else None,
+        return check_fix(GnssFix(time_utc=when, lat_deg=float(obj["lat"]) if has else None,
                        lon_deg=float(obj["lon"]) if has else None,
                        alt_m=float(alt) if has and mode == 3 and alt is not None else None,
                        mode={2: FixMode.FIX_2D, 3: FixMode.FIX_3D}.get(mode, FixMode.NONE),
                        speed_mps=float(obj["speed"]) if has and "speed" in obj else None,
                        course_deg=float(obj["track"]) if has and "track" in obj else None,
-                       source=source, raw=[json.dumps(obj, sort_keys=True)])
+                       source=source, raw=[json.dumps(obj, sort_keys=True)]))
     except (TypeError, ValueError, KeyError) as exc:
         raise ParseError("gpsd TPV", json.dumps(obj, default=str)[:200], str(exc)) from None
 

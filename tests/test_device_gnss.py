@@ -247,3 +247,10 @@ def test_out_of_range_coordinates_are_refused_as_a_fix(lat, lon, why):
 def test_a_good_epoch_after_a_refused_one_is_a_fix_again():
     fixes = _feed(_epoch(lat="9958.8000,N") + _epoch(t="050001.00"))
     assert [f.has_fix for f in fixes] == [False, True]
+
+
+def test_gpsd_reports_out_of_range_or_nan_are_not_fixes():
+    f = parse_gpsd_tpv({"class": "TPV", "mode": 3, "lat": 99.98, "lon": 300.0, "alt": 200.0})
+    assert not f.has_fix and f.notes
+    f = parse_gpsd_tpv({"class": "TPV", "mode": 3, "lat": 43.3, "lon": 68.2, "alt": float("nan")})
+    assert f.has_fix and f.alt_m is None and any("alt_m" in n for n in f.notes)
