@@ -155,7 +155,8 @@ class MMLab:
         os.close(w)
         with os.fdopen(r) as f:
             self.address = f.readline().strip()
-        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address  # for the in-process driver
+        self._saved_env = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.address  # for the in-process driver (restored by stop)
         self.modem.start()
         self._start_polkit()
         self.start_mm()
@@ -272,6 +273,10 @@ class MMLab:
         if self.bus is not None:
             self.bus.terminate()
             self.bus.wait(5)
+        if getattr(self, "_saved_env", None) is None:
+            os.environ.pop("DBUS_SYSTEM_BUS_ADDRESS", None)
+        else:
+            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self._saved_env
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # ------------------------------------------------------------------ D-Bus helpers
