@@ -345,8 +345,9 @@ def db_push(
 # --------------------------------------------------------------------------- probe
 @app.command("probe")
 def probe_cmd(
-    port: list[str] = typer.Option(..., "--port", help="Modem AT port (repeat for one modem per operator): "
-                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path."),
+    port: list[str] = typer.Option(..., "--port", help="Modem port (repeat for one modem per operator): "
+                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path, modemmanager:0, "
+                                   "qmi:/dev/cdc-wdm0, mbim:/dev/cdc-wdm0."),
     inspector: str = typer.Option(..., "--inspector", help="Name of the inspector recording."),
     gnss: Optional[str] = typer.Option(None, "--gnss", help="GNSS source: serial URL (NMEA), gpsd://host:port, "
                                        "modem:URL or fixed:LAT,LON."),
@@ -373,6 +374,7 @@ def probe_cmd(
     from .probe.capture import CaptureConfig
     from .probe.live import default_language
     from .probe.runner import run_capture, speedtest_runner
+    from .probe.workers import default_candidates
 
     if interface and len(interface) != len(port):
         raise typer.BadParameter(f"give one --interface per --port ({len(port)} ports, {len(interface)} interfaces)")
@@ -380,7 +382,7 @@ def probe_cmd(
                            interfaces=dict(zip(port, interface)), interval_s=interval,
                            speedtest_every_s=None if speedtest_every is None else speedtest_every * 60,
                            speedtest_every_m=speedtest_every_m, speedtest_on_entry=speedtest_on_entry,
-                           duration_s=duration, max_samples=max_samples)
+                           duration_s=duration, max_samples=max_samples, candidates=default_candidates)
     runner = speedtest_runner(speedtest_method, speedtest_server) if speedtest_server else None
     with _store(db, must_exist=False) as store:
         run_capture(store, config, lang=lang or default_language(), quiet=quiet, json_lines=json_lines,
@@ -505,7 +507,9 @@ app.add_typer(modem_app, name="modem")
 app.add_typer(gnss_app, name="gnss")
 app.add_typer(simulate_app, name="simulate")
 
-PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL: /dev/ttyUSB2, COM7, socket://host:port, a pty path.")
+PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL (/dev/ttyUSB2, COM7, socket://host:port, "
+                                           "a pty path), modemmanager:0 (see `qamtu devices`), qmi:/dev/cdc-wdm0 "
+                                           "or mbim:/dev/cdc-wdm0.")
 DriverOpt = typer.Option(None, "--driver", help="Force a driver: generic, quectel, huawei, simcom, sierra, telit "
                                                 "(default: chosen from ATI/+CGMI/+CGMM).")
 TimeoutOpt = typer.Option(5.0, "--timeout", min=0.1, help="Per-command timeout, seconds.")
@@ -520,23 +524,36 @@ def _kv_table(rows: dict[str, Any], title: str | None = None) -> Table:
 
 @app.command("devices")
 def devices_cmd(as_json: bool = JsonOpt) -> None:
-    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."""
+    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA; modems ModemManager owns."""
     from .device import list_serial_ports
+    from .device.modemmanager import list_mm_modems
 
     ports = list_serial_ports()
+    mm = list_mm_modems()
     if as_json:
-        emit_json([p.model_dump(mode="json") for p in ports])
+        emit_json({"serial_ports": [p.model_dump(mode="json") for p in ports], "modemmanager": mm})
         return
-    if not ports:
-        console.print("no serial ports found (is the modem plugged in? `lsusb` shows USB devices)")
+    if not ports and not mm:
+        console.print("no serial ports and no ModemManager modems found "
+                      "(is the modem plugged in? `lsusb` shows USB devices)")
         return
-    table = Table(title="Serial ports")
-    for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
-        table.add_column(col)
-    for p in ports:
-        table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "", "" if p.usb_interface is None else str(p.usb_interface),
-                      p.model or p.description or "", p.driver or "", p.role or "", ", ".join(p.holders))
-    console.print(table)
+    if ports:
+        table = Table(title="Serial ports")
+        for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
+            table.add_column(col)
+        for p in ports:
+            table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "",
+                          "" if p.usb_interface is None else str(p.usb_interface), p.model or p.description or "",
+                          p.driver or "", p.role or "", ", ".join(p.holders))
+        console.print(table)
+    if mm:
+        table = Table(title="Modems owned by ModemManager (use these port strings with --port)")
+        for col in ("port", "modem", "IMEI", "state", "its ports"):
+            table.add_column(col)
+        for m in mm:
+            table.add_row(m["port"], f"{m['manufacturer'] or ''} {m['model'] or ''}".strip(), m["imei"] or "",
+                          str(m["state"]), ", ".join(m["ports"]))
+        console.print(table)
 
 
 @modem_app.command("read")

@@ -27,9 +27,10 @@ def speedtest_runner(method: str, server: str, params: dict | None = None) -> Sp
     """A runner for the capture loop: one test through the modem's interface (if given)."""
     from .speedtest import run_speedtest
 
-    def run(port: str, interface: Optional[str]):
-        return run_speedtest(method, server, interface, params)
+    def run(port: str, interface: Optional[str], modem_counters=None):
+        return run_speedtest(method, server, interface, params, modem_counters=modem_counters)
 
+    run.takes_modem_counters = True  # the capture loop passes a ModemCounterReader (second witness)
     return run
 
 

@@ -22,8 +22,9 @@ runner = CliRunner()
 def test_devices_json_lists_ports():
     res = runner.invoke(app, ["devices", "--json"])
     assert res.exit_code == 0, res.output
-    ports = json.loads(res.output)
-    assert isinstance(ports, list)
+    out = json.loads(res.output)
+    ports = out["serial_ports"]
+    assert isinstance(ports, list) and isinstance(out["modemmanager"], list)
     for p in ports:
         assert {"device", "vid", "pid", "usb_interface", "model", "driver", "role", "holders"} <= set(p)
 
