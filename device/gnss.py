@@ -224,6 +224,8 @@ def parse_qgpsloc(line: str) -> GnssFix:
         raise ParseError(c, line, f"expected 11 fields, got {len(f)}")
     lat_s, lon_s = f[1].strip(), f[2].strip()
     if lat_s[-1:].upper() in "NS" and lat_s[-1:].isalpha():
+        if lon_s[-1:].upper() not in ("E", "W"):
+            raise ParseError(c, line, "latitude has a hemisphere letter but longitude has no E/W")
         lat, lon = _nmea_deg(lat_s[:-1], lat_s[-1], c), _nmea_deg(lon_s[:-1], lon_s[-1], c)
     else:
         lat, lon = to_float(lat_s, command=c), to_float(lon_s, command=c)

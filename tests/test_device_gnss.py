@@ -254,3 +254,11 @@ def test_gpsd_reports_out_of_range_or_nan_are_not_fixes():
     assert not f.has_fix and f.notes
     f = parse_gpsd_tpv({"class": "TPV", "mode": 3, "lat": 43.3, "lon": 68.2, "alt": float("nan")})
     assert f.has_fix and f.alt_m is None and any("alt_m" in n for n in f.notes)
+
+
+def test_qgpsloc_hemisphere_latitude_with_empty_longitude_is_a_parse_error():
+    """Found by the property test: a ddmm.mmmmN latitude beside an empty longitude raised IndexError."""
+    from qamtu.device.errors import ParseError
+    from qamtu.device.gnss import parse_qgpsloc
+    with pytest.raises(ParseError, match="longitude"):
+        parse_qgpsloc("+QGPSLOC: 061951.0,3150.7223N,,0.7,62.2,2,0.0,0.0,0.0,110513,09")
