@@ -1027,18 +1027,21 @@ def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."
     """Check every hash, hash chain and the signature of a bundle; exit 1 naming the first mismatch."""
     from .reports.bundle import verify_bundle
     from .reports.keys import load_office_keys
+    from .textsafe import printable
 
     keys, keys_path = load_office_keys(office_keys, registers)
     rep = verify_bundle(bundle, keys, str(keys_path))
+    shown = rep.as_dict()  # control characters escaped: data cannot redraw the verdict line
+    where = escape(printable(bundle))
     if as_json:
-        emit_json(rep.as_dict())
+        emit_json(shown)
     elif rep.ok:
-        console.print(f"[green]OK[/] {bundle}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
-                      f"signed by {escape(str(rep.signer.get('name')))} (key {rep.signer.get('key_id')}, in the office "
-                      "key list)", highlight=False)
+        console.print(f"[green]OK[/] {where}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
+                      f"signed by {escape(str(shown['signer'].get('name')))} (key {escape(str(shown['signer'].get('key_id')))}"
+                      ", named so in the office key list)", highlight=False, soft_wrap=True)
     else:
         label = "UNTRUSTED" if rep.intact else "FAILED"
-        console.print(f"[red]{label}[/] {bundle}: {escape(rep.problem or '')}", highlight=False, soft_wrap=True)
+        console.print(f"[red]{label}[/] {where}: {escape(shown['problem'] or '')}", highlight=False, soft_wrap=True)
     if not rep.ok:
         raise typer.Exit(1)
 
