@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 #: Sizes N of speedtest.net's random{N}x{N}.jpg files; the body is about 2·N² bytes like the originals.
 MINI_SIZES = (350, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
 _RANDOM = os.urandom(1 << 20)
+#: A transfer that has not ended this long after its planned duration is aborted (seconds).
+TRANSFER_GRACE_S = 1.0
 LIMITS_KEY: "web.AppKey[ServerLimits]"
 ADMISSION_KEY: "web.AppKey[_Admission]"
 
@@ -118,6 +120,25 @@ async def _stream_random(request: web.Request, resp: web.StreamResponse, nbytes:
     return sent
 
 
+async def _send_for_at_most(request: web.Request, resp: web.StreamResponse, nbytes: int, seconds: float,
+                            chunk: int, limit_s: float) -> int:
+    """:func:`_stream_random` and the end of the body, all within ``limit_s`` seconds whatever the client
+    does: ``write()`` waits while the client does not read, so a client that stops reading would
+    otherwise hold its transfer slot forever. At the limit the connection is aborted (slot freed).
+    Returns the bytes sent, or -1 when the connection was aborted."""
+    try:
+        async with asyncio.timeout(limit_s):
+            sent = await _stream_random(request, resp, nbytes, seconds, chunk)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await resp.write_eof()
+            return sent
+    except TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+        logger.info("transfer to %s aborted after %.1f s: the client stopped reading", request.remote, limit_s)
+        return -1
+
+
 def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
     """The aiohttp application with both protocols and the limits."""
     limits = limits or ServerLimits()
@@ -155,9 +176,8 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
                 await resp.prepare(request)
             except ConnectionError:
                 return resp  # the client left before the first byte
-            await _stream_random(request, resp, limits.max_download_bytes, seconds, chunk)
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await resp.write_eof()
+            await _send_for_at_most(request, resp, limits.max_download_bytes, seconds, chunk,
+                                    seconds + TRANSFER_GRACE_S)
             return resp
 
     async def upload(request: web.Request) -> web.StreamResponse:
@@ -213,8 +233,11 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
         return web.Response(text="test=test\n", headers={"Cache-Control": "no-store"})
 
     async def random_jpg(request: web.Request) -> web.StreamResponse:
-        n = int(request.match_info["n"])
-        if n != int(request.match_info["m"]) or n not in MINI_SIZES:
+        digits_n, digits_m = request.match_info["n"], request.match_info["m"]
+        if len(digits_n) > 6 or len(digits_m) > 6:  # int() of thousands of digits raises (and costs time)
+            raise web.HTTPBadRequest(text=f"no such size (sizes: {', '.join(map(str, MINI_SIZES))})\n")
+        n = int(digits_n)
+        if n != int(digits_m) or n not in MINI_SIZES:
             raise web.HTTPNotFound(text=f"no such file (sizes: {', '.join(map(str, MINI_SIZES))})\n")
         size = min(2 * n * n, limits.max_download_bytes)
         with admission.transfer(request.remote or "?") as rejected:
@@ -226,12 +249,18 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
                 await resp.prepare(request)
             except ConnectionError:
                 return resp
-            sent = await _stream_random(request, resp, size, limits.max_transfer_s, 65536)
-            if sent < size:
-                resp.force_close()
-                return resp
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await resp.write_eof()
+            try:
+                async with asyncio.timeout(limits.max_transfer_s + TRANSFER_GRACE_S):
+                    sent = await _stream_random(request, resp, size, limits.max_transfer_s, 65536)
+                    if sent < size:
+                        resp.force_close()
+                        return resp
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await resp.write_eof()
+            except TimeoutError:  # the client stopped reading: free its slot (see _send_for_at_most)
+                if request.transport is not None:
+                    request.transport.abort()
+                logger.info("transfer to %s aborted: the client stopped reading", request.remote)
             return resp
 
     async def upload_php(request: web.Request) -> web.Response:
