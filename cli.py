@@ -163,7 +163,9 @@ def settlements_qa(
         return
     text = qa_markdown(g, limit_km)
     if out:
-        out.write_text(text, encoding="utf-8")
+        from .safeio import write_text
+
+        write_text(out, text, what="QA page")
         console.print(f"wrote {out}")
     else:
         console.print(text, markup=False, highlight=False)

@@ -44,12 +44,14 @@ def _reason(exc: OSError) -> str:
 
 
 @contextlib.contextmanager
-def atomic_output(out: Path | str, *, mode: Optional[int] = None, what: str = "output") -> Iterator[Path]:
+def atomic_output(out: Path | str, *, mode: Optional[int] = None, what: str = "output",
+                  also: tuple[type[BaseException], ...] = ()) -> Iterator[Path]:
     """Yield a temporary path beside ``out`` (same suffix, so tools that pick a format by extension
     work); on success it is fsynced and renamed to ``out``, on any failure it is removed.
 
     ``mode``: permission bits of the result (default ``0o666`` minus the umask). Raises
-    :class:`OutputError` naming ``out`` for any ``OSError`` (including one raised by the writer).
+    :class:`OutputError` naming ``out`` for any ``OSError`` (including one raised by the writer), and
+    for the exception types in ``also`` (a library's own "cannot write" errors, e.g. GDAL's).
     """
     out = Path(out)
     try:
@@ -59,15 +61,19 @@ def atomic_output(out: Path | str, *, mode: Optional[int] = None, what: str = "o
     except OSError as exc:
         raise OutputError(f"cannot write {what} {out}: {_reason(exc)}") from None
     tmp = Path(name)
+    if mode is None:  # let the writer create it (GDAL refuses to write over an empty file)
+        tmp.unlink()
+    # with a mode, the file mkstemp made (0600) is kept, so a private key is never readable by others
     try:
         yield tmp
         os.chmod(tmp, (0o666 & ~current_umask()) if mode is None else mode)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, out)
-    except OSError as exc:
+    except (OSError, *also) as exc:
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {what} {out}: {_reason(exc)}; the previous file, if any, is unchanged") from None
+        reason = _reason(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise OutputError(f"cannot write {what} {out}: {reason}; any previous file is unchanged") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -26,6 +26,7 @@ from .. import package_path
 from ..mapping.gazetteer import Gazetteer
 from ..mapping.problems import DIMENSIONS, load_problem_rules
 from ..probe.samples import time_text
+from ..safeio import atomic_output, write_text
 from .errors import ReportError
 
 
@@ -95,7 +96,7 @@ def write_template(kind: str, out: Path | str) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        out.write_text(",".join(c.name for c in cols) + "\n", encoding="utf-8")
+        write_text(out, ",".join(c.name for c in cols) + "\n", what="template")
         return out
     if out.suffix.lower() != ".xlsx":
         raise ReportError(f"{out}: a template is .csv or .xlsx")
@@ -119,7 +120,8 @@ def write_template(kind: str, out: Path | str) -> Path:
                  "Row 1 is the header; one row per record. One bad row and nothing is imported."])
     for col, width in zip("ABCDE", (16, 18, 60, 60, 50)):
         info.column_dimensions[col].width = width
-    wb.save(out)
+    with atomic_output(out, what="template") as tmp:
+        wb.save(tmp)
     return out
 
 
