@@ -8,6 +8,7 @@ in Kazakh and Russian. Each PNG shows one district's settlements coloured like t
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import package_path
-from ..safeio import atomic_output
+from ..safeio import write_bytes
 from ..textsafe import xlsx_text_only
 from ..mapping.classify import Classification, operator_names
 from ..mapping.coverage_map import INTERNET_STYLE, MOBILE_STYLE
@@ -72,7 +73,8 @@ def write_district_workbook(cl: Classification, out: Path | str, notes: list[str
     title = (f"Ұялы байланыс пен мобильді интернет аудандар бойынша / Мобильная связь и мобильный интернет по районам — "
              f"{cl.period.label}; ережелер / правила {cl.rules.version}")
     sheets = {}
-    with atomic_output(out, what="workbook") as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+    buf = io.BytesIO()  # built in memory, then written all or nothing
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         scopes = ["all", *cl.operators]
         for scope in scopes:
             part = cl.districts[cl.districts["scope"] == scope][list(ROLLUP_HEADERS)].rename(columns=ROLLUP_HEADERS)
@@ -96,6 +98,7 @@ def write_district_workbook(cl: Classification, out: Path | str, notes: list[str
         meta_table(cl).to_excel(xw, sheet_name="Ережелер - Правила", index=False, startcol=4)
         sheets["Ережелер - Правила"] = len(rules_table(cl))
         xlsx_text_only(xw.book)  # data text starting with "=" stays text
+    write_bytes(out, buf.getvalue(), what="workbook")
     return {"path": str(out), "sheets": sheets, "rule_set": cl.rules.version}
 
 

@@ -13,6 +13,7 @@ store's ``survey_observations`` and ``remediation_plans`` tables (:mod:`qamtu.re
 
 from __future__ import annotations
 
+import io
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +27,7 @@ from ..mapping.problems import (DIMENSION_LABELS, DIMENSIONS, DISPLAY_LABELS, PL
                                 PRIORITY_FORMULA_KK_RU, ProblemPicture, build_problems, load_problem_rules,
                                 parse_years)
 from ..probe.store import Store
-from ..safeio import atomic_output
+from ..safeio import atomic_output, write_bytes
 from ..textsafe import csv_row, xlsx_text_only
 from .common import save_png
 from .coverage import SYNTHETIC_NOTE, classify_store, open_db
@@ -263,8 +264,9 @@ def write_problem_workbook(pic: ProblemPicture, out: Path | str, *, charts: list
             row += int(img.height / 20) + 3
     put(rules_table(pic), "Ережелер - Правила", None, (36, 60, 90))
     xlsx_text_only(wb)  # a note or name starting with "=" stays text, never a live formula
-    with atomic_output(out, what="workbook") as tmp:
-        wb.save(tmp)
+    buf = io.BytesIO()  # saved in memory first: openpyxl leaves its file open when a write fails
+    wb.save(buf)
+    write_bytes(out, buf.getvalue(), what="workbook")
     return {"path": str(out), "sheets": sheets, "problem_rules": pic.rules.version}
 
 

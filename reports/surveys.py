@@ -26,7 +26,7 @@ from .. import package_path
 from ..mapping.gazetteer import Gazetteer
 from ..mapping.problems import DIMENSIONS, load_problem_rules
 from ..probe.samples import time_text
-from ..safeio import atomic_output, write_text
+from ..safeio import write_bytes, write_text
 from .errors import ReportError
 
 
@@ -120,8 +120,9 @@ def write_template(kind: str, out: Path | str) -> Path:
                  "Row 1 is the header; one row per record. One bad row and nothing is imported."])
     for col, width in zip("ABCDE", (16, 18, 60, 60, 50)):
         info.column_dimensions[col].width = width
-    with atomic_output(out, what="template") as tmp:
-        wb.save(tmp)
+    buf = io.BytesIO()  # saved in memory first: openpyxl leaves its file open when a write fails
+    wb.save(buf)
+    write_bytes(out, buf.getvalue(), what="template")
     return out
 
 
