@@ -477,24 +477,50 @@ def server_cmd(
     max_clients: int = typer.Option(8, "--max-clients", min=1, help="Client addresses testing at the same time."),
     max_streams: int = typer.Option(16, "--max-streams-per-client", min=1, help="Concurrent transfers per client."),
     max_transfer_s: float = typer.Option(30.0, "--max-transfer-s", min=0.1, help="Longest single transfer, seconds."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="Serve HTTPS only, with this certificate (PEM; "
+                                            "make one with `qamtu server-cert`). Probes pin its fingerprint."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="Private key of --tls-cert (PEM)."),
+    api_path: str = typer.Option("/qamtu/v1", "--api-path", help="Path of the qamtu-http API; probes pass the same "
+                                 "as --param api_path=... (docs/measurement-method.md)."),
 ) -> None:
     """Run the measurement server (qamtu-http and Speedtest-Mini endpoints) until Ctrl-C.
 
-    Example: qamtu server --host 0.0.0.0 --port 8080
+    Example: qamtu server --host 0.0.0.0 --port 8443 --tls-cert office.crt --tls-key office.key
     """
     import asyncio
 
     from .probe.speedtest import ServerLimits, serve
+    from .probe.speedtest.tls import cert_fingerprint, server_context
 
     limits = ServerLimits(max_clients=max_clients, max_streams_per_client=max_streams, max_transfer_s=max_transfer_s)
-    err_console.print(f"qamtu server on http://{host}:{port} (limits: {limits.model_dump()}); Ctrl-C stops it")
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+    ctx = server_context(tls_cert, tls_key) if tls_cert else None
+    scheme = "https" if ctx else "http"
+    pin = f"; probes pin --param tls_pin_sha256={cert_fingerprint(tls_cert)}" if tls_cert else ""
+    err_console.print(f"qamtu server on {scheme}://{host}:{port} (limits: {limits.model_dump()}){pin}; Ctrl-C stops it",
+                      markup=False, highlight=False)
     try:
-        asyncio.run(serve(host, port, limits))
+        asyncio.run(serve(host, port, limits, ssl_context=ctx, api_path=api_path))
     except KeyboardInterrupt:
         err_console.print("stopped")
     except OSError as exc:
         err_console.print(f"[bold red]error[/] (qamtu server): cannot listen on {host}:{port}: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
+
+
+@app.command("server-cert")
+def server_cert_cmd(
+    name: list[str] = typer.Option(..., "--name", help="Host name or IP address the probes use (repeatable)."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for server.crt and server.key (never overwritten)."),
+    days: int = typer.Option(825, "--days", min=1, max=3650, help="Validity, days."),
+) -> None:
+    """Make the office's self-signed TLS certificate for `qamtu server` and print the fingerprint probes pin."""
+    from .probe.speedtest.tls import make_self_signed
+
+    pin = make_self_signed(out / "server.crt", out / "server.key", name, days)
+    console.print(f"certificate: {out / 'server.crt'}\nkey: {out / 'server.key'} (mode 0600)\n"
+                  f"probes: --server https://{name[0]}:PORT --param tls_pin_sha256={pin}", markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- device
