@@ -335,6 +335,11 @@ def verify_bundle(path: Path | str, office_keys: Optional[OfficeKeys] = None, of
     try:
         with open(path, "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
+            if size >= _EOCD.size:  # refuse a member flood before zipfile parses its central directory
+                fh.seek(size - _EOCD.size)
+                end = _EOCD.unpack(fh.read(_EOCD.size))
+                if end[0] == b"PK\x05\x06" and end[4] > limits.max_members and end[4] != 0xFFFF:
+                    return _fail(rep, None, f"{end[4]} members, more than the {limits.max_members} a bundle may have")
             try:
                 zf = zipfile.ZipFile(fh)
             except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:

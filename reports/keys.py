@@ -77,7 +77,10 @@ def _write_private(path: Path, data: bytes) -> None:
 def new_key(name: str, out_dir: Path | str) -> dict[str, Any]:
     """Generate a key pair for ``name`` in ``out_dir``; returns paths, key id and the office-list entry."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyFileError(f"{out}: cannot create the key folder ({exc.strerror or exc})") from None
     slug = _safe_name(name)
     priv_path, pub_path = out / f"{slug}.key", out / f"{slug}.pub"
     for p in (priv_path, pub_path):

@@ -216,3 +216,13 @@ def test_member_floods_are_refused_or_checked_fast(tmp_path):
     assert time.perf_counter() - t < 1.0 and not rep.ok and "more than the 10000" in rep.problem
     rep = verify_bundle(path, limits=BundleLimits(max_members=50_000))
     assert time.perf_counter() - t < 2.0 and rep.member == "m/123" and "appears twice" in rep.problem
+
+
+def test_bundles_get_the_umask_permissions(bundle):
+    import os
+    import stat
+
+    from qamtu.safeio import current_umask
+
+    assert stat.S_IMODE(os.stat(bundle["path"]).st_mode) == 0o666 & ~current_umask()
+    assert not [p for p in bundle["path"].parent.iterdir() if p.name.startswith(".")]
