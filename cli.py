@@ -520,7 +520,8 @@ def server_cert_cmd(
 
     pin = make_self_signed(out / "server.crt", out / "server.key", name, days)
     console.print(f"certificate: {out / 'server.crt'}\nkey: {out / 'server.key'} (mode 0600)\n"
-                  f"probes: --server https://{name[0]}:PORT --param tls_pin_sha256={pin}", markup=False, highlight=False)
+                  f"probes: --server https://{name[0]}:PORT --param tls_pin_sha256={pin}",
+                  markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- device
@@ -1065,8 +1066,8 @@ def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."
         emit_json(shown)
     elif rep.ok:
         console.print(f"[green]OK[/] {where}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
-                      f"signed by {escape(str(shown['signer'].get('name')))} (key {escape(str(shown['signer'].get('key_id')))}"
-                      ", named so in the office key list)", highlight=False, soft_wrap=True)
+                      f"signed by {escape(str(shown['signer'].get('name')))} "
+                      f"(key {escape(str(shown['signer'].get('key_id')))}, named so in the office key list)", highlight=False, soft_wrap=True)
     else:
         label = "UNTRUSTED" if rep.intact else "FAILED"
         console.print(f"[red]{label}[/] {where}: {escape(shown['problem'] or '')}", highlight=False, soft_wrap=True)

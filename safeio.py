@@ -72,7 +72,8 @@ def atomic_output(out: Path | str, *, mode: Optional[int] = None, what: str = "o
         os.replace(tmp, out)
     except (OSError, *also) as exc:
         tmp.unlink(missing_ok=True)
-        reason = _reason(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        reason = _reason(exc) if isinstance(exc, OSError) else text
         raise OutputError(f"cannot write {what} {out}: {reason}; any previous file is unchanged") from None
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -34,7 +34,8 @@ def export_session(store: Store, session_id: str, out: Path, fmt: str) -> dict:
     import pyogrio.errors
 
     gdal_errors = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
-    with atomic_output(out, what=f"{fmt} export", also=gdal_errors) as tmp:  # same extension: GDAL picks the driver by it
+    # same extension as out: GDAL picks the driver by it
+    with atomic_output(out, what=f"{fmt} export", also=gdal_errors) as tmp:
         if fmt == "csv":
             csv_frame(layers["samples"]).to_csv(tmp, index=False)
             written = {"samples": len(layers["samples"])}

@@ -25,7 +25,8 @@ def add_months(day: date, n: int) -> date:
 
 
 def save_png(fig, path: Path | str) -> None:
-    """Write a matplotlib figure to ``path`` and close it; all or nothing; a write error becomes an :class:`~qamtu.safeio.OutputError`."""
+    """Write a matplotlib figure to ``path`` (all or nothing) and close it; a write error becomes an
+    :class:`~qamtu.safeio.OutputError`."""
     import matplotlib.pyplot as plt
 
     try:

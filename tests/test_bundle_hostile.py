@@ -1,6 +1,7 @@
 """`qamtu verify` against hostile bundles: ZIP bombs, smuggled bytes, control characters, forged names,
 key validity, wrong-shaped self-signed manifests and member floods (issue 18 items 5-8, 15, 16)."""
 
+# ruff: noqa: F811 - the imported fixtures are parameters of the tests below
 from __future__ import annotations
 
 import hashlib

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qamtu import QamtuError
 from qamtu.reports.bundle import SIGNED_PREFIX, _json_bytes, _sig_record, verify_bundle
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
@@ -117,7 +116,8 @@ def test_fuzzed_xlsx_bytes_give_import_errors_only(tmp_path_factory, gazetteer, 
 
 # ------------------------------------------------------------------ settlements files, rule sets, registers
 JSONISH = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), CELL),
-                       lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(CELL, c, max_size=4)), max_leaves=12)
+                       lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(CELL, c, max_size=4)),
+                       max_leaves=12)
 
 
 @FUZZ
@@ -199,7 +199,8 @@ def test_hostile_store_files_give_one_line_errors(tmp_path, name):
 def server():
     from qamtu.probe.speedtest import ServerLimits, ServerThread
 
-    with ServerThread(limits=ServerLimits(max_transfer_s=1.0, max_mini_upload_bytes=4096, max_upload_bytes=4096)) as srv:
+    limits = ServerLimits(max_transfer_s=1.0, max_mini_upload_bytes=4096, max_upload_bytes=4096)
+    with ServerThread(limits=limits) as srv:
         yield srv
 
 

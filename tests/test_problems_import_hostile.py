@@ -1,6 +1,7 @@
 """Survey and plan imports against broken and hostile files (issue 18 item 18): every problem is a
 message naming the file and row, read before anything is imported, without reading huge files."""
 
+# ruff: noqa: F811 - the imported fixtures are parameters of the tests below
 from __future__ import annotations
 
 import resource

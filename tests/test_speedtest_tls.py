@@ -106,3 +106,40 @@ def test_requests_carry_no_marker_of_a_test(tmp_path):
     lsock.close()
     head = seen[0].decode("latin-1").lower()
     assert head.startswith("get /files/v2/info http/1.1") and "qamtu" not in head and "user-agent" not in head
+
+
+def test_a_hostile_server_cannot_fill_the_probes_memory():
+    """An endless /info answer (chunked, huge chunk sizes) ends in a protocol error, not in memory use."""
+    from qamtu.probe.errors import ProtocolError
+
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+
+    def answer():
+        conn, _ = lsock.accept()
+        conn.recv(4096)
+        try:
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 40 + b"\r\n")
+            block = b"x" * (1 << 20)
+            for _ in range(64):
+                conn.sendall(block)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    t = threading.Thread(target=answer, daemon=True)
+    t.start()
+    client = QamtuHttpClient(f"http://127.0.0.1:{lsock.getsockname()[1]}", Binding(), QamtuHttpParams())
+
+    async def info():
+        try:
+            return await client.info()
+        finally:
+            client._close_all()
+
+    with pytest.raises(ProtocolError, match="answer body longer than"):
+        asyncio.run(info())
+    t.join(5)
+    lsock.close()

@@ -20,6 +20,8 @@ from ..errors import (ConnectionResetMidTestError, ProtocolError, ServerRefusedE
 from .binding import Binding, map_os_error
 
 MAX_HEADER_BYTES = 64 * 1024
+#: Largest body kept in memory (info, ping, upload reports, error texts); payload streams are not kept.
+MAX_KEPT_BODY_BYTES = 4 << 20
 READ_SIZE = 256 * 1024
 
 
@@ -141,17 +143,23 @@ class Connection:
         """Read the whole body (or until monotonic time ``until``). With ``record`` every read is
         time-stamped into ``samples``."""
         chunks: list[bytes] = []
+        kept = 0
 
         class _Stop(Exception):
             pass
 
         def got(data: bytes) -> None:
+            nonlocal kept
             self.bytes_in += len(data)
             if record:
                 self.samples.append((time.monotonic(), self.bytes_in))
             if on_bytes is not None:
                 on_bytes(len(data))
             if keep:
+                kept += len(data)
+                if kept > MAX_KEPT_BODY_BYTES:  # a hostile server (or a box on a plain-HTTP path) cannot fill memory
+                    raise ProtocolError(f"answer body longer than {MAX_KEPT_BODY_BYTES} bytes: not a qamtu server",
+                                        phase=phase)
                 chunks.append(data)
             if until is not None and time.monotonic() >= until:
                 raise _Stop

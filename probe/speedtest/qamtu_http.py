@@ -154,7 +154,8 @@ class QamtuHttpClient:
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise ProtocolError(f"{self.p.api_path}/info is not JSON: is this a qamtu server?", phase="connect") from exc
+            raise ProtocolError(f"{self.p.api_path}/info is not JSON: is this a qamtu server (and its --api-path)?",
+                                phase="connect") from exc
 
     async def _ping(self, c: Connection, phase: str) -> float:
         t = time.perf_counter()
@@ -226,7 +227,8 @@ class QamtuHttpClient:
         streams, ping_conn = conns[:n], conns[n]
         seconds = p.warmup_s + p.download_s + p.tail_s + 1.0
         for c in streams:
-            await c.send_request("GET", f"{self.p.api_path}/download?seconds={seconds:g}&chunk={p.chunk_bytes}", phase="download")
+            await c.send_request("GET", f"{self.p.api_path}/download?seconds={seconds:g}&chunk={p.chunk_bytes}",
+                                 phase="download")
         t0 = time.monotonic()
         window_end = t0 + p.warmup_s + p.download_s
         # Each stream reads until its first read after the window's end, so that the end can be
