@@ -418,7 +418,8 @@ def demo_cmd(
 @app.command("speedtest")
 def speedtest_cmd(
     server: str = typer.Option(..., "--server", envvar="QAMTU_SPEEDTEST_SERVER",
-                               help="qamtu server URL http://host:port (iperf3: host[:port]; "
+                               help="qamtu server URL http://host:port, or https://host:port with "
+                                    "--param tls_pin_sha256=FINGERPRINT (iperf3: host[:port]; "
                                     "speedtest-cli: also speedtest.net:<id> for a pinned public server)."),
     method: str = typer.Option("qamtu-http", "--method", help="qamtu-http (evidence), speedtest-cli (secondary) or iperf3."),
     interface: Optional[str] = typer.Option(None, "--interface", help="Send only through this interface (e.g. wwan0) "
