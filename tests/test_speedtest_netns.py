@@ -68,6 +68,13 @@ def link(tmp_path_factory):
             if r.returncode == 0:
                 break
             time.sleep(0.1)
+        for _ in range(100):  # and the TLS one accepts connections
+            r = subprocess.run(["ip", "netns", "exec", CLI_NS, sys.executable, "-c",
+                                "import socket;socket.create_connection(('10.77.0.2',8443),timeout=1).close()"],
+                               capture_output=True)
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
         yield
     finally:
         for p in procs:
