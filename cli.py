@@ -163,7 +163,9 @@ def settlements_qa(
         return
     text = qa_markdown(g, limit_km)
     if out:
-        out.write_text(text, encoding="utf-8")
+        from .safeio import write_text
+
+        write_text(out, text, what="QA page")
         console.print(f"wrote {out}")
     else:
         console.print(text, markup=False, highlight=False)
@@ -418,7 +420,8 @@ def demo_cmd(
 @app.command("speedtest")
 def speedtest_cmd(
     server: str = typer.Option(..., "--server", envvar="QAMTU_SPEEDTEST_SERVER",
-                               help="qamtu server URL http://host:port (iperf3: host[:port]; "
+                               help="qamtu server URL http://host:port, or https://host:port with "
+                                    "--param tls_pin_sha256=FINGERPRINT (iperf3: host[:port]; "
                                     "speedtest-cli: also speedtest.net:<id> for a pinned public server)."),
     method: str = typer.Option("qamtu-http", "--method", help="qamtu-http (evidence), speedtest-cli (secondary) or iperf3."),
     interface: Optional[str] = typer.Option(None, "--interface", help="Send only through this interface (e.g. wwan0) "
@@ -477,24 +480,51 @@ def server_cmd(
     max_clients: int = typer.Option(8, "--max-clients", min=1, help="Client addresses testing at the same time."),
     max_streams: int = typer.Option(16, "--max-streams-per-client", min=1, help="Concurrent transfers per client."),
     max_transfer_s: float = typer.Option(30.0, "--max-transfer-s", min=0.1, help="Longest single transfer, seconds."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="Serve HTTPS only, with this certificate (PEM; "
+                                            "make one with `qamtu server-cert`). Probes pin its fingerprint."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="Private key of --tls-cert (PEM)."),
+    api_path: str = typer.Option("/qamtu/v1", "--api-path", help="Path of the qamtu-http API; probes pass the same "
+                                 "as --param api_path=... (docs/measurement-method.md)."),
 ) -> None:
     """Run the measurement server (qamtu-http and Speedtest-Mini endpoints) until Ctrl-C.
 
-    Example: qamtu server --host 0.0.0.0 --port 8080
+    Example: qamtu server --host 0.0.0.0 --port 8443 --tls-cert office.crt --tls-key office.key
     """
     import asyncio
 
     from .probe.speedtest import ServerLimits, serve
+    from .probe.speedtest.tls import cert_fingerprint, server_context
 
     limits = ServerLimits(max_clients=max_clients, max_streams_per_client=max_streams, max_transfer_s=max_transfer_s)
-    err_console.print(f"qamtu server on http://{host}:{port} (limits: {limits.model_dump()}); Ctrl-C stops it")
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+    ctx = server_context(tls_cert, tls_key) if tls_cert else None
+    scheme = "https" if ctx else "http"
+    pin = f"; probes pin --param tls_pin_sha256={cert_fingerprint(tls_cert)}" if tls_cert else ""
+    err_console.print(f"qamtu server on {scheme}://{host}:{port} (limits: {limits.model_dump()}){pin}; Ctrl-C stops it",
+                      markup=False, highlight=False)
     try:
-        asyncio.run(serve(host, port, limits))
+        asyncio.run(serve(host, port, limits, ssl_context=ctx, api_path=api_path))
     except KeyboardInterrupt:
         err_console.print("stopped")
     except OSError as exc:
         err_console.print(f"[bold red]error[/] (qamtu server): cannot listen on {host}:{port}: {exc.strerror or exc}")
         raise typer.Exit(1) from exc
+
+
+@app.command("server-cert")
+def server_cert_cmd(
+    name: list[str] = typer.Option(..., "--name", help="Host name or IP address the probes use (repeatable)."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for server.crt and server.key (never overwritten)."),
+    days: int = typer.Option(825, "--days", min=1, max=3650, help="Validity, days."),
+) -> None:
+    """Make the office's self-signed TLS certificate for `qamtu server` and print the fingerprint probes pin."""
+    from .probe.speedtest.tls import make_self_signed
+
+    pin = make_self_signed(out / "server.crt", out / "server.key", name, days)
+    console.print(f"certificate: {out / 'server.crt'}\nkey: {out / 'server.key'} (mode 0600)\n"
+                  f"probes: --server https://{name[0]}:PORT --param tls_pin_sha256={pin}",
+                  markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- device
@@ -1044,18 +1074,21 @@ def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."
     """Check every hash, hash chain and the signature of a bundle; exit 1 naming the first mismatch."""
     from .reports.bundle import verify_bundle
     from .reports.keys import load_office_keys
+    from .textsafe import printable
 
     keys, keys_path = load_office_keys(office_keys, registers)
     rep = verify_bundle(bundle, keys, str(keys_path))
+    shown = rep.as_dict()  # control characters escaped: data cannot redraw the verdict line
+    where = escape(printable(bundle))
     if as_json:
-        emit_json(rep.as_dict())
+        emit_json(shown)
     elif rep.ok:
-        console.print(f"[green]OK[/] {bundle}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
-                      f"signed by {escape(str(rep.signer.get('name')))} (key {rep.signer.get('key_id')}, in the office "
-                      "key list)", highlight=False)
+        console.print(f"[green]OK[/] {where}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
+                      f"signed by {escape(str(shown['signer'].get('name')))} "
+                      f"(key {escape(str(shown['signer'].get('key_id')))}, named so in the office key list)", highlight=False, soft_wrap=True)
     else:
         label = "UNTRUSTED" if rep.intact else "FAILED"
-        console.print(f"[red]{label}[/] {bundle}: {escape(rep.problem or '')}", highlight=False, soft_wrap=True)
+        console.print(f"[red]{label}[/] {where}: {escape(shown['problem'] or '')}", highlight=False, soft_wrap=True)
     if not rep.ok:
         raise typer.Exit(1)
 

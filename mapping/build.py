@@ -28,6 +28,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from .. import package_path
+from ..safeio import write_text
 from .errors import GazetteerError
 from .geodesy import haversine_m
 from .names import clean_kato_name
@@ -295,8 +296,7 @@ def build_settlements(sources: Path | None = None, out: Path | None = None,
                        "coordinates © OpenStreetMap contributors (ODbL 1.0) and GeoNames (CC BY 4.0) via Who's On First",
         "license": "ODbL-1.0 (derivative database of OpenStreetMap data)",
     })
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text, what="gazetteer")
     dtext = _feature_collection_text(districts, {
         "type": "FeatureCollection",
         "name": "qamtu-districts-61",
@@ -304,8 +304,7 @@ def build_settlements(sources: Path | None = None, out: Path | None = None,
                        "units split since 2018 approximated by Qamtu (see each feature's note)",
         "license": "ODbL-1.0",
     })
-    districts_out.parent.mkdir(parents=True, exist_ok=True)
-    districts_out.write_text(dtext, encoding="utf-8")
+    write_text(districts_out, dtext, what="districts file")
     return {
         "path": str(out),
         "features": len(features),

@@ -24,6 +24,8 @@ import pyogrio
 from shapely.geometry import Point, Polygon, shape
 
 from .. import package_path
+from ..safeio import atomic_output
+from ..textsafe import csv_frame
 from .classify import ROLLUP_COLUMNS, Classification
 from .leaflet import MapError, read_geojson
 from .errors import MappingError
@@ -119,15 +121,13 @@ def export_classification(cl: Classification, out: Path | str, fmt: str | None =
     table = settlements_table(cl)
     # read outside the write guard below so a bad districts file is reported as such, not as "cannot write"
     districts = _district_layer(cl, districts_path) if fmt == "gpkg" else None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            out.unlink()
+    gdal_errors = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
+    with atomic_output(out, what=f"{fmt} export", also=gdal_errors) as tmp:
         if fmt == "csv":
-            table.to_csv(out, index=False, encoding="utf-8-sig")
+            csv_frame(table).to_csv(tmp, index=False, encoding="utf-8-sig")
             return {"path": str(out), "format": fmt, "rows": {"settlements": len(table)}, "rule_set": cl.rules.version}
         if fmt == "geojson":
-            pyogrio.write_dataframe(_points(table), out, driver="GeoJSON")
+            pyogrio.write_dataframe(_points(table), tmp, driver="GeoJSON")
             return {"path": str(out), "format": fmt, "rows": {"settlements": len(table)}, "rule_set": cl.rules.version}
         layers: dict[str, Any] = {
             "settlements": _points(table),
@@ -140,10 +140,8 @@ def export_classification(cl: Classification, out: Path | str, fmt: str | None =
         if hexes is not None and len(hexes):
             layers["h3_signal"] = _hex_layer(hexes, hex_resolution or cl.rules.aggregation.h3_resolution, cl.rules.version)
         for name, df in layers.items():
-            first = not out.exists()
+            first = not tmp.exists()
             # GeoPackage 1.2 so that older GDAL/QGIS builds open the file without a version warning
-            pyogrio.write_dataframe(df, out, layer=name, driver="GPKG", append=not first,
+            pyogrio.write_dataframe(df, tmp, layer=name, driver="GPKG", append=not first,
                                     **({"dataset_options": {"VERSION": "1.2"}} if first else {}))
-    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise ExportError(f"{out}: cannot write {fmt} ({exc})") from None
     return {"path": str(out), "format": fmt, "rows": {k: len(v) for k, v in layers.items()}, "rule_set": cl.rules.version}

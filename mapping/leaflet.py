@@ -31,6 +31,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from .. import package_path
+from ..safeio import write_text
 from .errors import MappingError
 
 #: http(s) strings allowed in an offline page: the SVG XML namespace name (an identifier, never fetched).
@@ -195,7 +196,7 @@ def write_map(m: folium.Map, out: Path, offline: bool) -> str:
                            f"{leftovers[:5]}; please report it to the qamtu developers")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
+        write_text(out, page)  # all or nothing: a full disk leaves the previous map
     except OSError as exc:
         raise MapError(f"{out}: cannot write the map ({exc.strerror or exc}); choose a writable --out") from None
     return page

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from ..safeio import atomic_output
+from ..textsafe import csv_frame
 from .store import Store, StoreError
 
 FORMATS = ("csv", "geojson", "gpkg")
@@ -29,23 +31,24 @@ def export_session(store: Store, session_id: str, out: Path, fmt: str) -> dict:
               "events": store._frame("events", sid, None, None, None, None, None)}
     for df in layers.values():
         df["time_utc"] = df["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    tmp = out.with_name(".partial-" + out.name)  # same extension: GDAL picks the driver by it
-    if tmp.exists():
-        tmp.unlink()
-    if fmt == "csv":
-        layers["samples"].to_csv(tmp, index=False)
-        written = {"samples": len(layers["samples"])}
-    elif fmt == "geojson":
-        _geo(layers["samples"]).to_file(tmp, driver="GeoJSON", engine="pyogrio")
-        written = {"samples": len(layers["samples"])}
-    else:
-        written = {}
-        for name, df in layers.items():
-            if name == "events":
-                gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df), crs="EPSG:4326")).to_file(
-                    tmp, layer=name, driver="GPKG", engine="pyogrio")
-            else:
-                _geo(df).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
-            written[name] = len(df)
-    tmp.replace(out)  # all or nothing: the final name appears only when the file is complete
+    import pyogrio.errors
+
+    gdal_errors = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
+    # same extension as out: GDAL picks the driver by it
+    with atomic_output(out, what=f"{fmt} export", also=gdal_errors) as tmp:
+        if fmt == "csv":
+            csv_frame(layers["samples"]).to_csv(tmp, index=False)
+            written = {"samples": len(layers["samples"])}
+        elif fmt == "geojson":
+            _geo(layers["samples"]).to_file(tmp, driver="GeoJSON", engine="pyogrio")
+            written = {"samples": len(layers["samples"])}
+        else:
+            written = {}
+            for name, df in layers.items():
+                if name == "events":
+                    gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df), crs="EPSG:4326")).to_file(
+                        tmp, layer=name, driver="GPKG", engine="pyogrio")
+                else:
+                    _geo(df).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio")
+                written[name] = len(df)
     return {"session_id": sid, "path": str(out), "format": fmt, "rows": written}

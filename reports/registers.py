@@ -196,7 +196,10 @@ class OfficeKey(_M):
     name: str = Field(min_length=1)
     key_id: str = Field(min_length=16)
     public_key: str = Field(min_length=40)
-    valid_from: str = ""
+    valid_from: str = ""  # YYYY-MM-DD: bundles created before it are not trusted ("" = no lower bound)
+    valid_to: str = ""  # YYYY-MM-DD: bundles created after it are not trusted (a retired or lost key)
+
+    _d = field_validator("valid_from", "valid_to", mode="before")(classmethod(lambda cls, v: _day(v) if v else ""))
 
 
 class OfficeKeys(_M):
