@@ -55,10 +55,10 @@ def run_variant(cluster: Cluster, name: str, statements: list[str], projections:
     per_record = []
     with open_store(url) as dst:
         for sql in statements:
-            dst._raw(sql)
+            dst.execute(sql)
         for sid in prepared:
             _ensure_session(dst, _session_row(source, sid), SessionPush(sid))
-        pid = dst._raw("SELECT pg_backend_pid()").fetchone()[0]
+        pid = dst.scalar("SELECT pg_backend_pid()")
         for i, (sid, batches) in enumerate(prepared.items()):
             before, records = process_cpu_s(pid), 0
             for rows, proj in batches:
@@ -80,8 +80,8 @@ def main() -> None:
     args = ap.parse_args()
     console = Console()
     source = Store(args.laptop)
-    sids = [r[0] for r in source._raw("SELECT session_id FROM sessions ORDER BY session_id LIMIT ?",
-                                      (args.sessions,)).fetchall()]
+    sids = [r[0] for r in source.rows("SELECT session_id FROM sessions ORDER BY session_id LIMIT ?",
+                                      (args.sessions,))]
     with console.status("reading and preparing the sessions…"):
         prepared = {sid: [(rows, _projection_rows(rows)) for rows in _rows(source, sid, BATCH)] for sid in sids}
     cluster = Cluster().start()
