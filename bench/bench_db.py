@@ -40,7 +40,8 @@ from qamtu.mapping.gazetteer import Gazetteer  # noqa: E402
 from qamtu.store.chain import GENESIS, canonical_json, record_hash  # noqa: E402
 from qamtu.probe.ids import uuid7  # noqa: E402
 from qamtu.probe.push import push  # noqa: E402
-from qamtu.probe.store import Store, open_store, projection  # noqa: E402
+from qamtu.probe.store import Store, projection  # noqa: E402
+from qamtu.probe.store import sample_store as open_store  # noqa: E402
 from qamtu.probe.synthetic import Campaign, Condition, write_campaign  # noqa: E402
 
 PER_SESSION = 50_000
@@ -67,9 +68,6 @@ def fill(path: Path, n: int, progress: Progress) -> None:
         while done < n:
             sid = uuid7()
             count = min(PER_SESSION, n - done)
-            st.execute("BEGIN IMMEDIATE")
-            st.execute("INSERT INTO sessions VALUES (?, ?, NULL, 'open', 'bench', NULL, 'bench', '0', '{}')",
-                    (sid, t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
             prev, recs, projs = GENESIS, [], []
             for i in range(count):
                 lat, lon, kato = places[(done + i) % len(places)]
@@ -85,9 +83,11 @@ def fill(path: Path, n: int, progress: Progress) -> None:
                 values = projection("sample", p)
                 projs.append((rid, sid, i + 1, t, *values.values()))
                 prev = h
-            st.conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", recs)
-            st.conn.executemany(f"INSERT INTO samples VALUES ({', '.join('?' * len(projs[0]))})", projs)
-            st.execute("COMMIT")
+            with st.transaction("writing a bench session") as tx:
+                tx.execute("INSERT INTO sessions VALUES (?, ?, NULL, 'open', 'bench', NULL, 'bench', '0', '{}')",
+                           (sid, t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
+                tx.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", recs)
+                tx.executemany(f"INSERT INTO samples VALUES ({', '.join('?' * len(projs[0]))})", projs)
             done += count
             progress.update(task, completed=done)
 

@@ -25,9 +25,10 @@ from pg import Cluster  # noqa: E402
 
 from bench_db import process_cpu_s  # noqa: E402
 
-from qamtu.probe.push import (BATCH, RECORD_COLUMNS, SessionPush, _copy_rows, _ensure_session,  # noqa: E402
+from qamtu.probe.push import (BATCH, RECORD_COLUMNS, SessionPush, _ensure_session,  # noqa: E402
                               _projection_rows, _rows, _session_row)
-from qamtu.probe.store import Store, open_store  # noqa: E402
+from qamtu.probe.store import Store  # noqa: E402
+from qamtu.probe.store import sample_store as open_store  # noqa: E402
 
 FOREIGN_KEYS = ["DROP TRIGGER records_session_id_insert_check ON records",
                 "DROP TRIGGER samples_record_id_insert_check ON samples",
@@ -62,11 +63,10 @@ def run_variant(cluster: Cluster, name: str, statements: list[str], projections:
         for i, (sid, batches) in enumerate(prepared.items()):
             before, records = process_cpu_s(pid), 0
             for rows, proj in batches:
-                with dst.conn.transaction():
-                    cur = dst.conn.cursor()
-                    _copy_rows(cur, "records", RECORD_COLUMNS, rows, dst.column_types("records", RECORD_COLUMNS))
+                with dst.transaction("copying a batch") as tx:
+                    tx.copy("records", RECORD_COLUMNS, rows, dst.column_types("records", RECORD_COLUMNS))
                     for table, (cols, values) in proj.items() if projections else ():
-                        _copy_rows(cur, table, cols, values, dst.column_types(table, cols))
+                        tx.copy(table, cols, values, dst.column_types(table, cols))
                 records += len(rows)
             if i:
                 per_record.append((process_cpu_s(pid) - before) / records * 1e6)
