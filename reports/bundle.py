@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .. import __version__
 from ..safeio import atomic_output
 from ..textsafe import csv_frame, printable
-from ..probe.chain import canonical_json, verify_rows
+from ..store.chain import canonical_json, verify_rows
 from ..probe.samples import time_text
 from .errors import ReportError
 from .inspections import get_inspection, linked_sessions, summary

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
 from .qamtu_http import API, METHOD_ID, METHOD_VERSION
@@ -320,6 +321,23 @@ def _gone() -> web.Response:
 
 def _too_large(size: int, limit: int) -> web.Response:
     return web.Response(status=413, text=f"request body of {size} bytes exceeds the limit of {limit} bytes\n")
+
+
+class _MalformedRequestFilter(logging.Filter):
+    """aiohttp answers a malformed request (request line or header over the limit, bad syntax) with 400
+    and then logs it with a full traceback: keep one line naming the client's error, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = "malformed request refused with %s: %s", (exc.code, type(exc).__name__)
+            record.exc_info, record.exc_text, record.levelno, record.levelname = None, None, logging.INFO, "INFO"
+        return True
+
+
+_SERVER_LOG = logging.getLogger("aiohttp.server")
+if not any(isinstance(f, _MalformedRequestFilter) for f in _SERVER_LOG.filters):
+    _SERVER_LOG.addFilter(_MalformedRequestFilter())
 
 
 def _runner(limits: ServerLimits, app: web.Application) -> web.AppRunner:
