@@ -75,7 +75,7 @@ def test_geojson_and_csv(designed, gazetteer):
     df = pd.read_csv(tmp / "coverage.csv", dtype={"kato": str}, encoding="utf-8-sig")
     assert len(df) == 871 and all(ch in "".join(df["name_kk"]) for ch in KAZAKH)
     assert df.set_index("kato").loc[roles["slow3g"], "internet_status"] == "below_standard"
-    with pytest.raises(ExportError, match="unknown export format 'shp'"):
+    with pytest.raises(ExportError, match="export format 'shp': choose one of csv, geojson, gpkg, parquet"):
         export_classification(cl, tmp / "coverage.shp")
 
 

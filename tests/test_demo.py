@@ -6,14 +6,14 @@ import json
 import sqlite3
 import zipfile
 
-from conftest import run_qamtu
+from conftest import run_console_script, run_qamtu
 
 from qamtu.probe.store import Store
 
 
 def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
     out = tmp_path / "demo"
-    result = json.loads(run_qamtu("demo", "--out", str(out), "--speed", "240", "--json", timeout=600).stdout)
+    result = json.loads(run_console_script("demo", "--out", str(out), "--speed", "240", "--json", timeout=600).stdout)
     outputs = {k: out.joinpath(v) if not v.startswith("/") else __import__("pathlib").Path(v)
                for k, v in result["outputs"].items()}
     for name, path in outputs.items():
