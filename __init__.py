@@ -39,3 +39,25 @@ def redact_secrets(text: object) -> str:
     The one redaction used for everything Qamtu prints or stores about a database location.
     """
     return _SECRETS.sub(lambda m: (m.group("url") or m.group("query") or m.group("kw")) + "***", str(text))
+
+
+_CONTROL = __import__("re").compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: object, markup: bool = True) -> str:
+    """``value`` as text that rich prints literally: markup escaped (``[bold]`` stays ``[bold]``), and
+    terminal control characters (ESC, CR, backspace, DEL, C1, bidi overrides) shown as ``\\xNN`` or
+    ``\\uNNNN`` instead of reaching the terminal. None becomes ""; newlines and tabs are kept. With
+    ``markup=False`` (text for ``rich.text.Text``, which does not parse markup) only the control
+    characters are replaced.
+
+    The one escape for every value from a store, a file, a modem or the command line that goes
+    into a rich table, title or message (``cli.py`` calls it ``safe``).
+    """
+    from rich.markup import escape
+
+    if value is None:
+        return ""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
+                        str(value))
+    return escape(text) if markup else text

@@ -23,7 +23,6 @@ could not reach. Three mechanisms hold for every command (new ones included):
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -34,22 +33,11 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from . import QamtuError, __version__, package_path, redact_secrets
+from . import QamtuError, __version__, package_path, printable, redact_secrets
 
 
 # --------------------------------------------------------------------------- printing data safely
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def safe(value: Any) -> str:
-    """``value`` as text rich prints literally: markup escaped (``[bold]`` stays ``[bold]``), terminal
-    control characters (ESC, CR, backspace, bidi overrides...) shown as ``\\xNN``/``\\uNNNN``;
-    None becomes "". Newlines and tabs are kept."""
-    if value is None:
-        return ""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}",
-                        str(value))
-    return escape(text)
+safe = printable  # every data value rich renders goes through it: markup escaped, control characters shown
 
 
 def cells(*values: Any) -> list[str]:
@@ -276,8 +264,10 @@ def _gazetteer(path: Optional[Path]):
 
 @settlements_app.command("build")
 def settlements_build(
-    sources: Optional[Path] = typer.Option(None, "--sources", help="Folder of source files (default: the bundled data/sources)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output GeoJSON (default: settlements.geojson of the package)."),
+    sources: Optional[Path] = typer.Option(None, "--sources",
+                                           help="Folder of source files (default: the bundled data/sources)."),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="Output GeoJSON (default: settlements.geojson of the package)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Rebuild settlements.geojson from the bundled KATO, OSM and GeoNames sources (same bytes every run)."""
@@ -315,7 +305,8 @@ def settlements_stats(
 
 @settlements_app.command("search")
 def settlements_search(
-    text: str = typer.Argument(..., help="Name in Kazakh, Russian or Latin letters; case and Kazakh/Russian look-alikes ignored."),
+    text: str = typer.Argument(..., help="Name in Kazakh, Russian or Latin letters; case and Kazakh/Russian "
+                                         "look-alikes ignored."),
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many results."),
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
@@ -354,8 +345,10 @@ def settlements_show(
 
 @settlements_app.command("qa")
 def settlements_qa(
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
-    limit_km: float = typer.Option(30.0, "--limit-km", help="List points further than this from their okrug's median (km)."),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
+    limit_km: float = typer.Option(30.0, "--limit-km",
+                                   help="List points further than this from their okrug's median (km)."),
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -393,8 +386,8 @@ def settlements_locate(
     if tag.kato is None:
         console.print(f"no settlement: {safe(tag.reason.text)}")
         raise typer.Exit(1)
-    console.print(f"{safe(data['kato'])} {safe(data['name_kk'])} / {safe(data['name_ru'])} — {data['distance_m']:.0f} m "
-                  f"(reach {data['reach_m']:.0f} m)")
+    console.print(f"{safe(data['kato'])} {safe(data['name_kk'])} / {safe(data['name_ru'])} — "
+                  f"{data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)")
 
 
 # --------------------------------------------------------------------------- sessions
@@ -446,7 +439,8 @@ def sessions_show(session: str = typer.Argument(..., help="Session id (a unique 
     if len(df):
         df["operator"] = df["operator_mcc"].fillna("?") + "-" + df["operator_mnc"].fillna("?")
         for op, g in df.groupby("operator"):
-            per_op.append({"operator": op, "samples": int(len(g)), "no_service": int((g["status"] == "no_service").sum()),
+            per_op.append({"operator": op, "samples": int(len(g)),
+                           "no_service": int((g["status"] == "no_service").sum()),
                            "median_rsrp_dbm": None if g["rsrp_dbm"].isna().all() else float(g["rsrp_dbm"].median()),
                            "settlements": int(g["kato"].nunique())})
     info["operators"] = per_op
@@ -475,10 +469,11 @@ def sessions_check(session: Optional[str] = typer.Argument(None, help="Session i
     else:
         for r in reports:
             if r["ok"]:
-                console.print(f"[green]ok[/] {safe(r['session_id'])}: {r['records']} records, head {safe(r['head_hash'][:16])}…")
+                console.print(f"[green]ok[/] {safe(r['session_id'])}: {r['records']} records, "
+                              f"head {safe(r['head_hash'][:16])}…")
             else:
-                console.print(f"[red]BROKEN[/] {safe(r['session_id'])} at record {r['broken_at']} ({safe(r['record_id'])}): "
-                              f"{safe(r['reason'])}")
+                console.print(f"[red]BROKEN[/] {safe(r['session_id'])} at record {r['broken_at']} "
+                              f"({safe(r['record_id'])}): {safe(r['reason'])}")
     if not all(r["ok"] for r in reports):
         raise typer.Exit(1)
 
@@ -535,8 +530,8 @@ def db_push(
         for h in ("session", "status", "records", "added", "skipped", "rejected", "reason"):
             table.add_column(h)
         for s in data["sessions"]:
-            table.add_row(*cells(s["session_id"][:8], s["status"], s["records"], s["added"], s["skipped"], s["rejected"],
-                                 s["reason"]))
+            table.add_row(*cells(s["session_id"][:8], s["status"], s["records"], s["added"], s["skipped"],
+                                 s["rejected"], s["reason"]))
         console.print(table)
         console.print(f"added {data['added']}, skipped {data['skipped']}, rejected {data['rejected']} records")
         ins = data["inspections"]
@@ -556,18 +551,22 @@ def probe_cmd(
     inspector: str = typer.Option(..., "--inspector", help="Name of the inspector recording."),
     gnss: Optional[str] = typer.Option(None, "--gnss", help="GNSS source: serial URL (NMEA), gpsd://host:port, "
                                        "modem:URL or fixed:LAT,LON."),
-    driver: Optional[str] = choice_option(None, "--driver", choice=DRIVER, help="Force a modem driver (default: detected)."),
+    driver: Optional[str] = choice_option(None, "--driver", choice=DRIVER,
+                                          help="Force a modem driver (default: detected)."),
     inspection: Optional[str] = typer.Option(None, "--inspection", help="Inspection id these samples belong to."),
     interface: list[str] = typer.Option([], "--interface", help="Network interface of each --port, in the same order, "
                                         "for its speed tests (e.g. wwan0)."),
-    interval: float = typer.Option(1.0, "--interval", min=0.0, help="Seconds between radio readings (0: as fast as the modem answers)."),
+    interval: float = typer.Option(1.0, "--interval", min=0.0,
+                                   help="Seconds between radio readings (0: as fast as the modem answers)."),
     speedtest_every: Optional[float] = typer.Option(None, "--speedtest-every", help="Speed test every N minutes."),
-    speedtest_every_m: Optional[float] = typer.Option(None, "--speedtest-every-m", help="Speed test every N metres driven."),
+    speedtest_every_m: Optional[float] = typer.Option(None, "--speedtest-every-m",
+                                                      help="Speed test every N metres driven."),
     speedtest_on_entry: bool = typer.Option(False, "--speedtest-on-entry", help="Speed test on entering a settlement."),
     speedtest_method: str = choice_option("qamtu-http", "--speedtest-method", choice=SPEEDTEST_METHOD,
                                           help="Speed-test method."),
-    speedtest_server: Optional[str] = typer.Option(None, "--speedtest-server", help="Server URL (e.g. http://host:8080). "
-                                                   "Without it triggers are only recorded as events."),
+    speedtest_server: Optional[str] = typer.Option(None, "--speedtest-server",
+                                                   help="Server URL (e.g. http://host:8080). Without it triggers are "
+                                                        "only recorded as events."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", help="Stop after this many samples."),
     db: str = DbOpt,
@@ -575,7 +574,8 @@ def probe_cmd(
     lang: Optional[str] = choice_option(None, "--lang", choice=LIVE_LANGUAGE,
                                         help="Language of the live view (default: the system locale)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live view."),
-    json_lines: bool = typer.Option(False, "--json-lines", help="Print each recorded sample/event/test as one JSON line."),
+    json_lines: bool = typer.Option(False, "--json-lines",
+                                    help="Print each recorded sample/event/test as one JSON line."),
 ) -> None:
     """Record radio samples (and speed tests) from modems and GNSS until stopped with Ctrl-C."""
     from .probe.capture import CaptureConfig
@@ -709,8 +709,10 @@ app.add_typer(modem_app, name="modem")
 app.add_typer(gnss_app, name="gnss")
 app.add_typer(simulate_app, name="simulate")
 
-PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL: /dev/ttyUSB2, COM7, socket://host:port, a pty path.")
-DriverOpt = choice_option(None, "--driver", choice=DRIVER, help="Force a driver (default: chosen from ATI/+CGMI/+CGMM).")
+PortOpt = typer.Option(..., "--port",
+                       help="Serial port or pyserial URL: /dev/ttyUSB2, COM7, socket://host:port, a pty path.")
+DriverOpt = choice_option(None, "--driver", choice=DRIVER,
+                          help="Force a driver (default: chosen from ATI/+CGMI/+CGMM).")
 TimeoutOpt = typer.Option(5.0, "--timeout", min=0.1, help="Per-command timeout, seconds.")
 
 
@@ -827,15 +829,19 @@ def _serve(device: Any, duration: Optional[float]) -> None:
         signal.signal(signal.SIGTERM, old)
 
 
-SpeedOpt = typer.Option(1.0, "--speed", min=0.001, help="Scenario seconds per wall second (60: a 1-hour drive in a minute).")
-DurationOpt = typer.Option(None, "--duration", min=0.0, help="Stop after this many wall seconds (default: until Ctrl-C).")
+SpeedOpt = typer.Option(1.0, "--speed", min=0.001,
+                        help="Scenario seconds per wall second (60: a 1-hour drive in a minute).")
+DurationOpt = typer.Option(None, "--duration", min=0.0,
+                           help="Stop after this many wall seconds (default: until Ctrl-C).")
 
 
 @simulate_app.command("modem")
 def simulate_modem(profile: str = choice_option("generic", "--profile", choice=SIM_PROFILE,
-                                                help="Modem profile, or transcript:FILE to replay a recorded transcript."),
-                   scenario: Optional[Path] = typer.Option(None, "--scenario", help="Route/scenario JSON (default: "
-                                                                                     "one point in Turkestan, good LTE)."),
+                                                help="Modem profile, or transcript:FILE to replay a recorded "
+                                                     "transcript."),
+                   scenario: Optional[Path] = typer.Option(None, "--scenario",
+                                                           help="Route/scenario JSON (default: one point in "
+                                                                "Turkestan, good LTE)."),
                    operator: str = typer.Option("401-02", "--operator", help="MCC-MNC of the simulated SIM."),
                    speed: float = SpeedOpt, duration: Optional[float] = DurationOpt) -> None:
     """Serve a simulated modem on a pty; prints the port path, then runs until stopped."""
@@ -883,7 +889,8 @@ def _rules_path(value: Optional[Path]) -> Optional[Path]:
         return package_path("mapping", "rules", f"{value}.toml")
     if value.is_file():
         return value
-    raise typer.BadParameter(f"{str(value)!r} is neither a bundled rule set nor a file; give one of: {RULE_SET.listing()}")
+    raise typer.BadParameter(f"{str(value)!r} is neither a bundled rule set nor a file; give one of: "
+                             f"{RULE_SET.listing()}")
 
 
 RulesOpt = typer.Option(None, "--rules", callback=_rules_path,
@@ -1073,7 +1080,8 @@ def inspection_new(
     act_registered: str = typer.Option(..., "--act-registered", help="Date the act was registered with the "
                                        "legal-statistics body, YYYY-MM-DD."),
     inspector: list[str] = typer.Option(..., "--inspector", help="Inspector (repeat for several)."),
-    instrument: list[str] = typer.Option(..., "--instrument", help="Instrument id from the instrument register (repeat)."),
+    instrument: list[str] = typer.Option(..., "--instrument",
+                                         help="Instrument id from the instrument register (repeat)."),
     inspection_id: Optional[str] = typer.Option(None, "--id", help="Inspection id (default: INSP-YEAR-NNNN)."),
     notes: str = typer.Option("", "--notes", help="Free text kept with the record."),
     db: str = DbOpt, registers: Optional[Path] = RegistersOpt, gazetteer: Optional[Path] = GazetteerOpt,
@@ -1085,10 +1093,11 @@ def inspection_new(
 
     mcc, mnc = parse_operator(operator)
     with _store(db, must_exist=False) as store:
-        insp = create_inspection(store, _registers(registers), gazetteer=_gazetteer(gazetteer), inspection_id=inspection_id,
-                                 grounds=grounds, grounds_number=grounds_number, grounds_date=grounds_date,
-                                 operator=f"{mcc}-{mnc}", kato=kato, address=address, act_number=act_number,
-                                 act_registered=act_registered, inspectors=inspector, instruments=instrument, notes=notes)
+        insp = create_inspection(store, _registers(registers), gazetteer=_gazetteer(gazetteer),
+                                 inspection_id=inspection_id, grounds=grounds, grounds_number=grounds_number,
+                                 grounds_date=grounds_date, operator=f"{mcc}-{mnc}", kato=kato, address=address,
+                                 act_number=act_number, act_registered=act_registered, inspectors=inspector,
+                                 instruments=instrument, notes=notes)
     if as_json:
         emit_json(insp.model_dump())
     else:
@@ -1147,9 +1156,10 @@ def inspection_findings(inspection_id: str = typer.Argument(..., help="Inspectio
         table.add_column(h)
     for r in f["indicators"]:
         ci = "" if r["ci_low"] is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} %"
-        table.add_row(*cells(r["technology_label"], None if r["threshold_mbps"] is None else f"{r['threshold_mbps']:g} Mbit/s",
-                             r["n"], r["n_below"], None if r["share_below"] is None else f"{100 * r['share_below']:.1f} %",
-                             ci, r["days"], r["verdict"]))
+        threshold = None if r["threshold_mbps"] is None else f"{r['threshold_mbps']:g} Mbit/s"
+        share = None if r["share_below"] is None else f"{100 * r['share_below']:.1f} %"
+        table.add_row(*cells(r["technology_label"], threshold, r["n"], r["n_below"], share, ci, r["days"],
+                             r["verdict"]))
     console.print(table)
     for r in f["indicators"]:
         console.print(f"{safe(r['technology_label'])}: {safe(r['verdict'])}: {safe(r['reason'])}", highlight=False)
@@ -1184,7 +1194,8 @@ def inspection_documents(
     lang: str = typer.Option("kk,ru", "--lang", callback=lambda v: ",".join(DOCUMENT_LANGUAGE.callback(
                                  [x.strip() for x in v.split(",") if x.strip()])),
                              help=f"Languages, comma-separated: {DOCUMENT_LANGUAGE.placeholder}."),
-    issue_date: Optional[str] = typer.Option(None, "--date", help="Date of the documents, YYYY-MM-DD (default: today, UTC)."),
+    issue_date: Optional[str] = typer.Option(None, "--date",
+                                             help="Date of the documents, YYYY-MM-DD (default: today, UTC)."),
     deadline_days: Optional[int] = typer.Option(None, "--deadline-days", help="Order deadline in calendar days "
                                                 "(at least the register's minimum, 10)."),
     templates: Optional[Path] = typer.Option(None, "--templates", help="Folder of the office's DOCX templates."),
@@ -1197,7 +1208,8 @@ def inspection_documents(
     day = _iso_date("--date", issue_date)
     with _store(db) as store:
         docs = generate_documents(store, inspection_id, out, rules=_rules(rules), registers=_registers(registers),
-                                  gazetteer=_gazetteer(gazetteer), langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
+                                  gazetteer=_gazetteer(gazetteer),
+                                  langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
                                   issue_date=day, deadline_days=deadline_days, templates=templates)
     if as_json:
         emit_json({k: str(v) for k, v in docs.items()})
@@ -1252,8 +1264,9 @@ def keys_new(name: str = typer.Option(..., "--name", help="Inspector's name (als
 
 @app.command("verify")
 def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."),
-               office_keys: Optional[Path] = typer.Option(None, "--office-keys", help="Office key list TOML "
-                                                          "(default: office_keys.toml of --registers, else the bundled list)."),
+               office_keys: Optional[Path] = typer.Option(None, "--office-keys",
+                                                          help="Office key list TOML (default: office_keys.toml of "
+                                                               "--registers, else the bundled list)."),
                registers: Optional[Path] = RegistersOpt, as_json: bool = JsonOpt) -> None:
     """Check every hash, hash chain and the signature of a bundle; exit 1 naming the first mismatch."""
     from .reports.bundle import verify_bundle
@@ -1313,8 +1326,8 @@ def map_problems(
     if as_json:
         emit_json(result)
         return
-    console.print(f"wrote {safe(result['path'])} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, years "
-                  f"{result['years'][0]}–{result['years'][-1]}, {'offline' if offline else 'online tiles'}); "
+    console.print(f"wrote {safe(result['path'])} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, "
+                  f"years {result['years'][0]}–{result['years'][-1]}, {'offline' if offline else 'online tiles'}); "
                   f"rules {safe(result['problem_rules'])}", highlight=False)
     for n in result["notes"]:
         console.print(f"note: {safe(n)}", highlight=False)

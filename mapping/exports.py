@@ -93,7 +93,8 @@ def meta_table(cl: Classification) -> pd.DataFrame:
     rows = [("rule_set_id", m["rule_set"]["id"]), ("rule_set_version", m["rule_set"]["version"]),
             ("rule_set_valid_from", m["rule_set"]["valid_from"]), ("rule_set_file", m["rule_set"]["file"] or ""),
             ("rule_set_status", m["rule_set"]["status"]),
-            ("period_start_utc", iso_utc(m["period"]["start_utc"])), ("period_end_utc", iso_utc(m["period"]["end_utc"])),
+            ("period_start_utc", iso_utc(m["period"]["start_utc"])),
+            ("period_end_utc", iso_utc(m["period"]["end_utc"])),
             ("period", m["period"]["label"]),
             ("operators", ", ".join(f"{k} {v}" for k, v in m["operators"].items()))]
     rows += [(f"count_{k}", str(v)) for k, v in m["counts"].items()]
@@ -126,6 +127,7 @@ def export_classification(cl: Classification, out: Path | str, fmt: str | None =
             "rule_set": meta_table(cl),
         })
         if hexes is not None and len(hexes):
-            layers["h3_signal"] = _hex_layer(hexes, hex_resolution or cl.rules.aggregation.h3_resolution, cl.rules.version)
+            resolution = hex_resolution or cl.rules.aggregation.h3_resolution
+            layers["h3_signal"] = _hex_layer(hexes, resolution, cl.rules.version)
     rows = write_layers(layers, out, fmt)
     return {"path": str(out), "format": fmt, "rows": rows, "rule_set": cl.rules.version}

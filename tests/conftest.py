@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled gazetteer, small synthetic gazetteers, running `qamtu` (in process, or the console script)."""
+"""Shared fixtures: the bundled gazetteer, small synthetic gazetteers, running `qamtu` (in process, or the
+console script)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def write_gazetteer(tmp_path):
     """Write features to a settlements GeoJSON in tmp_path and return its path."""
     def write(features: list[dict], name: str = "settlements.geojson") -> Path:
         path = tmp_path / name
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                        encoding="utf-8")
         return path
     return write
 
@@ -68,7 +70,8 @@ def run_qamtu(*args: str, check: bool = True, timeout: float = 120,
 def run_console_script(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run the installed `qamtu` console script in a child process, as a user would (smoke tests only)."""
     env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="120")
-    proc = subprocess.run([str(QAMTU), *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout, env=env)
+    proc = subprocess.run([str(QAMTU), *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+                          env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"qamtu {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

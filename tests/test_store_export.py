@@ -48,14 +48,16 @@ def test_export_geopackage_opens_in_gdal(db, tmp_path):
         sid = st.sessions()[0]["session_id"]
     gpkg = tmp_path / "s.gpkg"
     run_qamtu("sessions", "export", sid, "--db", str(db), "--out", str(gpkg))
-    info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(gpkg)], capture_output=True, text=True, check=True).stdout
+    info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(gpkg)], capture_output=True, text=True,
+                          check=True).stdout
     assert "Layer name: samples" in info and "Layer name: speedtests" in info and "Layer name: events" in info
     assert "Feature Count: 24" in info and "Feature Count: 6" in info
     assert "EPSG\",4326" in info.replace(" ", "") or "WGS 84" in info
 
 
 def test_unknown_format_and_session_are_clear_errors(db, tmp_path):
-    out = run_qamtu("sessions", "export", "zzz", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--format", "csv", check=False)
+    out = run_qamtu("sessions", "export", "zzz", "--db", str(db), "--out", str(tmp_path / "x.csv"), "--format", "csv",
+                    check=False)
     assert out.returncode == 1 and "no session matches 'zzz'" in out.stderr
     with Store(db) as st:
         sid = st.sessions()[0]["session_id"]
@@ -69,12 +71,13 @@ def test_sessions_list_show_and_check_commands(db):
     listed = json.loads(run_qamtu("sessions", "list", "--db", str(db), "--json").stdout)
     assert len(listed) == 1 and listed[0]["samples"] == 24 and listed[0]["speedtests"] == 6
     shown = json.loads(run_qamtu("sessions", "show", listed[0]["session_id"][:9], "--db", str(db), "--json").stdout)
-    assert shown["meta"]["synthetic"] is True and {o["operator"] for o in shown["operators"]} == {"401-02", "401-01", "401-77"}
+    assert shown["meta"]["synthetic"] is True
+    assert {o["operator"] for o in shown["operators"]} == {"401-02", "401-01", "401-77"}
     ok = json.loads(run_qamtu("sessions", "check", "--db", str(db), "--json").stdout)
     assert ok[0]["ok"] and ok[0]["records"] == 32
     with Store(db) as st:
-        st.conn.execute("UPDATE records SET payload = replace(payload, '\"driver\":\"synthetic\"', '\"driver\":\"quectel\"') "
-                        "WHERE seq = 5")
+        st.conn.execute("UPDATE records SET payload = replace(payload, '\"driver\":\"synthetic\"', "
+                        "'\"driver\":\"quectel\"') WHERE seq = 5")
     bad = run_qamtu("sessions", "check", "--db", str(db), check=False)
     assert bad.returncode == 1 and "BROKEN" in bad.stdout and "at record 5" in bad.stdout
     assert "Tele2" not in run_qamtu("sessions", "list", "--db", str(db)).stdout  # counts only, no crash
@@ -119,7 +122,8 @@ def test_every_registered_format_round_trips(db, tmp_path, fmt):
         assert back["time_utc"].tolist() == expected["time_utc"].tolist()
     else:
         if fmt == "geojson":  # GDAL would parse the text into datetimes: check the file's own text
-            back["time_utc"] = [f["properties"]["time_utc"] for f in json.loads(out.read_text(encoding="utf-8"))["features"]]
+            features = json.loads(out.read_text(encoding="utf-8"))["features"]
+            back["time_utc"] = [f["properties"]["time_utc"] for f in features]
         assert back["time_utc"].astype(str).str.match(TIME_TEXT).all(), back["time_utc"].head()
         assert pd.to_datetime(back["time_utc"], utc=True).tolist() == expected["time_utc"].tolist()
     if fmt == "gpkg":
