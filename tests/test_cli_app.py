@@ -245,3 +245,21 @@ def test_the_live_view_prints_a_hostile_operator_name_literally():
     Console(file=out, width=200, color_system=None).print(render(state, "en"))
     text = out.getvalue()
     assert "[/x] Evil" in text and "\x1b" not in text and "\\x1b[2J" in text and "\x07" not in text
+
+
+def test_titles_of_sessions_and_inspection_lists_hide_the_password():
+    """On a real PostgreSQL (trust authentication ignores the password, so the URL still opens)."""
+    from pg import Cluster, pg_bin, postgis_available
+
+    if pg_bin() is None or not postgis_available():
+        pytest.skip("PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3)")
+    cluster = Cluster().start()
+    try:
+        url = cluster.create_db("titles").replace("postgresql://qamtu@", "postgresql://qamtu:pw-title@")
+        for command in ("sessions", "inspection"):
+            for db in (url, url.replace(":pw-title@", "@") + "?password=pw-title"):
+                out = run_qamtu(command, "list", f"--db={db}", env={"COLUMNS": "300"})
+                assert "pw-title" not in out.stdout + out.stderr and "***" in out.stdout, out.stdout
+                assert ("Sessions in " if command == "sessions" else "Inspections in ") in out.stdout
+    finally:
+        cluster.stop()
