@@ -37,8 +37,12 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
     return conventional(df, typed_times=False)
 
 
-def settlements_table(cl: Classification) -> pd.DataFrame:
-    """Best-of row per settlement with each operator's statuses in wide columns."""
+def settlements_table(cl: Classification, text_times: bool = True) -> pd.DataFrame:
+    """Best-of row per settlement with each operator's statuses in wide columns.
+
+    Times are ISO 8601 UTC text (for spreadsheets) unless ``text_times`` is False; then they stay
+    datetimes and the exporter applies its format's convention (typed in Parquet).
+    """
     base = cl.settlements.copy()
     for op in cl.operators:
         part = cl.by_operator[cl.by_operator["operator"] == op].set_index("kato")
@@ -51,9 +55,9 @@ def settlements_table(cl: Classification) -> pd.DataFrame:
             elif col == "internet_status":
                 s = np.where(pd.isna(s), "not_measured", s)
             base[f"{col}_{tag}"] = s
-    base["period_start_utc"] = iso_utc(cl.period.start)
-    base["period_end_utc"] = iso_utc(cl.period.end)
-    return _plain(base)
+    base["period_start_utc"] = pd.Timestamp(cl.period.start)
+    base["period_end_utc"] = pd.Timestamp(cl.period.end)
+    return _plain(base) if text_times else base
 
 
 def _points(df: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -114,16 +118,16 @@ def export_classification(cl: Classification, out: Path | str, fmt: str | None =
         exporter = get_exporter(fmt)
     except ExportError as exc:
         raise ExportError(f"{out}: {exc}") from None
-    table = settlements_table(cl)
+    table = settlements_table(cl, text_times=False)
     layers: dict[str, Any] = {"settlements": _points(table)}
     if exporter.multi_layer:
         # read before writing so a bad districts file is reported as such, not as "cannot write"
         districts = _district_layer(cl, districts_path)
         layers.update({
-            "settlement_operators": _points(_plain(cl.by_operator.merge(
-                cl.settlements[["kato", "name_kk", "name_ru", "district_kato", "lat", "lon"]], on="kato", how="left"))),
+            "settlement_operators": _points(cl.by_operator.merge(
+                cl.settlements[["kato", "name_kk", "name_ru", "district_kato", "lat", "lon"]], on="kato", how="left")),
             "districts": districts,
-            "district_summary": _plain(cl.districts),
+            "district_summary": cl.districts,
             "rule_set": meta_table(cl),
         })
         if hexes is not None and len(hexes):

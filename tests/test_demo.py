@@ -34,7 +34,8 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
         assert (~tests["valid"]).any() and tests.loc[~tests["valid"], "failure_cause"].notna().all()
     html = outputs["coverage map (offline HTML)"].read_text(encoding="utf-8")
     assert "Түркістан" in html and "https://unpkg" not in html
-    run_qamtu("verify", str(outputs["inspection bundle"]), "--office-keys", str(outputs["inspection office keys (demo)"]))
+    run_qamtu("verify", str(outputs["inspection bundle"]), "--office-keys",
+              str(outputs["inspection office keys (demo)"]))
     untrusted = run_qamtu("verify", str(outputs["inspection bundle"]), check=False)  # the bundled (empty) office list
     assert untrusted.returncode == 1 and "not trusted" in untrusted.stdout
     with zipfile.ZipFile(outputs["inspection bundle"]) as z:
