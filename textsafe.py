@@ -1,7 +1,10 @@
 """Data text made safe where it leaves Qamtu: terminals, CSV files and spreadsheets.
 
 * :func:`printable` escapes control characters (C0, C1, DEL) and bidirectional overrides, so a
-  member name or a manifest field cannot move the cursor, recolour a line or reorder text.
+  member name or a manifest field cannot move the cursor, recolour a line or reorder text; with
+  ``markup=True`` it also escapes rich markup, so ``[bold]`` in data prints as ``[bold]``.
+* :func:`redact_secrets` hides database passwords in every URL and DSN form before anything
+  about a database location is printed or stored.
 * :func:`csv_cell` / :func:`csv_frame`: a text cell starting with ``= + - @``, a tab or a carriage
   return is written with a leading apostrophe, so a spreadsheet opening the CSV shows it as text
   instead of running it as a formula (OWASP "CSV injection").
@@ -17,6 +20,12 @@ from typing import Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SECRETS = re.compile(
+    r"(?P<url>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]*(?=@)"              # scheme://user:PASSWORD@host
+    r"|(?P<query>[?&](?:ssl)?password=)[^&#\s]*"                            # ...?password=PASSWORD&...
+    r"|(?P<kw>\b(?:ssl)?password\s*=\s*)(?:'(?:\\.|[^'\\])*'?|[^\s']+)",    # keyword DSN: password=PASSWORD
+    re.IGNORECASE)
 
 
 def _escape(m: re.Match) -> str:
@@ -24,9 +33,31 @@ def _escape(m: re.Match) -> str:
     return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
 
 
-def printable(value: Any) -> str:
-    """``str(value)`` with control and bidi-override characters shown as ``\\xNN`` / ``\\uNNNN``."""
-    return _CONTROL.sub(_escape, str(value))
+def printable(value: Any, *, markup: bool = False, keep_lines: bool = False) -> str:
+    """``str(value)`` with control and bidi-override characters shown as ``\\xNN`` / ``\\uNNNN``;
+    None becomes "". ``keep_lines`` keeps newlines and tabs (multi-line text in a table);
+    ``markup`` also escapes rich markup, for text rich renders as markup (tables, titles, messages).
+
+    The one escape for every value from a store, a file, a modem or the command line that reaches a
+    terminal (``cli.py`` calls it as ``safe``).
+    """
+    if value is None:
+        return ""
+    text = (_CONTROL_KEEP_LINES if keep_lines else _CONTROL).sub(_escape, str(value))
+    if markup:
+        from rich.markup import escape
+
+        text = escape(text)
+    return text
+
+
+def redact_secrets(text: Any) -> str:
+    """``text`` with every database password replaced by ``***``: in URLs (``postgresql://u:PW@h/db``),
+    in their query (``?password=PW``) and in keyword DSNs (``host=h password=PW`` or ``password='P W'``).
+
+    The one redaction used for everything Qamtu prints or stores about a database location.
+    """
+    return _SECRETS.sub(lambda m: (m.group("url") or m.group("query") or m.group("kw")) + "***", str(text))
 
 
 def csv_cell(value: Any) -> Any:

@@ -179,9 +179,9 @@ class GenericModem:
             tech = Technology.NONE
         mcc, mnc = op.mcc, op.mnc
         if mcc is None:
-            for c in cells:
-                if c.mcc:
-                    mcc, mnc = c.mcc, c.mnc
+            for cell in cells:
+                if cell.mcc:
+                    mcc, mnc = cell.mcc, cell.mnc
                     break
         return ModemReading(time_utc=time_utc, port=self.port, driver=self.name, technology=tech,
                             registration=state, operator_mcc=mcc, operator_mnc=mnc,

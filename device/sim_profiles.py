@@ -58,7 +58,7 @@ class GenericProfile:
         return [f"Manufacturer: {self.manufacturer}", f"Model: {self.model}", f"Revision: {self.firmware}"]
 
     # the extra answers of vendor profiles; a key is a regex on the upper-cased command
-    def vendor(self, cmd: str, ctx: ModemContext) -> list[str] | None:
+    def vendor(self, cmd: str, ctx: ModemContext) -> list[str] | str | None:
         return None
 
     def answer(self, cmd: str, ctx: ModemContext) -> list[str] | str:
@@ -296,11 +296,11 @@ class SimcomProfile(GenericProfile):
             ctx.settings["CGPS"] = 1
             return []
         if u == "AT+CGPSINFO":
-            if ctx.lat is None or not ctx.settings.get("CGPS"):
+            if ctx.lat is None or ctx.lon is None or not ctx.settings.get("CGPS"):
                 return ["+CGPSINFO: ,,,,,,,,"]
-            t = ctx.utc
+            when = ctx.utc
             return [f"+CGPSINFO: {_dmm(ctx.lat, 2)},{'N' if ctx.lat >= 0 else 'S'},{_dmm(ctx.lon, 3)},"
-                    f"{'E' if ctx.lon >= 0 else 'W'},{t:%d%m%y},{t:%H%M%S}.0,{ctx.alt_m:.1f},"
+                    f"{'E' if ctx.lon >= 0 else 'W'},{when:%d%m%y},{when:%H%M%S}.0,{ctx.alt_m:.1f},"
                     f"{ctx.speed_mps * 3.6 / 1.852:.1f},{ctx.course_deg:.1f}"]
         return None
 

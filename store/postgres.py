@@ -11,8 +11,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Iterable, Optional, Sequence
-from urllib.parse import urlsplit, urlunsplit
 
+from ..textsafe import redact_secrets
 from .base import Store
 from .errors import StoreError, UniqueViolation, ValueRejected
 from .sql import to_pyformat
@@ -22,12 +22,8 @@ MIGRATION_LOCK = 637061
 
 
 def redact(url: str) -> str:
-    """The URL with any password replaced by ``***`` (for messages)."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
+    """The URL or keyword DSN with any password replaced by ``***`` (for messages)."""
+    return redact_secrets(url)
 
 
 _pyformat = lru_cache(maxsize=512)(to_pyformat)
