@@ -8,6 +8,8 @@ is forced by name. The port is closed again on every error.
 
 from __future__ import annotations
 
+from typing import Any
+
 import importlib
 import os
 import re
@@ -96,7 +98,9 @@ def open_modem(url: str, driver: str | None = None, *, timeout_s: float = 5.0) -
             raise DriverError(f"driver {driver!r} cannot open port {url!r}: "
                               + (f"{scheme}: ports use the {scheme!r} driver" if scheme else
                                  f"{driver!r} takes ports like {wanted}…"))
-        return driver_class(scheme).open(url, timeout_s=timeout_s)
+        assert scheme is not None  # a scheme-less port with a scheme driver was refused just above
+        port_driver: Any = driver_class(scheme)  # ModemManager, qmicli, mbimcli: opened by port, not by AT
+        return port_driver.open(url, timeout_s=timeout_s)
     try:
         channel = ATChannel(url, timeout_s=timeout_s)
     except PortError as exc:

@@ -108,7 +108,8 @@ def parse_cell_info(cells: list[dict[str, Any]], notes: list[str]) -> list[Cell]
     for c in cells:
         if not isinstance(c, dict) or not c.get("serving"):
             continue
-        rat = _CELL_RAT.get(c.get("cell-type"))
+        cell_type = c.get("cell-type")
+        rat = _CELL_RAT.get(cell_type) if isinstance(cell_type, int) else None
         if rat is None:
             continue
         mcc, mnc = split_plmn(c.get("operator-id"))

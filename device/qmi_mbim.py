@@ -77,7 +77,7 @@ def parse_qmi_signal_info(text: str) -> dict[str, dict[str, float | None]]:
 def parse_qmi_serving_system(text: str) -> dict[str, Any]:
     """``qmicli --nas-get-serving-system`` -> registration, radio interfaces, MCC/MNC, roaming, cell id, TAC, LAC."""
     secs = _sections(text)
-    top = {}
+    top: dict[str, Any] = {}
     for kv in secs.values():
         for k, v in kv.items():
             top.setdefault(k, v)
