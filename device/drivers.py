@@ -8,11 +8,10 @@ is forced by name. The port is closed again on every error.
 
 from __future__ import annotations
 
-from typing import Any
-
 import importlib
 import os
 import re
+from typing import Any
 
 from .at import ATChannel
 from .errors import DriverError, PortBusy, PortError, PortNotFound
