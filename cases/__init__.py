@@ -1,0 +1,1 @@
+"""Residents' complaints: records, cases and their hash-chained history, legal deadlines, answers."""
