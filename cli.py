@@ -200,17 +200,13 @@ DbOpt = typer.Option("qamtu.db", "--db", envvar="QAMTU_DB",
                      help="Sample store: a SQLite file, or postgresql://user@host/db for a regional server.")
 
 
-def _is_url(db) -> bool:
-    return str(db).startswith(("postgresql://", "postgres://"))
-
-
 def _store(db, must_exist: bool = True):
-    """Open the store named by --db (a file must exist unless ``must_exist`` is False)."""
-    from .probe.store import StoreError, open_store
+    """Open the store named by --db: read-only when it must exist (read and verify commands never write
+    or migrate), else for writing (a new file is created and migrated)."""
+    from .probe.store import SampleStore
+    from .store import open_store
 
-    if must_exist and not _is_url(db) and not Path(db).exists():
-        raise StoreError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
-    return open_store(db)
+    return SampleStore(open_store(db, create=not must_exist, read_only=must_exist))
 
 
 @sessions_app.command("list")

@@ -26,7 +26,7 @@ def export_session(store: Store, session_id: str, out: Path, fmt: str) -> dict:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     layers = {"samples": store.samples_frame(session=sid), "speedtests": store.speedtests_frame(session=sid),
-              "events": store._frame("events", sid, None, None, None, None, None)}
+              "events": store.events_frame(session=sid)}
     for df in layers.values():
         df["time_utc"] = df["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     tmp = out.with_name(".partial-" + out.name)  # same extension: GDAL picks the driver by it

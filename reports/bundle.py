@@ -36,7 +36,7 @@ from typing import Any, Optional
 from cryptography.hazmat.primitives import serialization
 
 from .. import __version__
-from ..probe.chain import canonical_json, verify_rows
+from ..store.chain import canonical_json, verify_rows
 from ..probe.samples import time_text
 from .errors import ReportError
 from .inspections import get_inspection, linked_sessions, summary

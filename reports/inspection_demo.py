@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from ..mapping.gazetteer import Gazetteer
 from ..mapping.rules import load_rules
-from ..probe.store import open_store
+from ..probe.store import SampleStore
 from ..probe.synthetic import Campaign, Condition, write_campaign
 from .bundle import build_bundle, verify_bundle
 from .documents import generate_documents
@@ -73,7 +73,7 @@ def run_demo_inspection(store_path: Path | str, out_dir: Path | str, *, gazettee
     poor_4g = Condition("LTE", rsrp_dbm=-112.0, download_mbps=2.2, upload_mbps=0.8)
     common = dict(grounds="complaint", operator=DEMO_OPERATOR, kato=village.kato, inspectors=["Demo inspector"],
                   instruments=["DEMO-MODEM-1"])
-    with open_store(store_path) as store:
+    with SampleStore(store_path) as store:
         earlier_start = start - timedelta(days=120)
         earlier = create_inspection(
             store, registers, gazetteer=gazetteer, created=datetime.combine(earlier_start, time(4), timezone.utc),

@@ -25,9 +25,9 @@ from ..mapping.problem_map import build_problem_map
 from ..mapping.problems import (DIMENSION_LABELS, DIMENSIONS, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA,
                                 PRIORITY_FORMULA_KK_RU, ProblemPicture, build_problems, load_problem_rules,
                                 parse_years)
-from ..probe.store import Store
+from ..probe.store import Store, sample_store
 from .common import save_png
-from .coverage import SYNTHETIC_NOTE, classify_store, open_db
+from .coverage import SYNTHETIC_NOTE, classify_store
 from .errors import ReportError
 from .surveys import plans_frame, survey_frame
 
@@ -43,7 +43,7 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
     """Classify each year of ``years`` from the store, read surveys and plans, build the picture."""
     year_list = parse_years(years) if isinstance(years, str) else sorted({int(y) for y in years})
     g = gazetteer or Gazetteer.load()
-    ctx = nullcontext(db) if isinstance(db, Store) else open_db(db)
+    ctx = nullcontext(db) if not isinstance(db, (str, Path)) else sample_store(db, read_only=True)
     measured: dict[int, pd.DataFrame] = {}
     synthetic = 0
     with ctx as store:

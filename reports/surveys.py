@@ -333,11 +333,13 @@ def import_survey(store, path: Path | str, gazetteer: Gazetteer | None = None, *
     path = Path(path)
     rows = check_survey_file(path, gazetteer, today=today)
     existing = {(r["kato"], int(r["year"]), r["dimension"]) for r in
-                store._query("SELECT kato, year, dimension FROM survey_observations")}
+                store.query("SELECT kato, year, dimension FROM survey_observations")}
     now = time_text(datetime.now(timezone.utc))
     stmts = [(_SURVEY_SQL, (r["kato"], r["year"], r["dimension"], r["value"], r["observed_on"], r["observer"],
                             r["note"], path.name, r["source_row"], now)) for r in rows]
-    store._transaction(stmts, f"importing survey observations from {path.name}")
+    with store.transaction(f"importing survey observations from {path.name}") as tx:
+        for sql, params in stmts:
+            tx.execute(sql, params)
     replaced = sum(1 for r in rows if (r["kato"], r["year"], r["dimension"]) in existing)
     return {"path": str(path), "rows": len(rows), "new": len(rows) - replaced, "replaced": replaced,
             "settlements": len({r["kato"] for r in rows}), "years": sorted({r["year"] for r in rows})}
@@ -348,11 +350,13 @@ def import_plans(store, path: Path | str, gazetteer: Gazetteer | None = None) ->
     path = Path(path)
     rows = check_plan_file(path, gazetteer)
     existing = {(r["kato"], r["dimension"], int(r["planned_year"])) for r in
-                store._query("SELECT kato, dimension, planned_year FROM remediation_plans")}
+                store.query("SELECT kato, dimension, planned_year FROM remediation_plans")}
     now = time_text(datetime.now(timezone.utc))
     stmts = [(_PLAN_SQL, (r["kato"], r["dimension"], r["planned_year"], r["programme"], r["responsible"], r["note"],
                           path.name, r["source_row"], now)) for r in rows]
-    store._transaction(stmts, f"importing remediation plans from {path.name}")
+    with store.transaction(f"importing remediation plans from {path.name}") as tx:
+        for sql, params in stmts:
+            tx.execute(sql, params)
     replaced = sum(1 for r in rows if (r["kato"], r["dimension"], r["planned_year"]) in existing)
     return {"path": str(path), "rows": len(rows), "new": len(rows) - replaced, "replaced": replaced,
             "settlements": len({r["kato"] for r in rows}), "planned_years": sorted({r["planned_year"] for r in rows})}
@@ -366,7 +370,7 @@ PLAN_FRAME_COLUMNS = ["kato", "dimension", "planned_year", "programme", "respons
 
 def survey_frame(store) -> pd.DataFrame:
     """Every stored survey observation (columns of :data:`SURVEY_FRAME_COLUMNS`)."""
-    rows = store._query(f"SELECT {', '.join(SURVEY_FRAME_COLUMNS)} FROM survey_observations ORDER BY kato, year, dimension")
+    rows = store.query(f"SELECT {', '.join(SURVEY_FRAME_COLUMNS)} FROM survey_observations ORDER BY kato, year, dimension")
     df = pd.DataFrame(rows, columns=SURVEY_FRAME_COLUMNS)
     df["year"] = df["year"].astype(int)
     return df
@@ -374,7 +378,7 @@ def survey_frame(store) -> pd.DataFrame:
 
 def plans_frame(store) -> pd.DataFrame:
     """Every stored remediation plan (columns of :data:`PLAN_FRAME_COLUMNS`)."""
-    rows = store._query(f"SELECT {', '.join(PLAN_FRAME_COLUMNS)} FROM remediation_plans "
+    rows = store.query(f"SELECT {', '.join(PLAN_FRAME_COLUMNS)} FROM remediation_plans "
                         "ORDER BY kato, dimension, planned_year")
     df = pd.DataFrame(rows, columns=PLAN_FRAME_COLUMNS)
     df["planned_year"] = df["planned_year"].astype(int)
