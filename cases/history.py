@@ -18,7 +18,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from ..probe.chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
+from ..store.chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
 
 KINDS = ("opened", "complaint_joined", "transition", "extension", "answer_issued", "inspection_linked", "findings")
 
