@@ -15,10 +15,10 @@ from .errors import CasesError
 def match_address(text: str, gazetteer=None) -> dict[str, Any]:
     """``{"kato", "name_kk", "name_ru", "district_kato", "score", "needs_person", "candidates"}`` for free text."""
     try:
-        from .matching import match_settlement  # type: ignore[attr-defined]
+        from .matching import match_address as _match  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - until the matching module is merged
         return _interim_match(text, gazetteer)
-    return dict(match_settlement(text, gazetteer=gazetteer))
+    return _match(text, gazetteer).as_dict()
 
 
 def extract(text: str) -> dict[str, list[str]]:

@@ -103,12 +103,15 @@ def _group(tx, cid: str, facts: ComplaintFacts, district: Optional[str], *, by: 
     out = []
     for op in facts.operators:
         for service in facts.services:
-            rows = tx.query("SELECT case_id, state, last_received FROM cases_cases WHERE kato = ? AND operator = ? "
-                            "AND service = ? ORDER BY last_received DESC, case_id DESC LIMIT 1", (facts.kato, op, service))
+            rows = tx.query("SELECT case_id, state, opened, last_received FROM cases_cases WHERE kato = ? AND operator = ? "
+                            "AND service = ? ORDER BY case_id", (facts.kato, op, service))
+            near = sorted(((_distance(received, r), r["case_id"], r) for r in rows), key=lambda x: (x[0], x[1]))
+            near = [x for x in near if x[0] <= window]
             case_id = None
-            if rows and received - date.fromisoformat(rows[0]["last_received"]) <= window:
-                case_id = rows[0]["case_id"]
-                if rows[0]["state"] == "closed":
+            if near:
+                best = near[0][2]
+                case_id = best["case_id"]
+                if best["state"] == "closed":
                     _transition(tx, case_id, "reopened", by, {"reason": "new_complaint", "complaint_id": cid}, now)
             if case_id is None:
                 case_id = _next_number(tx, "cases_cases", "case_id", f"CASE-{received.year}-", 4)
@@ -121,10 +124,20 @@ def _group(tx, cid: str, facts: ComplaintFacts, district: Optional[str], *, by: 
             else:
                 tx.execute("UPDATE cases_cases SET last_received = ?, updated_utc = ? WHERE case_id = ? AND last_received < ?",
                            (facts.received, history.now_text(now), case_id, facts.received))
+                tx.execute("UPDATE cases_cases SET opened = ? WHERE case_id = ? AND opened > ?",
+                           (facts.received, case_id, facts.received))
                 _append(tx, case_id, "complaint_joined", {"by": by, "complaint_id": cid}, now)
             tx.execute("INSERT INTO cases_case_complaints (case_id, complaint_id) VALUES (?, ?)", (case_id, cid))
             out.append(case_id)
     return out
+
+
+def _distance(received: date, case: dict[str, Any]) -> timedelta:
+    """How far ``received`` lies outside the span of a case's complaints (0 inside it)."""
+    first, last = date.fromisoformat(case["opened"]), date.fromisoformat(case["last_received"])
+    if first <= received <= last:
+        return timedelta(0)
+    return min(abs(received - first), abs(received - last))
 
 
 def confirm_complaint(store, complaint_id: str, *, by: str, appeals: dict[str, Any], gazetteer=None,
