@@ -1,0 +1,1 @@
+"""Residents' complaints: intake, settlement matching, cases, deadlines and answers (issue 14)."""
