@@ -29,6 +29,7 @@ import tomllib
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
@@ -45,6 +46,8 @@ _TOKEN = re.compile(r"[^\W\d_]+(?:[-'’ʼ][^\W\d_]+)*\.?|\d+(?:[-/.]?[^\W_]+)*|
 #: Russian adjective endings of district and region names ("Сайрамского" -> "Сайрам").
 _ADJ_CYR = re.compile(r"(?:ский|ского|скому|ском|ская|ской|скую|цкий|цкого|цком|цкая|цкой)$")
 _ADJ_LAT = re.compile(r"(?:skiy|skii|skij|sky|skogo|skaya|skaia|skoy|skoi)$")
+#: Surname endings: a place named after a person is also written with the initial ("Т. Рысқұлов").
+_SURNAME = re.compile(r"(?:ов|ев|ин|ова|ева|ина|улы|кызы|ov|ev|in|ova|eva|ina|uly|uli|kyzy)$")
 _MARKER_CATEGORIES = ("settlement", "district", "okrug", "region", "street", "house")
 _POPULATED = ("city", "settlement_town", "village")
 
@@ -74,19 +77,25 @@ def tokenize(text: str) -> list[str]:
 def unit_key(name: str) -> str:
     """Search key of a district or region name without its type words and adjective ending."""
     words = [w for w in tokenize(name) if w[0].isalpha()]
+    unit_words = _unit_words()
     out = []
     for w in words:
         f = fold_token(w)
-        if f in _UNIT_WORDS:
+        if f in unit_words or f.rstrip(".") in unit_words:
             continue
         f = _ADJ_LAT.sub("", _ADJ_CYR.sub("", f))
         out.append(f)
     return search_key("".join(out))
 
 
-#: Type words removed from unit names in the tables themselves ("Сайрам ауданы", "Туркестан Г.А.").
-_UNIT_WORDS = {"ауданы", "район", "область", "облысы", "г.а.", "к.а.", "г.", "к.", "а.", "г", "к", "а",
-               "г.а", "к.а", "district", "region"}
+@lru_cache(maxsize=1)
+def _unit_words() -> frozenset[str]:
+    """Single-token district, okrug and region words of the word table, and the letters of the
+    abbreviations "Г.А."/"Қ.Ә." (city administration) as they appear in KATO names."""
+    table, _ = load_words()
+    words = {seq[0] for seq, markers in table.items() if len(seq) == 1
+             and any(m.category in ("district", "region", "okrug") for m in markers)}
+    return frozenset(words | {w.rstrip(".") for w in words} | {"г.", "к.", "а.", "г", "к", "а"})
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,7 @@ class Thresholds:
 
     cutoff: float
     accept_marked: float
+    accept_in_district: float
     accept_unmarked: float
     margin: float
     min_fuzzy_length: int
@@ -124,7 +134,8 @@ class Match:
     """The answer for one address: a settlement, or ``needs_person`` with the candidates.
 
     ``reason`` says why (``matched``, ``ambiguous``, ``low_score``, ``no_match``,
-    ``outside_region``, ``outside_district``, ``not_in_named_district``, ``conflicting_names``).
+    ``outside_region``, ``outside_district``, ``not_in_named_district``, ``conflicting_names``,
+    ``old_name_without_district``).
     """
 
     kato: Optional[str]
@@ -210,7 +221,13 @@ def load_words(path: Path | None = None) -> tuple[dict[tuple[str, ...], tuple[_M
     for seq, entries in found.items():
         table[seq] = tuple(_Marker(cat, "either" if len(sides) == 2 else next(iter(sides)), kind)
                            for (cat, kind), sides in sorted(entries.items(), key=lambda e: (e[0][0], e[0][1] or "")))
-    stop = {fold_token(w) for w in data.get("stop", {}).get("words", [])}
+    stop = set()
+    for w in data.get("stop", {}).get("words", []):
+        seq = tuple(fold_token(t) for t in tokenize(w))
+        if len(seq) == 1:
+            stop.add(seq[0].rstrip("."))
+        elif seq:
+            table.setdefault(seq, (_Marker("stop", "either", None),))
     return table, stop
 
 
@@ -281,7 +298,7 @@ class AddressMatcher:
             return
         words = [w for w in tokenize(name) if w[0].isalpha()]
         variants = [name]
-        if len(words) >= 2 and len(words[0].rstrip(".")) > 1:
+        if len(words) >= 2 and len(words[0].rstrip(".")) > 1 and _SURNAME.search(fold_token(words[-1])):
             variants.append(words[0][0] + " " + " ".join(words[1:]))
         for variant in variants:
             key = search_key(variant)
@@ -312,6 +329,10 @@ class AddressMatcher:
             if tok[0].isalpha():
                 for n in range(min(self.max_marker, len(tokens) - i), 0, -1):
                     markers = self.words.get(tuple(folded[i:i + n]))
+                    if markers and all(m.category == "stop" for m in markers):
+                        items.append(_Item("sep", " ".join(tokens[i:i + n])))
+                        i += n
+                        break
                     if markers:
                         items.append(_Item("marker", " ".join(tokens[i:i + n]), markers=markers))
                         i += n
@@ -352,9 +373,8 @@ class AddressMatcher:
                 if not markers:
                     continue
                 sides = {m.side for m in markers}
-                before_free = p > 0 and items[p - 1].kind == "word" and not items[p - 1].used
                 if "either" in sides or sides == {"before", "after"}:
-                    side = "after" if before_free else "before"
+                    side = self._either_side(category, items, p)
                 else:
                     side = next(iter(sides))
                 if category == "house":
@@ -394,21 +414,33 @@ class AddressMatcher:
                 run = []
         return reading
 
+    def _either_side(self, category: str, items: list[_Item], p: int) -> str:
+        """For a word that may stand on either side of its name ("район", "аул"): the side whose
+        words score better; before it when only that side has free words."""
+        before = [items[j].raw for j in self._run(items, p - 1, -1)]
+        after = [items[j].raw for j in self._run(items, p + 1, 1)]
+        if not before or not after:
+            return "after" if before else "before"
+        score_before = self._span_score(category, before[:self._best_span(category, before, "after")], "after")
+        score_after = self._span_score(category, after[:self._best_span(category, after, "before")], "before")
+        return "before" if score_after > score_before else "after"
+
+    def _span_score(self, category: str, words_nearest_first: list[str], side: str) -> float:
+        phrase = " ".join(reversed(words_nearest_first) if side == "after" else words_nearest_first)
+        if category == "settlement":
+            return max((h[1] for h in self._lookup(search_key(phrase))), default=-1.0)
+        table = {"region": self._regions, "district": self._districts_all, "okrug": self._okrugs}[category]
+        score = self._unit_score(unit_key(phrase), table)[0]
+        if category == "district":
+            score = max(score, self._unit_score(unit_key(phrase), self._districts_in)[0])
+        return score
+
     def _best_span(self, category: str, words_nearest_first: list[str], side: str) -> int:
-        """How many of the words next to a marker form the name (the best-scoring span)."""
+        """How many of the words next to a marker form the name (the best-scoring span; longer on ties)."""
         best_n, best_score = 1, -1.0
         for n in range(1, len(words_nearest_first) + 1):
-            words = words_nearest_first[:n]
-            phrase = " ".join(reversed(words) if side == "after" else words)
-            if category == "settlement":
-                hits = self._lookup(search_key(phrase))
-                score = max((h[1] for h in hits), default=-1.0)
-            else:
-                table = {"region": self._regions, "district": self._districts_all, "okrug": self._okrugs}[category]
-                score = self._unit_score(unit_key(phrase), table)[0]
-                if category == "district":
-                    score = max(score, self._unit_score(unit_key(phrase), self._districts_in)[0])
-            if score > best_score:
+            score = self._span_score(category, words_nearest_first[:n], side)
+            if score >= best_score and score >= 0:
                 best_n, best_score = n, score
         return best_n
 
@@ -504,6 +536,8 @@ class AddressMatcher:
                     unexplained = True
         has_marked = any(e[1] for e in scores.values())
         if not has_marked:
+            # unmarked names count only when exact; near misses are listed for a person
+            near: dict[int, list[Any]] = {}
             for run in reading.unmarked:
                 for n in range(1, min(3, len(run)) + 1):
                     for k in range(len(run) - n + 1):
@@ -511,10 +545,11 @@ class AddressMatcher:
                         if len(key) < 4:
                             continue
                         for idx, score, via in self._lookup(key):
-                            if score < t.accept_unmarked:
-                                continue
-                            entry = scores.setdefault(idx, [0.0, False, via, set()])
+                            exact = score >= (t.old_name_max if via == "old name" else t.accept_unmarked)
+                            entry = (scores if exact else near).setdefault(idx, [0.0, False, via, set()])
                             entry[0] = max(entry[0], score)
+            if not scores:
+                scores = near
         cands = sorted(((v[0], self.settlements[i], v[2], v[3]) for i, v in scores.items() if v[0] >= t.cutoff),
                        key=lambda c: (-c[0], c[1].kato))
         all_cands = cands
@@ -552,8 +587,14 @@ class AddressMatcher:
             return answer("ambiguous", listed=cands)
         chosen = group[0]
         accept = t.accept_marked if has_marked else t.accept_unmarked
+        if districts and has_marked:
+            accept = min(accept, t.accept_in_district)
+        if chosen[2] == "old name":
+            accept = min(accept, t.old_name_max)
         if chosen[0] < accept:
             return answer("low_score", listed=cands)
+        if chosen[2] == "old name" and not districts:
+            return answer("old_name_without_district", listed=cands)
         if marked_unmatched or unexplained:
             return answer("conflicting_names", listed=cands)
         if region_outside:
@@ -562,18 +603,25 @@ class AddressMatcher:
 
     @staticmethod
     def _narrow(group: list[tuple]) -> list[tuple]:
-        """Choose within places scoring alike: a village beats the town whose district holds it
-        ("г. Кентау, с. Хантағы"), and a type word's kind ("ст.") picks among same-name places."""
-        towns = {c[1].district_kato for c in group if c[1].kind in ("city", "settlement_town")}
-        if towns:
-            inner = [c for c in group if c[1].kind not in ("city", "settlement_town") and c[1].district_kato in towns]
-            if inner:
-                group = inner
+        """Choose within places scoring alike.
+
+        A place beats a differently named town or city whose district holds it ("г. Кентау,
+        с. Хантағы": the text names the town as the district). A type word chooses by kind only
+        where it is unmistakable: "г."/"қаласы" a city, "ст." a station; "ауылы", "с.", "п." only
+        set stations and other non-populated objects aside (people call small towns "ауыл").
+        """
+        def names(s: Settlement) -> set[str]:
+            return {search_key(s.name_kk), search_key(s.name_ru)}
+
+        towns = [c[1] for c in group if c[1].kind in ("city", "settlement_town")]
+        inner = [c for c in group if c[1].kind not in ("city", "settlement_town")
+                 and any(t.district_kato == c[1].district_kato and not names(t) & names(c[1]) for t in towns)]
+        if inner:
+            group = inner
         kinds = set().union(*(c[3] for c in group))
-        wanted = {"city": ("city",), "town": ("settlement_town",), "village": ("village",),
-                  "station": ("railway_station",)}
         if len(kinds) == 1:
-            only = [c for c in group if c[1].kind in wanted[next(iter(kinds))]]
+            wanted = {"city": ("city",), "station": ("railway_station",)}.get(next(iter(kinds)), _POPULATED)
+            only = [c for c in group if c[1].kind in wanted]
             if only:
                 group = only
         return group
