@@ -1162,6 +1162,37 @@ def problems_template(
     console.print(f"wrote {write_template(kind, out)}", highlight=False)
 
 
+# --------------------------------------------------------------------------- cases
+cases_app = typer.Typer(help="Residents' complaints: settlement matching, cases, deadlines, answers.",
+                        no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+
+
+@cases_app.command("match")
+def cases_match(
+    text: str = typer.Argument(..., help="Free-text address as the resident wrote it (Kazakh, Russian or Latin)."),
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Match a free-text address to a settlement; "needs a person" with candidates when unsure."""
+    from .cases.matching import match_address
+
+    m = match_address(text, _gazetteer(gazetteer))
+    if as_json:
+        emit_json(m.as_dict())
+        return
+    if m.needs_person:
+        console.print(f"needs a person ({m.reason}); candidates:", highlight=False)
+    else:
+        console.print(f"{escape(m.name_kk or '')} / {escape(m.name_ru or '')}  KATO {m.kato}  "
+                      f"district {m.district_kato}  score {m.score:.1f}", highlight=False)
+    if m.candidates:
+        table = Table("KATO", "name (kk)", "name (ru)", "district", "score")
+        for c in m.candidates:
+            table.add_row(c.kato, escape(c.name_kk), escape(c.name_ru), c.district_kato, f"{c.score:.1f}")
+        console.print(table)
+
+
 def main() -> None:
     """Console entry point: run the app, turning Qamtu errors into one clear line and exit code 1."""
     try:

@@ -1,1 +1,2 @@
-"""Residents' complaints: records, cases and their hash-chained history, legal deadlines, answers."""
+"""Residents' complaints: intake, settlement matching, cases and their hash-chained history, legal
+deadlines, answers, trip planning and reports (issue 14)."""

@@ -6,7 +6,7 @@ from .. import QamtuError
 
 
 class CasesError(QamtuError):
-    """Anything the cases package refuses; the message names the command, file, row or field."""
+    """Bad complaint input, data table or case operation; the message names the command, file, row or field."""
 
 
 class CalendarError(CasesError):
