@@ -14,10 +14,8 @@ from .errors import CasesError
 
 def match_address(text: str, gazetteer=None) -> dict[str, Any]:
     """``{"kato", "name_kk", "name_ru", "district_kato", "score", "needs_person", "candidates"}`` for free text."""
-    try:
-        from .matching import match_address as _match  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until the matching module is merged
-        return _interim_match(text, gazetteer)
+    from .matching import match_address as _match
+
     return _match(text, gazetteer).as_dict()
 
 
@@ -53,16 +51,6 @@ def order_route(start: tuple[float, float], stops: Sequence[tuple[str, float, fl
     except ImportError:  # pragma: no cover - until the route module is merged
         return _interim_route(start, stops)
     return list(plan_route(start, stops))
-
-
-def _interim_match(text: str, gazetteer) -> dict[str, Any]:
-    from ..mapping.gazetteer import Gazetteer
-
-    g = gazetteer or Gazetteer.load()
-    hits = g.search(text, limit=5)
-    cands = [{"kato": s.kato, "name_kk": s.name_kk, "name_ru": s.name_ru, "district_kato": s.district_kato} for s in hits]
-    return {"kato": None, "name_kk": None, "name_ru": None, "district_kato": None, "score": None,
-            "needs_person": True, "candidates": cands}
 
 
 def _interim_route(start: tuple[float, float], stops: Sequence[tuple[str, float, float]]) -> list[str]:
