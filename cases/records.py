@@ -100,8 +100,13 @@ def _register(tx, facts: ComplaintFacts, applicant: Applicant, *, by: str, appea
 
 
 def _district(gazetteer, kato: Optional[str]) -> Optional[str]:
-    if not kato or gazetteer is None:
+    """District KATO of a settlement (the bundled gazetteer when none is given)."""
+    if not kato:
         return None
+    if gazetteer is None:
+        from ..mapping.gazetteer import Gazetteer
+
+        gazetteer = Gazetteer.load()
     try:
         return gazetteer.get(kato).district_kato
     except Exception as exc:  # the gazetteer's own error names the code
