@@ -75,6 +75,7 @@ class ProblemRules:
     combine: dict[str, str]
     formula: str
     path: str
+    min_complaints: int = 1
 
     def describe(self) -> dict[str, Any]:
         return {"version": self.version, "file": Path(self.path).name, "priority": PRIORITY_FORMULA}
@@ -134,7 +135,8 @@ def _read_rules(p: Path) -> ProblemRules:
             raise ProblemError(f"{p}: field 'combine.{dim}': {v!r} is not any_problem or any_service")
         combine[dim] = v
     formula = need(need(data, "priority", ""), "formula", "priority.")
-    return ProblemRules(version, measured, survey, combine, formula, str(p))
+    min_complaints = int(data.get("complaints", {}).get("min_complaints", 1))
+    return ProblemRules(version, measured, survey, combine, formula, str(p), min_complaints)
 
 
 def parse_years(text: str) -> list[int]:
@@ -241,6 +243,20 @@ def _survey_verdicts(surveys: pd.DataFrame | None, rules: ProblemRules) -> dict[
     return out
 
 
+def _complaint_verdicts(complaints: pd.DataFrame | None, min_complaints: int) -> dict[tuple[str, str, int], list]:
+    """Residents' complaints as observations (source "complaint"): kato, year, dimension, complaints (count)."""
+    out: dict[tuple[str, str, int], list] = {}
+    if complaints is None or not len(complaints):
+        return out
+    for r in complaints[["kato", "year", "dimension", "complaints"]].itertuples(index=False):
+        if r.dimension not in DIMENSIONS:
+            raise ProblemError(f"complaints: unknown dimension {r.dimension!r} (known: {', '.join(DIMENSIONS)})")
+        if int(r.complaints) >= min_complaints:
+            out.setdefault((str(r.kato), str(r.dimension), int(r.year)), []).append(
+                ("problem", f"шағымдар / жалобы (complaint): {int(r.complaints)}"))
+    return out
+
+
 def _combine(verdicts: list, how: str) -> str:
     kinds = {v for v, _ in verdicts}
     if not kinds:
@@ -262,13 +278,14 @@ def population_fallbacks(gazetteer: Gazetteer) -> dict[str, Optional[float]]:
 def build_problems(gazetteer: Gazetteer, years: Iterable[int], *, measured: dict[int, pd.DataFrame] | None = None,
                    surveys: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
                    rules: ProblemRules | None = None, populated_only: bool = True,
-                   notes: list[str] | None = None) -> ProblemPicture:
+                   notes: list[str] | None = None, complaints: pd.DataFrame | None = None) -> ProblemPicture:
     """The problem picture over ``years``.
 
     ``measured``: year -> the ``settlements`` frame of that year's coverage classification (kato,
     mobile_status, mobile_judged, internet_status, internet_judged). ``surveys``: kato, year,
     dimension (a survey item of the rules), value (yes/no). ``plans``: kato, dimension, planned_year,
-    programme, responsible (note optional).
+    programme, responsible (note optional). ``complaints``: kato, year, dimension, complaints (count of
+    residents' complaints, source "complaint"; :mod:`qamtu.cases.problems` builds it).
     """
     rules = rules or load_problem_rules()
     years = sorted({int(y) for y in years})
@@ -276,6 +293,8 @@ def build_problems(gazetteer: Gazetteer, years: Iterable[int], *, measured: dict
         raise ProblemError("no years given")
     verdicts = _measured_verdicts(measured or {}, rules)
     for k, v in _survey_verdicts(surveys, rules).items():
+        verdicts.setdefault(k, []).extend(v)
+    for k, v in _complaint_verdicts(complaints, rules.min_complaints).items():
         verdicts.setdefault(k, []).extend(v)
     plans = _check_plans(plans)
     plan_map: dict[tuple[str, str], list[dict]] = {}
