@@ -179,7 +179,7 @@ def _prepared(store: SampleStore, session_id: str, batch: int, after: int = 0,
 
 
 def _check_chain(store: SampleStore, session_id: str, keep_bytes: int = 0,
-                 report: Optional["SessionPush"] = None) -> tuple[Optional[str], Optional[list[Batch]]]:
+                 report: Optional["SessionPush"] = None, batch: int = BATCH) -> tuple[Optional[str], Optional[list[Batch]]]:
     """(None, batches) if the source chain is whole and every payload is a record of its kind, else
     (why not, naming the record, None). Nothing is written before this pass has read the whole session.
 
@@ -188,7 +188,7 @@ def _check_chain(store: SampleStore, session_id: str, keep_bytes: int = 0,
     prev, expected = GENESIS, 1
     kept: Optional[list[Batch]] = []
     size = 0
-    for rows in _rows(store.db, session_id):
+    for rows in _rows(store.db, session_id, batch):
         for rid, sid, seq, kind, t, payload, prev_hash, h in rows:
             if seq != expected:
                 return f"record {seq}: sequence jumps from {expected - 1} to {seq} (records missing)", None
@@ -379,7 +379,7 @@ def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], b
     """Push one session (see the module docstring); returns what happened to it."""
     sid = s["session_id"]
     sp = SessionPush(sid, records=s["records"])
-    broken, kept = _check_chain(source, sid, KEEP_BYTES, sp)
+    broken, kept = _check_chain(source, sid, KEEP_BYTES, sp, batch)
     if broken:
         sp.status, sp.reason = "rejected", f"{broken}" if "payload" in broken else f"hash chain broken in the source at {broken}"
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]

@@ -132,10 +132,11 @@ def _clean(values: dict[str, Any], notes: list[str] | None) -> dict[str, Any]:
                              "kept in the payload, projected as null")
     for col in INTEGER_IDS:
         v = values.get(col)
-        if isinstance(v, int) and not isinstance(v, bool) and not _INT_MIN <= v <= _INT_MAX:
+        # a JSON reader may give a 20-digit integer as a float: anything but an int in range is left out
+        if v is not None and not (type(v) is int and _INT_MIN <= v <= _INT_MAX):
             values[col] = None
             if notes is not None:
-                notes.append(f"{col} {str(v)[:40]} is outside the 64-bit integer range: kept in the payload, "
+                notes.append(f"{col} {str(v)[:40]} is not an integer within 64 bits: kept in the payload, "
                              "projected as null")
     return values
 

@@ -233,7 +233,14 @@ class SampleStore:
                 if rkind != kind:
                     continue
                 row = stored.pop(rid, None)
-                expected = projection(kind, orjson.loads(payload))
+                try:
+                    dumped = orjson.loads(payload)
+                    if not isinstance(dumped, dict):
+                        raise TypeError(f"JSON {type(dumped).__name__}, not an object")
+                    expected = projection(kind, dumped)
+                except Exception as exc:  # any shape of bad payload is a finding, never a traceback
+                    return ChainReport(sid, report.records, report.head_hash, False, seq, rid,
+                                       f"payload is not a valid {kind} record ({type(exc).__name__}: {str(exc)[:120]})")
                 if row is None or row["seq"] != seq or row["time_utc"] != t or any(row[c] != expected[c] for c in columns):
                     bad = "missing" if row is None else next(
                         (c for c in ("seq", "time_utc", *columns)

@@ -2,9 +2,9 @@
 
 Qamtu writes SQL with ``?`` placeholders (SQLite's qmark style). psycopg wants ``%s`` and treats
 every other ``%`` as a format character. :func:`to_pyformat` rewrites a statement token by token:
-a ``?`` or ``%`` inside a string literal (``'a?b'``, ``E'..'``), a quoted identifier (``"a?"``), a
-dollar-quoted body (``$f$ ... $f$``) or a comment is left alone; outside them ``?`` becomes ``%s``
-and ``%`` becomes ``%%``. :func:`split_statements` cuts a migration's text at the semicolons that
+a ``?`` inside a string literal (``'a?b'``, ``E'..'``), a quoted identifier (``"a?"``), a
+dollar-quoted body (``$f$ ... $f$``) or a comment is left alone; outside them ``?`` becomes ``%s``.
+Every ``%`` is doubled, inside literals too, since psycopg does not read SQL quoting. :func:`split_statements` cuts a migration's text at the semicolons that
 end statements, with the same rules, and drops comment-only pieces.
 """
 
@@ -66,8 +66,9 @@ def _tokens(sql: str) -> Iterator[tuple[str, str]]:
 
 
 def to_pyformat(sql: str) -> str:
-    """``sql`` with its ``?`` placeholders as ``%s`` and literal ``%`` doubled, outside quotes and comments."""
-    return "".join(text.replace("%", "%%").replace("?", "%s") if kind == "code" else text
+    """``sql`` with its ``?`` placeholders (outside quotes and comments) as ``%s``, and every ``%`` doubled
+    (psycopg reads ``%`` as a format character everywhere, inside literals too)."""
+    return "".join(text.replace("%", "%%").replace("?", "%s") if kind == "code" else text.replace("%", "%%")
                    for kind, text in _tokens(sql))
 
 

@@ -70,7 +70,7 @@ def test_sessions_list_show_and_check_commands(db):
     ok = json.loads(run_qamtu("sessions", "check", "--db", str(db), "--json").stdout)
     assert ok[0]["ok"] and ok[0]["records"] == 32
     with Store(db) as st:
-        st.conn.execute("UPDATE records SET payload = replace(payload, '\"driver\":\"synthetic\"', '\"driver\":\"quectel\"') "
+        st.execute("UPDATE records SET payload = replace(payload, '\"driver\":\"synthetic\"', '\"driver\":\"quectel\"') "
                         "WHERE seq = 5")
     bad = run_qamtu("sessions", "check", "--db", str(db), check=False)
     assert bad.returncode == 1 and "BROKEN" in bad.stdout and "at record 5" in bad.stdout
