@@ -37,8 +37,12 @@ from rapidfuzz import fuzz, process
 
 from .. import package_path
 from ..mapping.gazetteer import Gazetteer, Settlement
-from ..mapping.names import KAZAKH_TO_RUSSIAN, search_key
+from ..mapping.names import KAZAKH_TO_RUSSIAN
+from ..mapping.names import search_key as _search_key
 from .errors import CasesError
+
+#: Search keys of names and phrases, cached: complaint addresses repeat the same few thousand names.
+search_key = lru_cache(maxsize=131072)(_search_key)
 
 #: Tokens: words (letters, inner hyphens/apostrophes, an optional final dot), numbers with
 #: their suffixes ("12/3", "5а"), and separators.
@@ -57,6 +61,7 @@ def data_path(name: str) -> Path:
     return package_path("cases", "data", name)
 
 
+@lru_cache(maxsize=65536)
 def fold_token(token: str) -> str:
     """Lower case, Kazakh letters as their Russian look-alikes, Latin diacritics dropped ("Қ.Ә." -> "к.а.")."""
     s = unicodedata.normalize("NFC", token).lower().translate(KAZAKH_TO_RUSSIAN).replace("’", "'").replace("ʼ", "'")
@@ -74,6 +79,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFC", text))
 
 
+@lru_cache(maxsize=16384)
 def unit_key(name: str) -> str:
     """Search key of a district or region name without its type words and adjective ending."""
     words = [w for w in tokenize(name) if w[0].isalpha()]
