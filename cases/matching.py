@@ -284,6 +284,13 @@ class AddressMatcher:
             if kato in by_kato:
                 self._add_key(name, by_kato[kato], "old name")
         self._keys = list(self._index)
+        # multi-word names with an address word inside ("Ақ үй"): read as names, not as markers
+        self._protected: dict[str, list[tuple[str, ...]]] = {}
+        for s in self.settlements:
+            for name in (s.name_kk, s.name_ru):
+                seq = tuple(fold_token(t) for t in tokenize(name))
+                if len(seq) > 1 and any((tok,) in self.words for tok in seq):
+                    self._protected.setdefault(seq[0], []).append(seq)
         self.prefixes = {s.kato[:2] for s in self.settlements}
         self._districts_in = self._unit_keys(
             {(s.district_kato, n) for s in self.settlements for n in (s.district_name_kk, s.district_name_ru)})
@@ -332,6 +339,12 @@ class AddressMatcher:
         i = 0
         while i < len(tokens):
             tok = tokens[i]
+            protected = next((seq for seq in self._protected.get(folded[i], ())
+                              if tuple(folded[i:i + len(seq)]) == seq), None)
+            if protected:
+                items.extend(_Item("word", tokens[j], folded[j]) for j in range(i, i + len(protected)))
+                i += len(protected)
+                continue
             if tok[0].isalpha():
                 for n in range(min(self.max_marker, len(tokens) - i), 0, -1):
                     markers = self.words.get(tuple(folded[i:i + n]))

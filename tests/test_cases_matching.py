@@ -177,3 +177,14 @@ def test_small_gazetteer_of_two_regions(tmp_path, gaz):
     m = AddressMatcher(subset)
     assert m.match("Ақсу ауылы").kato == "615230100"          # unique in this small gazetteer
     assert m.match("Келес ауданы, Ақсу ауылы").reason == "outside_district"
+
+
+def test_name_containing_an_address_word(gaz):
+    # "үй" is the house word, but "Ақ үй" is a village of Сарыағаш district
+    m = match_address("Сарыағаш ауданы, Ақ үй ауылы, 5 үй", gaz)
+    assert (m.kato, m.needs_person) == ("615465280", False)
+
+
+def test_typo_far_from_every_name_lists_nothing_confident(gaz):
+    m = match_address("с. Аксукентово", gaz)
+    assert m.needs_person and all(c.score < 90 for c in m.candidates)
