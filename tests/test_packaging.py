@@ -7,13 +7,14 @@ import tomllib
 
 from conftest import REPO
 
-PACKAGES = ("device", "probe", "mapping", "reports")
+PACKAGES = ("device", "probe", "mapping", "reports", "cases")
 #: package -> Qamtu packages it must not import
 FORBIDDEN = {
     "device": {"probe", "mapping", "reports", "cli"},
     "mapping": {"device", "probe", "reports", "cli"},
     "probe": {"reports", "cli"},
     "reports": {"cli"},
+    "cases": {"cli"},
 }
 
 
