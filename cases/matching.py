@@ -275,7 +275,7 @@ class AddressMatcher:
         self._fuzzy_cache: dict[str, tuple[tuple[int, float, str], ...]] = {}
         self._index: dict[str, list[tuple[int, str]]] = {}
         for i, s in enumerate(self.settlements):
-            for name in (s.name_kk, s.name_ru, s.name_latin, s.kato_name_kk, s.kato_name_ru):
+            for name in (s.name_kk, s.name_ru, s.name_latin):
                 self._add_key(name, i, "name")
             for name in getattr(s, "alt_names", None) or ():
                 self._add_key(name, i, "old name")
