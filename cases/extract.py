@@ -182,3 +182,9 @@ def extract(text: str, table: ExtractTable | None = None) -> Extraction:
             services[s] = Found(s, names.get(s, s), f.words, weak=True, via="operator")
     ordered = tuple(services[s] for s in SERVICES if s in services)
     return Extraction(tuple(f for _, f in operators), ordered)
+
+
+def extract_operators_services(text: str) -> dict[str, list[str]]:
+    """Codes only: ``{"operators": ["kcell", ...], "services": ["mobile_voice", ...]}`` (candidates, for staff)."""
+    found = extract(text)
+    return {"operators": [f.code for f in found.operators], "services": [f.code for f in found.services]}

@@ -103,3 +103,11 @@ def validate_iin(value: str, field: str = "iin") -> str:
         raise CasesError(f"field '{field}': not a valid IIN: {result.reason.replace(result.iin, '…')}; "
                          "check the number on the applicant's ID card")
     return result.iin
+
+
+def iin_problem(value: str) -> str | None:
+    """What is wrong with an IIN in words (without the number itself), or ``None`` when it is valid."""
+    result = check_iin(value)
+    if result.valid:
+        return None
+    return f"not a valid IIN: {result.reason}"

@@ -54,6 +54,10 @@ _ADJ_LAT = re.compile(r"(?:skiy|skii|skij|sky|skogo|skaya|skaia|skoy|skoi)$")
 _SURNAME = re.compile(r"(?:ов|ев|ин|ова|ева|ина|улы|кызы|ov|ev|in|ova|eva|ina|uly|uli|kyzy)$")
 _MARKER_CATEGORIES = ("settlement", "district", "okrug", "region", "street", "house")
 _POPULATED = ("city", "settlement_town", "village")
+#: Unmarked phrases whose near misses are listed for a person (the first ones: addresses start with places).
+_NEAR_PHRASES = 40
+#: Longest address accepted (characters): an address, not a whole complaint; Open311 caps descriptions at 4,000.
+MAX_ADDRESS_CHARS = 4000
 
 
 def data_path(name: str) -> Path:
@@ -555,20 +559,20 @@ class AddressMatcher:
                     unexplained = True
         has_marked = any(e[1] for e in scores.values())
         if not has_marked:
-            # unmarked names count only when exact; near misses are listed for a person
-            near: dict[int, list[Any]] = {}
-            for run in reading.unmarked:
-                for n in range(1, min(3, len(run)) + 1):
-                    for k in range(len(run) - n + 1):
-                        key = search_key(" ".join(run[k:k + n]))
-                        if len(key) < 4:
-                            continue
-                        for idx, score, via in self._lookup(key):
-                            exact = score >= (t.old_name_max if via == "old name" else t.accept_unmarked)
-                            entry = (scores if exact else near).setdefault(idx, [0.0, False, via, set()])
-                            entry[0] = max(entry[0], score)
+            # unmarked names count only when exact; near misses of the first few phrases are listed
+            keys = [search_key(" ".join(run[k:k + n])) for run in reading.unmarked
+                    for n in range(1, min(3, len(run)) + 1) for k in range(len(run) - n + 1)]
+            keys = [k for k in dict.fromkeys(keys) if len(k) >= 4]
+            for key in keys:
+                for idx, via in self._index.get(key, ()):
+                    score = t.old_name_max if via == "old name" else 100.0
+                    entry = scores.setdefault(idx, [0.0, False, via, set()])
+                    entry[0] = max(entry[0], score)
             if not scores:
-                scores = near
+                for key in keys[:_NEAR_PHRASES]:
+                    for idx, score, via in self._lookup(key):
+                        entry = scores.setdefault(idx, [0.0, False, via, set()])
+                        entry[0] = max(entry[0], score)
         cands = sorted(((v[0], self.settlements[i], v[2], v[3]) for i, v in scores.items() if v[0] >= t.cutoff),
                        key=lambda c: (-c[0], c[1].kato))
         all_cands = cands
@@ -665,4 +669,7 @@ def match_address(text: str, gazetteer: Gazetteer | None = None) -> Match:
     """
     if not isinstance(text, str):
         raise CasesError(f"address must be text, got {type(text).__name__}")
+    if len(text) > MAX_ADDRESS_CHARS:
+        raise CasesError(f"address is {len(text)} characters, more than {MAX_ADDRESS_CHARS}: "
+                         "give the address field, not the whole complaint")
     return matcher_for(gazetteer or Gazetteer.load()).match(text)

@@ -105,6 +105,10 @@ class Route:
     day_minutes: float
     nn_km: float = field(default=0.0)   # tour length of the nearest-neighbour start, for comparison
 
+    def __iter__(self):
+        """The stop ids in visiting order."""
+        return iter(self.order)
+
     def as_dict(self) -> dict[str, Any]:
         def leg(x: Leg) -> dict[str, Any]:
             return {"from": x.start, "to": x.end, "km": round(x.km, 2), "drive_minutes": round(x.drive_minutes, 1)}
@@ -171,10 +175,23 @@ def _check_point(what: str, lat: float, lon: float) -> None:
         raise CasesError(f"route: {what} has no valid position (lat {lat!r}, lon {lon!r}); locate it first")
 
 
-def plan_route(office: tuple[float, float], stops: Sequence[Stop], speed_kmh: float | None = None,
+def _as_stop(stop: Stop | Sequence[Any]) -> Stop:
+    if isinstance(stop, Stop):
+        return stop
+    try:
+        sid, lat, lon, *rest = stop
+    except (TypeError, ValueError):
+        raise CasesError(f"route: a stop is a Stop or (id, lat, lon[, minutes]), got {stop!r}") from None
+    return Stop(str(sid), lat, lon, rest[0] if rest else None)
+
+
+def plan_route(office: tuple[float, float], stops: Sequence[Stop | Sequence[Any]], speed_kmh: float | None = None,
                day_minutes: float | None = None, road_factor: float | None = None,
                stop_minutes: float | None = None) -> Route:
     """Order ``stops`` from ``office`` (lat, lon degrees) and cut the tour into working days.
+
+    A stop is a :class:`Stop` or a tuple ``(id, lat, lon[, minutes])``; iterating the returned
+    :class:`Route` gives the stop ids in visiting order.
 
     ``speed_kmh`` (km/h), ``road_factor``, ``day_minutes`` and ``stop_minutes`` (minutes, used for
     stops without their own) default to ``data/route.toml``; all are estimates.
@@ -190,6 +207,7 @@ def plan_route(office: tuple[float, float], stops: Sequence[Stop], speed_kmh: fl
     if per_stop < 0:
         raise CasesError(f"route: stop_minutes must be >= 0, got {per_stop}")
     _check_point("the office", *office)
+    stops = [_as_stop(s) for s in stops]
     ids = [s.id for s in stops]
     if len(set(ids)) != len(ids) or "office" in ids:
         raise CasesError("route: stop ids must be unique and not 'office'")

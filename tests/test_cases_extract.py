@@ -78,3 +78,10 @@ def test_bad_table_is_named(tmp_path):
 def test_non_text_refused():
     with pytest.raises(CasesError, match="complaint text must be text"):
         extract(None)  # type: ignore[arg-type]
+
+
+def test_codes_only_form():
+    from qamtu.cases.extract import extract_operators_services
+
+    assert extract_operators_services("Билайн не ловит, интернет жоқ") == {
+        "operators": ["beeline"], "services": ["mobile_voice", "mobile_internet"]}

@@ -118,3 +118,11 @@ def test_validate_iin_names_the_field_and_does_not_echo_the_number():
     with pytest.raises(CasesError) as err:
         validate_iin("791028302729", field="applicant_iin")
     assert "applicant_iin" in str(err.value) and "791028302729" not in str(err.value)
+
+
+def test_iin_problem_in_words():
+    from qamtu.cases.iin import iin_problem
+
+    assert iin_problem("791028302728") is None
+    assert iin_problem("791028302729") == "not a valid IIN: control digit is 9, expected 8"
+    assert "12 digits" in iin_problem("123")

@@ -120,3 +120,11 @@ def test_route_is_never_shorter_than_the_brute_force_optimum(pts):
     assert tour_length(opt, dm) >= best - 1e-6
     if len(pts) <= 3:                    # with three stops or fewer 2-opt reaches the optimum
         assert tour_length(opt, dm) == pytest.approx(best, rel=1e-9, abs=1e-6)
+
+
+def test_tuples_are_stops_and_the_route_iterates_its_order():
+    r = plan_route((0.0, 0.0), [("b", 0.0, 2.0), ("a", 0.0, 1.0, 30)], day_minutes=10_000)
+    assert list(r) == list(r.order) and set(r) == {"a", "b"}
+    assert r.days[0].stop_minutes == 30 + load_defaults().stop_minutes
+    with pytest.raises(CasesError, match=r"a stop is a Stop or \(id, lat, lon"):
+        plan_route((0.0, 0.0), [("a", 1.0)])
