@@ -37,8 +37,12 @@ from rapidfuzz import fuzz, process
 
 from .. import package_path
 from ..mapping.gazetteer import Gazetteer, Settlement
-from ..mapping.names import KAZAKH_TO_RUSSIAN, search_key
+from ..mapping.names import KAZAKH_TO_RUSSIAN
+from ..mapping.names import search_key as _search_key
 from .errors import CasesError
+
+#: Search keys of names and phrases, cached: complaint addresses repeat the same few thousand names.
+search_key = lru_cache(maxsize=131072)(_search_key)
 
 #: Tokens: words (letters, inner hyphens/apostrophes, an optional final dot), numbers with
 #: their suffixes ("12/3", "5а"), and separators.
@@ -50,6 +54,10 @@ _ADJ_LAT = re.compile(r"(?:skiy|skii|skij|sky|skogo|skaya|skaia|skoy|skoi)$")
 _SURNAME = re.compile(r"(?:ов|ев|ин|ова|ева|ина|улы|кызы|ov|ev|in|ova|eva|ina|uly|uli|kyzy)$")
 _MARKER_CATEGORIES = ("settlement", "district", "okrug", "region", "street", "house")
 _POPULATED = ("city", "settlement_town", "village")
+#: Unmarked phrases whose near misses are listed for a person (the first ones: addresses start with places).
+_NEAR_PHRASES = 40
+#: Longest address accepted (characters): an address, not a whole complaint; Open311 caps descriptions at 4,000.
+MAX_ADDRESS_CHARS = 4000
 
 
 def data_path(name: str) -> Path:
@@ -57,6 +65,7 @@ def data_path(name: str) -> Path:
     return package_path("cases", "data", name)
 
 
+@lru_cache(maxsize=65536)
 def fold_token(token: str) -> str:
     """Lower case, Kazakh letters as their Russian look-alikes, Latin diacritics dropped ("Қ.Ә." -> "к.а.")."""
     s = unicodedata.normalize("NFC", token).lower().translate(KAZAKH_TO_RUSSIAN).replace("’", "'").replace("ʼ", "'")
@@ -74,6 +83,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(unicodedata.normalize("NFC", text))
 
 
+@lru_cache(maxsize=16384)
 def unit_key(name: str) -> str:
     """Search key of a district or region name without its type words and adjective ending."""
     words = [w for w in tokenize(name) if w[0].isalpha()]
@@ -269,7 +279,7 @@ class AddressMatcher:
         self._fuzzy_cache: dict[str, tuple[tuple[int, float, str], ...]] = {}
         self._index: dict[str, list[tuple[int, str]]] = {}
         for i, s in enumerate(self.settlements):
-            for name in (s.name_kk, s.name_ru, s.name_latin, s.kato_name_kk, s.kato_name_ru):
+            for name in (s.name_kk, s.name_ru, s.name_latin):
                 self._add_key(name, i, "name")
             for name in getattr(s, "alt_names", None) or ():
                 self._add_key(name, i, "old name")
@@ -278,6 +288,13 @@ class AddressMatcher:
             if kato in by_kato:
                 self._add_key(name, by_kato[kato], "old name")
         self._keys = list(self._index)
+        # multi-word names with an address word inside ("Ақ үй"): read as names, not as markers
+        self._protected: dict[str, list[tuple[str, ...]]] = {}
+        for s in self.settlements:
+            for name in (s.name_kk, s.name_ru):
+                seq = tuple(fold_token(t) for t in tokenize(name))
+                if len(seq) > 1 and any((tok,) in self.words for tok in seq):
+                    self._protected.setdefault(seq[0], []).append(seq)
         self.prefixes = {s.kato[:2] for s in self.settlements}
         self._districts_in = self._unit_keys(
             {(s.district_kato, n) for s in self.settlements for n in (s.district_name_kk, s.district_name_ru)})
@@ -326,6 +343,12 @@ class AddressMatcher:
         i = 0
         while i < len(tokens):
             tok = tokens[i]
+            protected = next((seq for seq in self._protected.get(folded[i], ())
+                              if tuple(folded[i:i + len(seq)]) == seq), None)
+            if protected:
+                items.extend(_Item("word", tokens[j], folded[j]) for j in range(i, i + len(protected)))
+                i += len(protected)
+                continue
             if tok[0].isalpha():
                 for n in range(min(self.max_marker, len(tokens) - i), 0, -1):
                     markers = self.words.get(tuple(folded[i:i + n]))
@@ -536,20 +559,20 @@ class AddressMatcher:
                     unexplained = True
         has_marked = any(e[1] for e in scores.values())
         if not has_marked:
-            # unmarked names count only when exact; near misses are listed for a person
-            near: dict[int, list[Any]] = {}
-            for run in reading.unmarked:
-                for n in range(1, min(3, len(run)) + 1):
-                    for k in range(len(run) - n + 1):
-                        key = search_key(" ".join(run[k:k + n]))
-                        if len(key) < 4:
-                            continue
-                        for idx, score, via in self._lookup(key):
-                            exact = score >= (t.old_name_max if via == "old name" else t.accept_unmarked)
-                            entry = (scores if exact else near).setdefault(idx, [0.0, False, via, set()])
-                            entry[0] = max(entry[0], score)
+            # unmarked names count only when exact; near misses of the first few phrases are listed
+            keys = [search_key(" ".join(run[k:k + n])) for run in reading.unmarked
+                    for n in range(1, min(3, len(run)) + 1) for k in range(len(run) - n + 1)]
+            keys = [k for k in dict.fromkeys(keys) if len(k) >= 4]
+            for key in keys:
+                for idx, via in self._index.get(key, ()):
+                    score = t.old_name_max if via == "old name" else 100.0
+                    entry = scores.setdefault(idx, [0.0, False, via, set()])
+                    entry[0] = max(entry[0], score)
             if not scores:
-                scores = near
+                for key in keys[:_NEAR_PHRASES]:
+                    for idx, score, via in self._lookup(key):
+                        entry = scores.setdefault(idx, [0.0, False, via, set()])
+                        entry[0] = max(entry[0], score)
         cands = sorted(((v[0], self.settlements[i], v[2], v[3]) for i, v in scores.items() if v[0] >= t.cutoff),
                        key=lambda c: (-c[0], c[1].kato))
         all_cands = cands
@@ -646,4 +669,7 @@ def match_address(text: str, gazetteer: Gazetteer | None = None) -> Match:
     """
     if not isinstance(text, str):
         raise CasesError(f"address must be text, got {type(text).__name__}")
+    if len(text) > MAX_ADDRESS_CHARS:
+        raise CasesError(f"address is {len(text)} characters, more than {MAX_ADDRESS_CHARS}: "
+                         "give the address field, not the whole complaint")
     return matcher_for(gazetteer or Gazetteer.load()).match(text)

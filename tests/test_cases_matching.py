@@ -8,6 +8,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO
 from qamtu.cases.errors import CasesError
@@ -177,3 +179,37 @@ def test_small_gazetteer_of_two_regions(tmp_path, gaz):
     m = AddressMatcher(subset)
     assert m.match("Ақсу ауылы").kato == "615230100"          # unique in this small gazetteer
     assert m.match("Келес ауданы, Ақсу ауылы").reason == "outside_district"
+
+
+def test_name_containing_an_address_word(gaz):
+    # "үй" is the house word, but "Ақ үй" is a village of Сарыағаш district
+    m = match_address("Сарыағаш ауданы, Ақ үй ауылы, 5 үй", gaz)
+    assert (m.kato, m.needs_person) == ("615465280", False)
+
+
+def test_typo_far_from_every_name_lists_nothing_confident(gaz):
+    m = match_address("с. Аксукентово", gaz)
+    assert m.needs_person and all(c.score < 90 for c in m.candidates)
+
+
+_ADDRESS_BITS = st.sampled_from(["с.", "ауылы", "ауданы", "р-н", "ул.", "көшесі", "д.", "үй", ",", "12", "5/3",
+                                 "Ақсу", "Аксу", "Шубарсу", "Сайрам", "Келес", "Абай", "Жамбыл", "Кентау",
+                                 "Түркістан", "облысы", "г.", "Ақ", "үй", "Славянка", "Shubarsu", "auyly", "район"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(_ADDRESS_BITS, max_size=12).map(" ".join), st.text(max_size=200)))
+def test_any_text_gets_a_consistent_answer(gaz, text):
+    m = match_address(text, gaz)
+    assert m.needs_person == (m.kato is None)
+    assert len(m.candidates) <= 5
+    assert all(80.0 <= c.score <= 100.0 for c in m.candidates)
+    if not m.needs_person:
+        assert m.candidates[0].kato == m.kato and m.score == m.candidates[0].score
+        assert gaz.get(m.kato).district_kato == m.district_kato
+    json.dumps(m.as_dict(), ensure_ascii=False)
+
+
+def test_overlong_address_is_refused(gaz):
+    with pytest.raises(CasesError, match="more than 4000: give the address field"):
+        match_address("а" * 4001, gaz)
