@@ -1262,7 +1262,8 @@ def cases_register(
     g = _gazetteer(gazetteer)
     found = ports.extract(substance + " " + place)
     m = {"kato": kato, "score": None, "needs_person": False} if kato else ports.match_address(place, g)
-    ops, svcs = list(operator or found["operators"]), list(service or found["services"])
+    ops = [ports.operator_code(o, "--operator") for o in operator] if operator else list(found["operators"])
+    svcs = list(service or found["services"])
     try:
         facts = ComplaintFacts(channel=channel, external_number=number, received=received, addressee=addressee,
                                substance=substance, language=language, address_text=place,
@@ -1327,11 +1328,12 @@ def cases_confirm(
     by: str = ByOpt, db: str = CasesDbOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Staff confirm the settlement, operator(s) and service(s) of a complaint; it is then grouped into a case."""
-    from .cases import records
+    from .cases import ports, records
     from .cases.registers import appeals
 
     with _cases_store(db) as store:
-        out = records.confirm_complaint(store, complaint, by=by, appeals=appeals(), kato=kato, operators=operator,
+        ops = [ports.operator_code(o, "--operator") for o in operator] if operator else None
+        out = records.confirm_complaint(store, complaint, by=by, appeals=appeals(), kato=kato, operators=ops,
                                         services=service)
     if as_json:
         emit_json(out)

@@ -41,11 +41,17 @@ def _pct(x: Optional[float]) -> str:
 
 
 def operator_label(key: str, registers) -> str:
-    """An operator key (``tele2``) as the letter names it: brand and legal name from the register when known."""
-    for op in registers.operators.operators.values():
-        if op.brand.lower() == key.lower():
-            return f"{op.brand} ({op.legal_name_ru})" if op.legal_name_ru else op.brand
-    return key.capitalize() if key.islower() else key
+    """An operator code (``tele2_altel``) as the letter names it: brand, and the legal name from the register when known."""
+    from .ports import operators_table
+
+    entry = operators_table().get(key)
+    if entry is None:
+        return key
+    for code in entry["mcc_mnc"]:
+        op = registers.operators.operators.get(code)
+        if op is not None and op.legal_name_ru:
+            return f"{entry['name']} ({op.legal_name_ru})"
+    return entry["name"]
 
 
 def _settlement(gazetteer, kato: Optional[str], lang: str) -> str:

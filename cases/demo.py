@@ -40,6 +40,7 @@ from .report import district_report, write_report
 from .workdays import load_calendar
 
 BY = "DEMO оператор 109"
+OPERATOR_WORDS = {"tele2_altel": "Tele2", "beeline": "Beeline", "kcell": "Kcell", "kazteleradio": "Казтелерадио"}
 HEAD = ["Канал", "Номер обращения", "Дата регистрации", "Дата обращения", "ФИО заявителя", "ИИН", "Почтовый адрес",
         "Телефон", "Адресат", "Суть обращения", "Адрес (место)", "Язык", "Оператор", "Услуга"]
 NAMES_KK = ["Әсел Қайратқызы", "Нұрлан Сейітов", "Гүлнар Өтебаева", "Ерғали Құлмағамбетов", "Айгүл Жұмабекова",
@@ -47,8 +48,8 @@ NAMES_KK = ["Әсел Қайратқызы", "Нұрлан Сейітов", "Г�
 NAMES_RU = ["Ирина Ковалёва", "Сергей Пак", "Марат Ахметов", "Ольга Ким", "Тимур Исаев", "Наталья Лигай",
             "Руслан Бекмуратов"]
 SUBSTANCE = {
-    ("tele2", "mobile_internet", "kk"): "Tele2 мобильді интернеті {v} ауылында өте баяу, беттер ашылмайды",
-    ("tele2", "mobile_internet", "ru"): "Мобильный интернет Tele2 в {v} почти не работает, видео не грузится",
+    ("tele2_altel", "mobile_internet", "kk"): "Tele2 мобильді интернеті {v} ауылында өте баяу, беттер ашылмайды",
+    ("tele2_altel", "mobile_internet", "ru"): "Мобильный интернет Tele2 в {v} очень медленный, видео не грузится",
     ("beeline", "mobile_internet", "kk"): "Beeline интернеті кешке {v} ауылында үзіліп қалады",
     ("beeline", "mobile_internet", "ru"): "Интернет Beeline в {v} вечером пропадает",
     ("kcell", "mobile_voice", "ru"): "В {v} нет связи Kcell, звонки срываются",
@@ -89,7 +90,7 @@ def write_demo_csv(path: Path, plan: list[tuple[Any, str, str, str, date, int]])
             w.writerow([channel, f"DEMO-{i:04d}", received.strftime("%d.%m.%Y"), received.strftime("%d.%m.%Y"), name, "",
                         f"DEMO: {s.name_ru}, {s.district_name_ru}", "", "Межрегиональная инспекция связи (DEMO)",
                         text, messy(s, i), "қаз" if lang == "kk" else "рус",
-                        op.capitalize() if with_columns else "", service if with_columns else ""])
+                        OPERATOR_WORDS[op] if with_columns else "", service if with_columns else ""])
     return path
 
 
@@ -137,7 +138,7 @@ def run_cases_demo(store_path: Path | str, out: Path | str, *, gazetteer, inspec
     kcell_place = _pick(gazetteer, {main.district_kato, second.district_kato, third.district_kato})
     plan: list[tuple[Any, str, str, str, date, int]] = []
     for i in range(14):                       # main case: Tele2 mobile internet in the inspected village
-        plan.append((main, "tele2", "mobile_internet", "kk" if i % 2 else "ru", start - timedelta(days=12 - i // 2), 1))
+        plan.append((main, "tele2_altel", "mobile_internet", "kk" if i % 2 else "ru", start - timedelta(days=12 - i // 2), 1))
     for i in range(4):                        # measured by a second demo inspection: no violation
         plan.append((second, "beeline", "mobile_internet", "kk" if i % 2 else "ru", start - timedelta(days=10 - i), 1))
     for i in range(3):                        # TV/radio: outside the inspection's competence
@@ -157,7 +158,7 @@ def run_cases_demo(store_path: Path | str, out: Path | str, *, gazetteer, inspec
             records.confirm_complaint(store, c["complaint_id"], by="DEMO методист", appeals=appeals, gazetteer=gazetteer,
                                       kato=s.kato, operators=[op], services=[service])
         cases = {(c["kato"], c["operator"], c["service"]): c["case_id"] for c in records.list_cases(store)}
-        main_case = cases[(main.kato, "tele2", "mobile_internet")]
+        main_case = cases[(main.kato, "tele2_altel", "mobile_internet")]
         good_case = cases[(second.kato, "beeline", "mobile_internet")]
         tv_case = cases[(third.kato, "kazteleradio", "tv_radio")]
         kcell_case = cases[(kcell_place.kato, "kcell", "mobile_voice")]

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 
 from .errors import CasesError, ImportRowsError
 from .models import CHANNELS, SERVICES, Applicant, ComplaintFacts
-from .ports import check_iin, extract, match_address
+from .ports import check_iin, extract, match_address, operator_code
 from .. import package_path
 
 FIELDS = ("external_number", "received", "appeal_date", "applicant_name", "iin", "postal_address", "phone", "email",
@@ -218,7 +218,11 @@ def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bo
     except CasesError as exc:
         raise _RowError(str(exc)) from None
     sep = mapping.list_separator
-    operators = [o.strip() for o in raw.get("operators", "").split(sep) if o.strip()]
+    try:
+        operators = [operator_code(o, _column(mapping, "operators")) for o in raw.get("operators", "").split(sep)
+                     if o.strip()]
+    except CasesError as exc:
+        raise _RowError(str(exc)) from None
     services = [_coded(s, mapping, "services", SERVICES) for s in raw.get("services", "").split(sep) if s.strip()]
     found = extract(raw["substance"] + " " + raw["address_text"])
     operators = operators or found["operators"]

@@ -141,8 +141,11 @@ def _trip(sample, day: date, stops: list[Stop], home, settings) -> Trip:
 def mcc_mnc(operator: str, registers) -> Optional[str]:
     """The network code of an operator key (``tele2`` -> ``401-77``) from the operator register, None for
     operators the probe cannot measure (fixed line, post, broadcasting)."""
-    for code, op in registers.operators.operators.items():
-        if op.brand.lower() == operator.lower():
+    from .ports import operators_table
+
+    codes = operators_table().get(operator, {}).get("mcc_mnc") or []
+    for code in codes:
+        if code in registers.operators.operators:
             return code
     return None
 

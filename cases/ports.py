@@ -1,8 +1,8 @@
 """The one place where the cases workflow calls settlement matching, extraction, IIN checks and routing.
 
 Those are built in :mod:`qamtu.cases.matching`, :mod:`qamtu.cases.extract`, :mod:`qamtu.cases.iin`
-and :mod:`qamtu.cases.route`; everything else in the package calls these four functions only, so
-the implementations can change without touching the workflow.
+and :mod:`qamtu.cases.route`; the rest of the workflow calls these four functions only, so the
+implementations can change without touching it.
 """
 
 from __future__ import annotations
@@ -20,25 +20,20 @@ def match_address(text: str, gazetteer=None) -> dict[str, Any]:
 
 
 def extract(text: str) -> dict[str, list[str]]:
-    """``{"operators": [...], "services": [...]}`` named in a complaint's text (staff confirm them)."""
-    try:
-        from .extract import extract_operators_services  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until the extraction tables are merged
-        return {"operators": [], "services": []}
+    """``{"operators": [...], "services": [...]}`` named in a complaint's text (candidates: staff confirm them)."""
+    from .extract import extract_operators_services
+
     found = extract_operators_services(text)
     return {"operators": list(found["operators"]), "services": list(found["services"])}
 
 
 def check_iin(iin: str, where: str = "iin") -> None:
-    """Raise :class:`CasesError` naming ``where`` when ``iin`` is not a valid 12-digit IIN (empty is allowed)."""
+    """Raise :class:`CasesError` naming ``where`` when ``iin`` is not a valid IIN (empty is allowed: art. 63
+    asks for the IIN "if any")."""
     if not iin:
         return
-    try:
-        from .iin import iin_problem  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until the IIN module is merged
-        if not (iin.isdigit() and len(iin) == 12):
-            raise CasesError(f"{where}: {iin!r} is not a 12-digit IIN") from None
-        return
+    from .iin import iin_problem
+
     problem = iin_problem(iin)
     if problem:
         raise CasesError(f"{where}: {problem}")
@@ -46,21 +41,27 @@ def check_iin(iin: str, where: str = "iin") -> None:
 
 def order_route(start: tuple[float, float], stops: Sequence[tuple[str, float, float]]) -> list[str]:
     """Ids of ``stops`` (id, lat, lon) in visiting order from ``start`` (lat, lon)."""
-    try:
-        from .route import plan_route  # type: ignore[attr-defined]
-    except ImportError:  # pragma: no cover - until the route module is merged
-        return _interim_route(start, stops)
-    return list(plan_route(start, stops))
+    from .route import plan_route
+
+    return list(plan_route(start, list(stops)))
 
 
-def _interim_route(start: tuple[float, float], stops: Sequence[tuple[str, float, float]]) -> list[str]:
-    import math
+def operators_table() -> dict[str, dict[str, Any]]:
+    """Operator code -> ``{"name", "mcc_mnc": [...]}`` from the extraction table (``cases/data/operators.toml``)."""
+    from .extract import default_table
 
-    left = list(stops)
-    out, here = [], start
-    while left:
-        nxt = min(left, key=lambda s: math.dist(here, (s[1], s[2])))
-        left.remove(nxt)
-        out.append(nxt[0])
-        here = (nxt[1], nxt[2])
-    return out
+    t = default_table()
+    return {e.code: {"name": e.name, "mcc_mnc": list(e.mcc_mnc)} for e in t.operators}
+
+
+def operator_code(text: str, where: str = "operator") -> str:
+    """An operator as a person typed it (``Tele2``, ``kcell``, ``Казпочта``) -> its code (``tele2_altel``)."""
+    table = operators_table()
+    key = text.strip().lower()
+    if key in table:
+        return key
+    found = extract(text)["operators"]
+    if len(found) == 1:
+        return found[0]
+    raise CasesError(f"{where}: {text!r} is not a known operator (codes: {', '.join(sorted(table))}; names and "
+                     f"brands in cases/data/operators.toml)")

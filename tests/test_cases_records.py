@@ -25,7 +25,7 @@ A = appeals()
 def facts(n: int, received: str, **kw) -> ComplaintFacts:
     base = dict(channel="e_otinish", external_number=f"ЖТ-{n}", received=received, addressee="Инспекция",
                 substance="интернет не работает", address_text="Шаян ауылы", kato=KATO, needs_person=False,
-                operators=["tele2"], services=["mobile_internet"])
+                operators=["tele2_altel"], services=["mobile_internet"])
     base.update(kw)
     return ComplaintFacts(**base)
 
