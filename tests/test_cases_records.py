@@ -197,3 +197,39 @@ def test_due_list_and_deemed_refusal(store):
     with pytest.raises(CasesError, match="at most 2 months"):
         records.extend(store, cid, until=date(2026, 6, 1), decided=date(2026, 4, 1), by="h", reason="r", cal=cal,
                        appeals=A)
+
+
+#: SHA-256 of the cases migrations as released (sqlite, postgresql): never edit one, add the next number
+CASES_RELEASED = {1: ("b5777e85ba01369d5136a19433b87ac96c9a8e47e46978eb12a371c6a40e08a1",
+                      "c4f871d19b8836b4be2d30c164ab07ba2cafd4d05690b2b435e2511dc6dcd0a1")}
+
+
+def test_cases_migrations_are_registered_and_frozen():
+    from qamtu.store.migrations import registered
+
+    mine = {m.number: m for m in registered() if m.owner == "cases"}
+    assert set(CASES_RELEASED) <= set(mine)
+    for n, (lite, pg) in CASES_RELEASED.items():
+        assert (mine[n].sha256("sqlite"), mine[n].sha256("postgresql")) == (lite, pg), f"cases migration {n} was edited"
+
+
+def test_complaints_become_observations_of_the_problem_picture():
+    import pandas as pd
+
+    from qamtu.mapping.gazetteer import Gazetteer
+    from qamtu.mapping.problems import build_problems
+
+    g = Gazetteer.load()
+    obs = pd.DataFrame([[KATO, 2026, "internet", 3], [KATO, 2026, "post", 1]],
+                       columns=["kato", "year", "dimension", "complaints"])
+    pic = build_problems(g, [2025, 2026], complaints=obs)
+    assert pic.status(KATO, "internet", 2026) == "problem" and pic.status(KATO, "internet", 2025) == "unknown"
+    cell = pic.cells[(pic.cells["kato"] == KATO) & (pic.cells["dimension"] == "internet") & (pic.cells["year"] == 2026)]
+    assert "complaint" in cell["sources"].iloc[0] and "3" in cell["sources"].iloc[0]
+    # a measurement showing service wins over complaints for a dimension combined with any_service
+    measured = {2026: pd.DataFrame([{"kato": KATO, "mobile_status": "covered", "mobile_judged": True,
+                                     "internet_status": "meets_standard", "internet_judged": True}])}
+    rules_internet = build_problems(g, [2026], complaints=obs, measured=measured).rules.combine["internet"]
+    expected = "no_problem" if rules_internet == "any_service" else "problem"
+    status = build_problems(g, [2026], complaints=obs, measured=measured).status(KATO, "internet", 2026)
+    assert status in (expected, "resolved")
