@@ -119,7 +119,9 @@ FOR EACH ROW EXECUTE FUNCTION cases_append_only();
 """
 
 #: (number, name, SQLite text, PostgreSQL text), in order
-MIGRATIONS: tuple[tuple[int, str, str, str], ...] = ((1, "complaints, cases, history, answers", SQLITE_1, POSTGRESQL_1),)
+MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "complaints, cases, history, answers", SQLITE_1, POSTGRESQL_1),
+)
 
 try:
     from ..store import Migration, register_migrations

@@ -120,7 +120,8 @@ def test_an_older_store_migrates_and_keeps_its_data(tmp_path, designed):
     dst.executescript("DROP TABLE survey_observations; DROP TABLE remediation_plans; DROP TABLE store_migrations; "
                       "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;")
     # owners that came after 0.1.0 (cases) had no tables in such a store
-    for (table,) in dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cases%'").fetchall():
+    newer = dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cases%'").fetchall()
+    for (table,) in newer:
         dst.execute(f"DROP TABLE {table}")
     dst.commit()
     dst.close()
