@@ -301,6 +301,7 @@ def run_cases_demo(
                 "protocol_number": "DEMO-П-1",
                 "order_number": "DEMO-ПР-1",
                 "order_deadline": (order_day + timedelta(days=10)).isoformat(),
+                "order_date": order_day.isoformat(),
             },
         )
         for cid in records.get_case(store, main_case)["complaints"]:

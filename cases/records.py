@@ -414,6 +414,8 @@ def _transition(tx, case_id: str, to: str, by: str, fields: dict[str, Any], now:
     row = _case_row(tx, case_id)
     hist = _case_history(tx, case_id)
     clean = states.check(case_id, row["state"], to, fields, hist)
+    if to == "order_issued":
+        _check_order_deadline(case_id, clean, now)
     if to == "answered":
         missing = [
             r["complaint_id"]
@@ -445,6 +447,23 @@ def _transition(tx, case_id: str, to: str, by: str, fields: dict[str, Any], now:
                 "UPDATE cases_complaints SET redirected_to = ? WHERE complaint_id = ?",
                 (clean["to_body"], r["complaint_id"]),
             )
+
+
+def _check_order_deadline(case_id: str, fields: dict[str, Any], now: Optional[datetime]) -> None:
+    """The order's deadline must leave the operator at least the register's minimum (10 calendar days,
+    PK art. 152 p.7) after the order's date (``order_date``, default: today)."""
+    from ..reports.registers import load_file
+
+    proc, path = load_file("procedure")
+    minimum = int(proc["order"]["min_deadline_days"])
+    issued = date.fromisoformat(fields["order_date"]) if "order_date" in fields else (now or datetime.now()).date()
+    deadline = date.fromisoformat(fields["order_deadline"])
+    if (deadline - issued).days < minimum:
+        raise TransitionError(
+            f"case {case_id} -> order_issued: order_deadline {deadline.isoformat()} is {(deadline - issued).days} days "
+            f"after the order's date {issued.isoformat()}; at least {minimum} calendar days ({proc['order']['source']}; "
+            f"{path})"
+        )
 
 
 def _link(tx, case_id: str, inspection_id: str, role: str, by: str, now: Optional[datetime]) -> None:

@@ -70,7 +70,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "measured": (("inspection_id",), ("verdict", "note")),
     "violation_found": ((), ("note",)),
     "no_violation": ((), ("note",)),
-    "order_issued": (("protocol_number", "order_number", "order_deadline"), ("note",)),
+    "order_issued": (("protocol_number", "order_number", "order_deadline"), ("order_date", "note")),
     "remedy_due": ((), ("note",)),
     "re_measured": (("inspection_id", "result"), ("note",)),
     "answered": ((), ("note",)),
@@ -78,7 +78,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reopened": (("reason",), ("complaint_id", "note")),
 }
 REOPEN_REASONS = ("new_complaint", "failed_remeasurement", "other")
-DATE_FIELDS = ("act_registered", "order_deadline")
+DATE_FIELDS = ("act_registered", "order_deadline", "order_date")
 
 LABELS: dict[str, tuple[str, str]] = {
     "registered": ("Тіркелді", "Зарегистрировано"),

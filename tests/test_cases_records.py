@@ -124,7 +124,10 @@ FULL = [
     ("inspection_appointed", {"act_number": "5", "act_registered": "2026-03-18"}),
     ("measured", {"inspection_id": "INSP-2026-0001"}),
     ("violation_found", {}),
-    ("order_issued", {"protocol_number": "П-1", "order_number": "ПР-1", "order_deadline": "2026-04-01"}),
+    (
+        "order_issued",
+        {"protocol_number": "П-1", "order_number": "ПР-1", "order_deadline": "2026-04-01", "order_date": "2026-03-20"},
+    ),
     ("remedy_due", {}),
     ("re_measured", {"inspection_id": "INSP-2026-0002", "result": "fixed"}),
 ]
@@ -177,6 +180,15 @@ def test_full_path_answers_outcome_and_reopen(store):
     hist = [(h["kind"], h["payload"].get("to"), h["payload"]["by"]) for h in case["history"]]
     assert hist[-2:] == [("transition", "reopened", "c"), ("complaint_joined", None, "c")]
     assert all(r["ok"] for r in records.verify(store))
+
+
+def test_order_deadline_below_the_minimum_is_refused(store):
+    records.register_complaint(store, facts(1, "2026-03-16"), PERSON, by="c", appeals=A)
+    _walk(store, "CASE-2026-0001", FULL[:4])
+    short = {"protocol_number": "П-1", "order_number": "ПР-1", "order_deadline": "2026-03-25", "order_date": "2026-03-20"}
+    with pytest.raises(TransitionError, match="5 days after the order's date 2026-03-20; at least 10 calendar days"):
+        records.transition(store, "CASE-2026-0001", "order_issued", by="inspector", fields=short)
+    assert records.get_case(store, "CASE-2026-0001")["state"] == "violation_found"
 
 
 def test_fixed_outcome_needs_a_fixed_remeasurement(store):
