@@ -265,6 +265,8 @@ def write_trip_sheet(trips: list[Trip], out: Path | str, *, settings: dict[str, 
             [
                 f"{t.day.isoformat()} — {t.district_kk} / {t.district_ru} ({t.district_kato}); "
                 f"{t.km} км, ~{t.minutes // 60:.0f} ч {t.minutes % 60:.0f} мин"
+                + (" — бір жұмыс күнінен ұзақ, түнеу керек / дольше рабочего дня, нужна ночёвка"
+                   if t.minutes > float(settings["workday_hours"]) * 60 else "")
             ]
         )
         ws["A1"].font = Font(bold=True)
