@@ -29,7 +29,7 @@ from ..store import StoreError, UniqueViolation, ValueRejected, open_store
 from ..store.chain import GENESIS, record_hash
 from .samples import projection_notes
 from .schema import PROJECTIONS
-from .store import SampleStore, projection, sample_store
+from .store import CHECKED_COLUMNS, SampleStore, projection, sample_store
 
 BATCH = 2000
 #: Payload bytes of one session that the chain check keeps in memory for the copy, so that it is
@@ -282,10 +282,7 @@ def _projection_rows(rows: list[tuple],
             values = projection(kind, dumped)  # in column order (a test holds it to that)
         except Exception as exc:  # any shape of bad payload: named, never a traceback
             raise MalformedRecord(seq, rid, kind, f"{type(exc).__name__}: {str(exc)[:120]}") from None
-        if report is not None and kind != "event" and (values.get("operator_mcc") is None
-                                                       or values.get("operator_mnc") is None
-                                                       or values.get("cell_id") is None
-                                                       or values.get("channel") is None):
+        if report is not None and kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
             for note in projection_notes(kind, dumped):
                 report.noted += 1
                 if len(report.notes) < MAX_NOTES:

@@ -171,9 +171,23 @@ class Store:
             hint = "another program holds a write lock on the file; close it and retry"
         elif "not a database" in low or "malformed" in low:
             hint = "the file is not a Qamtu/SQLite database or is damaged"
+        elif "no such table" in low:
+            hint = self._older_schema_hint(text)
         else:
             hint = text
         return StoreError(f"{self.label}: {action} failed: {hint} ({type(exc).__name__}: {text})")
+
+    def _older_schema_hint(self, text: str) -> str:
+        """Advice for a missing table: a store of an older qamtu opened read-only is not upgraded."""
+        try:
+            pending = self.pending_migrations() if self.read_only else []
+        except BaseException:  # the store cannot even say: keep the engine's words
+            pending = []
+        if not pending:
+            return text
+        names = ", ".join(f"{m.owner} {m.number}" for m in pending)
+        return (f"{text}: the store was written by an older qamtu (missing migrations {names}) and read commands "
+                "never upgrade a store; run a writing command on it once (or push it into an up-to-date store)")
 
     def _legacy_version(self) -> int:
         """The single-sequence schema version of qamtu 0.1.0 (SQLite: ``user_version``)."""

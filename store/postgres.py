@@ -115,6 +115,8 @@ class PostgresStore(Store):
             hint = "the database user lacks a right (CREATE on the schema, INSERT on the tables)"
         elif 'extension "postgis"' in low or "postgis" in low and "not available" in low:
             hint = "PostGIS is not installed on the server (Debian: postgresql-15-postgis-3)"
+        elif isinstance(exc, psycopg.errors.UndefinedTable):
+            hint = self._older_schema_hint(text)
         else:
             hint = text
         return StoreError(f"{self.label}: {action} failed: {hint} ({type(exc).__name__}: {text})")
