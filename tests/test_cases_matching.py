@@ -213,3 +213,10 @@ def test_any_text_gets_a_consistent_answer(gaz, text):
 def test_overlong_address_is_refused(gaz):
     with pytest.raises(CasesError, match="more than 4000: give the address field"):
         match_address("а" * 4001, gaz)
+
+
+def test_name_before_a_number_reads_as_a_street(gaz):
+    m = match_address("Түркістан, Абай 12", gaz)
+    assert (m.kato, m.needs_person) == ("611010000", False)
+    assert match_address("Абай 12", gaz).needs_person          # only the street: five villages are named Абай
+    assert match_address("Шубарсу 15", gaz).kato == "614657100"   # a place is still found when nothing else is
