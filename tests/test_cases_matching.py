@@ -220,3 +220,26 @@ def test_name_before_a_number_reads_as_a_street(gaz):
     assert (m.kato, m.needs_person) == ("611010000", False)
     assert match_address("Абай 12", gaz).needs_person          # only the street: five villages are named Абай
     assert match_address("Шубарсу 15", gaz).kato == "614657100"   # a place is still found when nothing else is
+
+
+def test_generated_labels_follow_their_rules(gaz, rows):
+    """Rows without a district name a place whose name no other place of the gazetteer has;
+    outside and street-only rows have no label."""
+    from qamtu.mapping.names import search_key
+
+    owners: dict[str, set[str]] = {}
+    for s in gaz:
+        if s.populated:
+            for n in (s.name_kk, s.name_ru):
+                owners.setdefault(search_key(n), set()).add(s.kato)
+    checked = unlabelled = 0
+    for r in rows:
+        kind = r["note"].split(":")[0]
+        if kind == "no-district":
+            s = gaz.get(r["expected_kato"])
+            assert owners[search_key(s.name_kk)] == {s.kato}, r
+            checked += 1
+        elif kind in ("outside", "street-only") or r["note"].startswith("ambiguous:"):
+            assert r["expected_kato"] == "", r
+            unlabelled += 1
+    assert checked >= 40 and unlabelled >= 80
