@@ -440,8 +440,9 @@ class AddressMatcher:
         return reading
 
     def _either_side(self, category: str, items: list[_Item], p: int) -> str:
-        """For a word that may stand on either side of its name ("район", "аул"): the side whose
-        words score better; before it when only that side has free words."""
+        """For a word that may stand on either side of its name ("район", "аул"): ``"after"`` when
+        the name precedes the word ("Сайрам район"), ``"before"`` when it follows ("район Сауран").
+        With free words on both sides, the side whose words score better wins (ties: preceding)."""
         before = [items[j].raw for j in self._run(items, p - 1, -1)]
         after = [items[j].raw for j in self._run(items, p + 1, 1)]
         if not before or not after:
