@@ -180,6 +180,7 @@ def parse(
         index[f] = header.index(col)
     errors: list[str] = []
     out: list[Parsed] = []
+    matches: dict[str, dict[str, Any]] = {}
     seen: dict[tuple[str, str], int] = {}
     for n, (rownum, cells) in enumerate(body, 1):
         if progress and n % 500 == 0:
@@ -189,7 +190,7 @@ def parse(
             if not raw.get(f):
                 raw[f] = v
         try:
-            out.append(_row(rownum, raw, mapping, gazetteer, demo, seen))
+            out.append(_row(rownum, raw, mapping, gazetteer, demo, seen, matches))
         except _RowError as exc:
             errors.append(f"row {rownum}, {exc}")
     if progress:
@@ -234,7 +235,8 @@ def _coded(text: str, mapping: Mapping, f: str, allowed: tuple[str, ...]) -> str
     return v
 
 
-def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bool, seen: dict) -> Parsed:
+def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bool, seen: dict,
+         matches: dict[str, dict[str, Any]]) -> Parsed:
     for f in REQUIRED + ("addressee",):
         if not raw.get(f):
             raise _RowError(
@@ -273,7 +275,10 @@ def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bo
     if kato:
         needs_person = False
     else:
-        m = match_address(raw["address_text"], gazetteer)
+        # residents of one village write it the same way: one match per distinct text in a file
+        m = matches.get(raw["address_text"])
+        if m is None:
+            m = matches[raw["address_text"]] = match_address(raw["address_text"], gazetteer)
         kato, score, needs_person = m["kato"], m["score"], bool(m["needs_person"])
         if needs_person:
             kato = None
