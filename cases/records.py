@@ -461,7 +461,8 @@ def _check_order_deadline(case_id: str, fields: dict[str, Any], now: Optional[da
     if (deadline - issued).days < minimum:
         raise TransitionError(
             f"case {case_id} -> order_issued: order_deadline {deadline.isoformat()} is {(deadline - issued).days} days "
-            f"after the order's date {issued.isoformat()}; at least {minimum} calendar days ({proc['order']['source']}; "
+            f"after the order's date {issued.isoformat()}; at least {minimum} calendar days "
+            f"({proc['order']['source']}; "
             f"{path})"
         )
 

@@ -185,7 +185,8 @@ def test_full_path_answers_outcome_and_reopen(store):
 def test_order_deadline_below_the_minimum_is_refused(store):
     records.register_complaint(store, facts(1, "2026-03-16"), PERSON, by="c", appeals=A)
     _walk(store, "CASE-2026-0001", FULL[:4])
-    short = {"protocol_number": "П-1", "order_number": "ПР-1", "order_deadline": "2026-03-25", "order_date": "2026-03-20"}
+    short = {"protocol_number": "П-1", "order_number": "ПР-1", "order_deadline": "2026-03-25",
+             "order_date": "2026-03-20"}
     with pytest.raises(TransitionError, match="5 days after the order's date 2026-03-20; at least 10 calendar days"):
         records.transition(store, "CASE-2026-0001", "order_issued", by="inspector", fields=short)
     assert records.get_case(store, "CASE-2026-0001")["state"] == "violation_found"
