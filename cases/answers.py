@@ -210,10 +210,11 @@ def answer_context(
     if synthetic:
         notes.append(s["synthetic"])
     if d.doubts:
-        notes.append(s["note_calendar"].format(version=cal.version, doubts="; ".join(d.doubts)))
+        years = ", ".join(x.split(":")[0] for x in d.doubts)   # the notes themselves are English, in the data file
+        notes.append(s["note_calendar"].format(version=cal.version, doubts=years))
     notes += [s["note_counting"], s["note_content"]]
     if lang == "kk":
-        notes.append(appeals["appeal"].get("text_kk_note", ""))
+        notes.append(s["note_kk_wording"])  # appeals.toml: appeal.text_kk_note
     office = registers.office
 
     def fill(v: str) -> str:
