@@ -607,6 +607,14 @@ def demo_cmd(
     from .reports.demo import run_demo
 
     result = run_demo(out, speed=speed, console=err_console if as_json else console)
+    from .cases.demo import run_cases_demo
+    from .mapping.gazetteer import Gazetteer
+
+    status = "complaints: import, matching, cases, answers (kk/ru), 109 table…"
+    with (err_console if as_json else console).status(status):
+        for name, path in run_cases_demo(result.db, out, gazetteer=Gazetteer.load(),
+                                         inspection_dir=Path(out) / "inspection").items():
+            result.outputs[f"cases: {name}"] = path
     if as_json:
         emit_json({"out": str(result.out), "summary": result.summary,
                    "outputs": {k: str(v) for k, v in result.outputs.items()}})
@@ -1368,7 +1376,8 @@ def map_problems(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        result = problem_map_from_store(db, out, years=years, offline=offline, rules_path=rules, progress=update)
+        result = problem_map_from_store(db, out, years=years, offline=offline, rules_path=rules, progress=update,
+                                        complaints=_complaint_observations(db))
     if as_json:
         emit_json(result)
         return
@@ -1398,7 +1407,8 @@ def report_problems(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        result = problem_report_from_store(db, out, years=years, png_dir=png_dir, rules_path=rules, progress=update)
+        result = problem_report_from_store(db, out, years=years, png_dir=png_dir, rules_path=rules, progress=update,
+                                           complaints=_complaint_observations(db))
     if as_json:
         emit_json(result)
         return
@@ -1455,6 +1465,735 @@ def problems_template(
 
     console.print(f"wrote {safe(write_template(kind, out))}", highlight=False)
 
+
+# --------------------------------------------------------------------------- cases
+cases_app = typer.Typer(help="Residents' complaints: settlement matching, cases, deadlines, answers.",
+                        no_args_is_help=True)
+app.add_typer(cases_app, name="cases")
+
+
+@cases_app.command("match")
+def cases_match(
+    text: str = typer.Argument(..., help="Free-text address as the resident wrote it (Kazakh, Russian or Latin)."),
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Match a free-text address to a settlement; "needs a person" with candidates when unsure."""
+    from .cases.matching import match_address
+
+    m = match_address(text, _gazetteer(gazetteer))
+    if as_json:
+        emit_json(m.as_dict())
+        return
+    if m.needs_person:
+        console.print(f"needs a person ({m.reason}); candidates:", highlight=False)
+    else:
+        console.print(f"{safe(m.name_kk or '')} / {safe(m.name_ru or '')}  KATO {m.kato}  "
+                      f"district {m.district_kato}  score {m.score:.1f}", highlight=False)
+    if m.candidates:
+        table = Table("KATO", "name (kk)", "name (ru)", "district", "score")
+        for c in m.candidates:
+            table.add_row(c.kato, safe(c.name_kk), safe(c.name_ru), c.district_kato, f"{c.score:.1f}")
+        console.print(table)
+
+
+
+CasesDbOpt = typer.Option(
+    "qamtu.db",
+    "--db",
+    envvar="QAMTU_DB",
+    help="Store holding the cases tables: a SQLite file or postgresql://user@host/db.",
+)
+ByOpt = typer.Option(..., "--by", help="Who does this (name of the official); recorded in the case history.")
+
+
+def _cases_store(db: str, create: bool = False):
+    from .cases.db import open_cases_store
+
+    return open_cases_store(db, create=create)
+
+
+def _cases_date(text: Optional[str], option: str = "--date"):
+    from datetime import date, datetime, timezone
+
+    if text is None:
+        return datetime.now(timezone.utc).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise QamtuError(f"{option} {text!r}: give a date YYYY-MM-DD") from None
+
+
+def _complaint_observations(db):
+    """Residents' complaints of the store as observations of the problem picture (None without cases tables)."""
+    from .cases.problems import observations_from_db
+
+    return observations_from_db(db)
+
+
+@cases_app.command("register")
+def cases_register(
+    channel: str = typer.Option(..., "--channel", help="e_otinish, 109, egov, paper, walk_in or web_form."),
+    number: str = typer.Option(..., "--number", help="The channel's own number (E-Otinish, 109, incoming mail)."),
+    received: str = typer.Option(..., "--received", help="Day of receipt = registration (APPK art. 64), YYYY-MM-DD."),
+    name: str = typer.Option(..., "--name", help="Applicant's full name (APPK art. 63)."),
+    postal_address: str = typer.Option(..., "--postal-address", help="Applicant's postal address (APPK art. 63)."),
+    substance: str = typer.Option(..., "--substance", help="What the complaint is about (APPK art. 63)."),
+    place: str = typer.Option(..., "--place", help="The place as the applicant wrote it (matched to a settlement)."),
+    addressee: str = typer.Option("inspection", "--addressee", help="Body or official addressed (APPK art. 63)."),
+    iin: str = typer.Option("", "--iin", help="Applicant's IIN (12 digits, control digit checked)."),
+    phone: str = typer.Option("", "--phone"),
+    language: str = typer.Option("ru", "--language", help="kk or ru: the answer's language."),
+    operator: Optional[list[str]] = typer.Option(None, "--operator", help="Operator (repeat); default: from the text."),
+    service: Optional[list[str]] = typer.Option(
+        None,
+        "--service",
+        help="Service (repeat): mobile_voice, mobile_internet, "
+        "fixed_internet, tv_radio, post; default: from the text.",
+    ),
+    kato: Optional[str] = typer.Option(None, "--kato", help="Settlement KATO when known (else matched from --place)."),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Register one complaint: issues its talon number and groups it into a case."""
+    from pydantic import ValidationError
+
+    from .cases import ports, records
+    from .cases.models import CHANNELS, Applicant, ComplaintFacts
+    from .cases.registers import appeals
+
+    if channel not in CHANNELS:
+        raise QamtuError(f"--channel {channel!r}: choose from {', '.join(CHANNELS)}")
+    g = _gazetteer(gazetteer)
+    found = ports.extract(substance + " " + place)
+    m = {"kato": kato, "score": None, "needs_person": False} if kato else ports.match_address(place, g)
+    ops = [ports.operator_code(o, "--operator") for o in operator] if operator else list(found["operators"])
+    svcs = list(service or found["services"])
+    try:
+        facts = ComplaintFacts(
+            channel=channel,
+            external_number=number,
+            received=received,
+            addressee=addressee,
+            substance=substance,
+            language=language,
+            address_text=place,
+            kato=None if m["needs_person"] else m["kato"],
+            match_score=m["score"],
+            needs_person=bool(m["needs_person"]) or not ops or not svcs,
+            operators=ops,
+            services=svcs,
+        )
+        person = Applicant(name=name, iin=iin, postal_address=postal_address, phone=phone)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise QamtuError(f"--{str(err['loc'][0]).replace('_', '-')}: {err['msg']}") from None
+    with _cases_store(db, create=True) as store:
+        out = records.register_complaint(store, facts, person, by=by, appeals=appeals(), gazetteer=g)
+    out["match"] = m
+    if as_json:
+        emit_json(out)
+        return
+    state = "registered" if out["created"] else "already registered"
+    talon = out["complaint_id"]
+    cases = ", ".join(out["cases"]) or (
+        f"none yet (needs a person: `qamtu cases confirm {talon} --kato ... " f"--operator ... --service ...`)"
+    )
+    console.print(f"{state}: talon {talon}; cases: {cases}", highlight=False)
+
+
+@cases_app.command("import")
+def cases_import(
+    file: Path = typer.Argument(..., help="CSV (UTF-8, , or ;) or XLSX export of complaints."),
+    mapping: Optional[Path] = typer.Option(
+        None,
+        "--mapping",
+        help="Column-mapping TOML (default: the shipped template's, " "cases/data/templates/complaints-mapping.toml).",
+    ),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import complaints: all or nothing, errors by row number, rows already imported are skipped."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from .cases.importer import import_file, load_mapping
+    from .cases.registers import appeals
+
+    m = load_mapping(mapping)
+    g = _gazetteer(gazetteer)
+    with _cases_store(db, create=True) as store, Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err_console,
+        disable=as_json,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+
+        def tick(what: str, i: int, n: int) -> None:
+            if what not in tasks:
+                tasks[what] = progress.add_task(what, total=n)
+            progress.update(tasks[what], completed=i)
+
+        out = import_file(store, file, by=by, appeals=appeals(), mapping=m, gazetteer=g, progress=tick)
+    if as_json:
+        emit_json(out)
+        return
+    console.print(
+        f"{out['rows']} rows: {out['created']} new, {out['skipped']} already imported, "
+        f"{out['needs_person']} need a person (`qamtu cases list --complaints --unassigned`); "
+        f"{out['cases']} cases",
+        highlight=False,
+    )
+
+
+@cases_app.command("confirm")
+def cases_confirm(
+    complaint: str = typer.Argument(..., help="Talon number (QT-YYYY-NNNNNN)."),
+    kato: Optional[str] = typer.Option(None, "--kato"),
+    operator: Optional[list[str]] = typer.Option(None, "--operator"),
+    service: Optional[list[str]] = typer.Option(None, "--service"),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Staff confirm the settlement, operator(s) and service(s) of a complaint; it is then grouped into a case."""
+    from .cases import ports, records
+    from .cases.registers import appeals
+
+    with _cases_store(db) as store:
+        ops = [ports.operator_code(o, "--operator") for o in operator] if operator else None
+        out = records.confirm_complaint(
+            store, complaint, by=by, appeals=appeals(), kato=kato, operators=ops, services=service
+        )
+    if as_json:
+        emit_json(out)
+        return
+    console.print(f"{complaint}: cases {', '.join(out['cases'])}", highlight=False)
+
+
+@cases_app.command("list")
+def cases_list(
+    state: Optional[str] = typer.Option(None, "--state", help="Only cases in this state."),
+    complaints_: bool = typer.Option(False, "--complaints", help="List complaints instead of cases."),
+    unassigned: bool = typer.Option(False, "--unassigned", help="With --complaints: only those not yet in a case."),
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Cases (or complaints) without personal data."""
+    from .cases import records
+    from .cases.states import STATES
+
+    if state is not None and state not in STATES:
+        raise QamtuError(f"--state {state!r}: choose from {', '.join(STATES)}")
+    with _cases_store(db) as store:
+        rows = (
+            records.complaints(store, unassigned=unassigned) if complaints_ else records.list_cases(store, state=state)
+        )
+    if as_json:
+        emit_json(rows)
+        return
+    if complaints_:
+        table = Table("talon", "channel", "number", "received", "KATO", "operators", "services", "answered")
+        for r in rows:
+            table.add_row(
+                r["complaint_id"],
+                r["channel"],
+                safe(r["external_number"]),
+                r["received"],
+                r["kato"] or "?",
+                safe(", ".join(r["operators"])),
+                ", ".join(r["services"]),
+                r["answered_on"] or "",
+            )
+    else:
+        table = Table("case", "KATO", "operator", "service", "opened", "complainants", "state", "outcome")
+        for r in rows:
+            table.add_row(
+                r["case_id"],
+                r["kato"],
+                safe(r["operator"]),
+                r["service"],
+                r["opened"],
+                str(r["complainants"]),
+                r["state"],
+                r["outcome"] or "",
+            )
+    console.print(table)
+
+
+@cases_app.command("show")
+def cases_show(
+    ident: str = typer.Argument(..., help="Case id (CASE-...) or talon number (QT-...)."),
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """One case with its history (who, when), or one complaint (no personal data)."""
+    from .cases import records
+
+    with _cases_store(db) as store:
+        data = records.complaint(store, ident) if ident.startswith("QT-") else records.get_case(store, ident)
+    if as_json:
+        emit_json(data)
+        return
+    if "history" not in data:
+        console.print_json(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    console.print(
+        f"{data['case_id']}  {data['kato']}  {safe(data['operator'])}  {data['service']}  state "
+        f"[bold]{data['state']}[/]  outcome {data['outcome'] or '—'}  complainants {data['complainants']}  "
+        f"next: {', '.join(data['allowed']) or '—'}"
+    )
+    table = Table("seq", "time (UTC)", "kind", "by", "details")
+    for h in data["history"]:
+        p = dict(h["payload"])
+        who = p.pop("by", "")
+        table.add_row(
+            str(h["seq"]),
+            h["time_utc"][:19],
+            h["kind"],
+            safe(who),
+            safe(", ".join(f"{k}={v}" for k, v in sorted(p.items()))),
+        )
+    console.print(table)
+
+
+@cases_app.command("move")
+def cases_move(
+    case: str = typer.Argument(..., help="Case id."),
+    to: str = typer.Argument(..., help="Target state (see `qamtu cases show CASE` for the allowed ones)."),
+    set_: Optional[list[str]] = typer.Option(
+        None,
+        "--set",
+        help="Field of the transition, NAME=VALUE (repeat): e.g. "
+        "act_number, act_registered, inspection_id, order_deadline, outcome.",
+    ),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Move a case to another state; refused (listing the allowed ones) when the state machine forbids it."""
+    from .cases import records
+
+    fields = {}
+    for item in set_ or []:
+        if "=" not in item:
+            raise QamtuError(f"--set {item!r}: give NAME=VALUE")
+        k, v = item.split("=", 1)
+        fields[k.strip()] = v
+    with _cases_store(db) as store:
+        data = records.transition(store, case, to, by=by, fields=fields)
+    if as_json:
+        emit_json(data)
+        return
+    console.print(f"{case}: {data['state']} (next: {', '.join(data['allowed']) or '—'})", highlight=False)
+
+
+@cases_app.command("extend")
+def cases_extend(
+    complaint: str = typer.Argument(..., help="Talon number."),
+    until: str = typer.Option(..., "--until", help="New answer date (at most 2 months after receipt), YYYY-MM-DD."),
+    decided: Optional[str] = typer.Option(None, "--decided", help="Day of the reasoned decision (default: today)."),
+    reason: str = typer.Option(..., "--reason", help="Reason of the decision (APPK art. 76)."),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    registers: Optional[Path] = RegistersOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Extend the answer date by a reasoned decision; prints the day the applicant must be told by."""
+    from .cases import records
+    from .cases.registers import appeals
+    from .cases.workdays import load_calendar
+
+    with _cases_store(db) as store:
+        out = records.extend(
+            store,
+            complaint,
+            until=_cases_date(until, "--until"),
+            decided=_cases_date(decided, "--decided"),
+            by=by,
+            reason=reason,
+            cal=load_calendar(registers),
+            appeals=appeals(registers),
+        )
+    if as_json:
+        emit_json(out)
+        return
+    console.print(
+        f"{complaint}: answer due {out['due']}; tell the applicant by {out['extension_notice_due']}", highlight=False
+    )
+
+
+@cases_app.command("due")
+def cases_due(
+    date_: Optional[str] = typer.Option(None, "--date", help="Day to look from (default: today), YYYY-MM-DD."),
+    db: str = CasesDbOpt,
+    registers: Optional[Path] = RegistersOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answers due and overdue (deemed refusal, APPK art. 91), redirections and operators' order deadlines."""
+    from .cases.due import due_list
+    from .cases.registers import appeals
+    from .cases.workdays import load_calendar
+
+    with _cases_store(db) as store:
+        out = due_list(store, _cases_date(date_), load_calendar(registers), appeals(registers))
+    if as_json:
+        emit_json(out)
+        return
+    table = Table("talon", "received", "due", "working days left", "status", "cases", title=f"Answers ({out['date']})")
+    for r in out["answers"]:
+        status = r["status"] + (
+            f" — deemed refusal since {r['deemed_refusal_from']}" if r["deemed_refusal_from"] else ""
+        )
+        table.add_row(
+            r["complaint_id"],
+            r["received"],
+            r["due"] + (" (extended)" if r["extended"] else ""),
+            str(r["working_days_left"]),
+            status,
+            ", ".join(r["cases"]) or "not grouped",
+        )
+    console.print(table)
+    if out["redirections"]:
+        t = Table(
+            "talon",
+            "redirect by",
+            "working days left",
+            "status",
+            title="Not yet accepted: redirect within 3 working days if outside competence",
+        )
+        for r in out["redirections"]:
+            t.add_row(r["complaint_id"], r["redirect_due"], str(r["working_days_left"]), r["status"])
+        console.print(t)
+    if out["orders"]:
+        t = Table("case", "order", "deadline", "days left", "next", title="Orders to operators")
+        for r in out["orders"]:
+            t.add_row(r["case_id"], safe(str(r["order_number"])), r["order_deadline"], str(r["days_left"]), r["next"])
+        console.print(t)
+    for d in out["calendar"]["doubts"]:
+        console.print(f"calendar not confirmed: {safe(d)}", highlight=False)
+
+
+@cases_app.command("verify")
+def cases_verify(
+    case: Optional[str] = typer.Argument(None, help="Case id (default: every case)."),
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Check the hash chain of each case's history; exit 1 naming the first broken entry."""
+    from .cases import records
+
+    with _cases_store(db) as store:
+        reports = records.verify(store, case)
+    bad = [r for r in reports if not r["ok"]]
+    if as_json:
+        emit_json(reports)
+    else:
+        for r in bad:
+            console.print(f"[bold red]BROKEN[/] {r['case_id']} at entry {r['broken_at']}: {safe(str(r['reason']))}")
+        console.print(f"{len(reports) - len(bad)} of {len(reports)} case histories intact", highlight=False)
+    if bad:
+        raise typer.Exit(1)
+
+
+@cases_app.command("link")
+def cases_link(
+    case: str = typer.Argument(...),
+    inspection: str = typer.Argument(...),
+    role: str = typer.Option("measurement", "--role", help="measurement or followup."),
+    findings: bool = typer.Option(
+        True,
+        "--findings/--no-findings",
+        help="Copy the inspection's findings " "into the case (needs the inspection in the same store).",
+    ),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Coverage rule set (default: the bundled one)."),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+) -> None:
+    """Link an inspection to a case and bring its findings into the case history."""
+    from .cases import records
+    from .cases.links import link_with_findings
+
+    with _cases_store(db) as store:
+        out = link_with_findings(
+            store,
+            case,
+            inspection,
+            by=by,
+            role=role,
+            with_findings=findings,
+            rules_path=rules,
+            registers_folder=registers,
+        )
+        data = records.get_case(store, case)
+    console.print(
+        f"{case}: linked {inspection} ({role}); findings verdict: {out.get('verdict') or '—'}; "
+        f"state {data['state']}",
+        highlight=False,
+    )
+
+
+@cases_app.command("answer")
+def cases_answer(
+    complaint: str = typer.Argument(..., help="Talon number."),
+    out: Path = typer.Option(
+        Path("answers"), "--out", help="Folder; the letter goes to OUT/<talon>/answer_<lang>.pdf/.docx."
+    ),
+    lang: Optional[str] = typer.Option(None, "--lang", help="kk or ru (default: the applicant's language)."),
+    date_: Optional[str] = typer.Option(None, "--date", help="Date of the letter (default: today)."),
+    number: Optional[str] = typer.Option(
+        None, "--number", help="Outgoing number of the letter (default: ANS-<talon>)."
+    ),
+    templates: Optional[Path] = typer.Option(
+        None, "--templates", help="Folder with edited answer_kk.docx / answer_ru.docx."
+    ),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Write the reasoned answer letter (DOCX + PDF) to one applicant and record that it was issued."""
+    from .cases.answers import write_answer
+
+    if lang is not None and lang not in ("kk", "ru"):
+        raise QamtuError(f"--lang {lang!r}: choose kk or ru")
+    with _cases_store(db) as store:
+        files = write_answer(
+            store,
+            complaint,
+            out,
+            by=by,
+            lang=lang,
+            issue_date=_cases_date(date_),
+            answer_number=number,
+            registers_folder=registers,
+            gazetteer=_gazetteer(gazetteer),
+            templates=templates,
+        )
+    if as_json:
+        emit_json({k: str(v) for k, v in files.items()})
+        return
+    for name, path in files.items():
+        console.print(f"wrote {path}", highlight=False)
+
+
+@cases_app.command("export")
+def cases_export(
+    out: Path = typer.Option(..., "--out", help="CSV file to write."),
+    with_personal_data: bool = typer.Option(
+        False, "--with-personal-data", help="Include names, IIN, addresses " "(logged: needs --by and --purpose)."
+    ),
+    by: str = typer.Option("", "--by", help="Who exports (required with --with-personal-data)."),
+    purpose: str = typer.Option("", "--purpose", help="Why (required with --with-personal-data)."),
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Open data (counts per settlement x operator x service x month, no personal data) or, with the flag, the logged
+    complaint list with personal data."""
+    from .cases.exports import export_open_data, export_personal
+
+    with _cases_store(db) as store:
+        res = (
+            export_personal(store, out, with_personal_data=True, by=by, purpose=purpose)
+            if with_personal_data
+            else export_open_data(store, out)
+        )
+    if as_json:
+        emit_json(res)
+        return
+    console.print(
+        f"wrote {res['file']} ({res['rows']} rows{', personal data, logged' if res['personal_data'] else ''})",
+        highlight=False,
+    )
+
+
+@cases_app.command("exports-log")
+def cases_exports_log(db: str = CasesDbOpt, as_json: bool = JsonOpt) -> None:
+    """Every export that carried personal data: who, when, what, which file, why."""
+    from .cases.exports import personal_export_log
+
+    with _cases_store(db) as store:
+        rows = personal_export_log(store)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("time (UTC)", "by", "what", "file", "rows", "purpose")
+    for r in rows:
+        table.add_row(
+            r["time_utc"][:19],
+            safe(r["actor"]),
+            safe(r["what"]),
+            safe(r["target"]),
+            str(r["n_rows"]),
+            safe(r["purpose"]),
+        )
+    console.print(table)
+
+
+@cases_app.command("calendar")
+def cases_calendar(
+    year: int = typer.Argument(..., help="Year (the calendar file covers 2024-2027)."),
+    registers: Optional[Path] = RegistersOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Days off (holidays, moved days, decree transfers) of a year, and whether the year is confirmed."""
+    from datetime import date
+
+    from .cases.workdays import load_calendar
+
+    cal = load_calendar(registers)
+    rows = cal.year(year)
+    doubts = cal.doubts(date(year, 1, 1), date(year, 12, 31))
+    if as_json:
+        emit_json({"year": year, "version": cal.version, "file": cal.path, "days": rows, "doubts": doubts})
+        return
+    table = Table("date", "working", "why", "confirmed", title=f"{year} ({cal.version})")
+    for r in rows:
+        table.add_row(r["date"], "yes" if r["working"] else "no", safe(r["why"]), "yes" if r["confirmed"] else "NO")
+    console.print(table)
+    for d in doubts:
+        console.print(f"not confirmed: {safe(d)}", highlight=False)
+
+
+@cases_app.command("findings")
+def cases_findings(
+    inspection: str = typer.Argument(..., help="Inspection id (recorded with `qamtu probe --inspection`)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Coverage rule set (default: the bundled one)."),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Bring an inspection's findings into its linked cases and move them on (measured, violation or not,
+    re-measured)."""
+    from .cases.links import flow_findings
+
+    with _cases_store(db) as store:
+        rows = flow_findings(store, inspection, by=by, rules_path=rules, registers_folder=registers)
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        console.print(
+            f"{r['case_id']}: verdict {r['verdict']}; moved to {', '.join(r['moved']) or 'nothing (a person decides)'}",
+            highlight=False,
+        )
+
+
+@cases_app.command("plan")
+def cases_plan(
+    out: Path = typer.Option(Path("trips.xlsx"), "--out", help="Trip sheet (XLSX)."),
+    date_: Optional[str] = typer.Option(None, "--date", help="First day of the trips (default: today)."),
+    inspector: Optional[list[str]] = typer.Option(
+        None,
+        "--inspector",
+        help="Inspector (repeat); with --instrument, "
+        "inspection records are created for cases with a registered act.",
+    ),
+    instrument: Optional[list[str]] = typer.Option(
+        None, "--instrument", help="Instrument id of the register (repeat)."
+    ),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Group open cases that need a measurement into trips by district and day; write the trip sheet and the
+    inspection records `qamtu probe --inspection` takes."""
+    from .cases.plan import create_inspections, plan_trips, planning, trips_json, write_trip_sheet
+    from .cases.workdays import load_calendar
+    from .reports.registers import Registers
+
+    if bool(inspector) != bool(instrument):
+        raise QamtuError("--inspector and --instrument go together (both are needed for inspection records)")
+    g = _gazetteer(gazetteer)
+    settings = planning(registers)
+    with _cases_store(db) as store:
+        trips = plan_trips(
+            store, start=_cases_date(date_), cal=load_calendar(registers), gazetteer=g, settings=settings
+        )
+        made = (
+            create_inspections(
+                store,
+                trips,
+                registers=Registers.load(registers),
+                gazetteer=g,
+                inspectors=list(inspector),
+                instruments=list(instrument),
+                by=by,
+            )
+            if inspector
+            else []
+        )
+    path = write_trip_sheet(trips, out, settings=settings)
+    if as_json:
+        emit_json({"trip_sheet": str(path), "trips": trips_json(trips), "inspections": made})
+        return
+    for t in trips:
+        console.print(
+            f"{t.day.isoformat()}  {safe(t.district_ru)}: {len(t.stops)} stops, {t.km} km, "
+            f"~{t.minutes // 60:.0f} h {t.minutes % 60:.0f} min",
+            highlight=False,
+        )
+    for m in made:
+        console.print(
+            f"inspection {m['inspection_id']} ({m['operator']}, {m['kato']}, {m['day']}) for {m['case_id']}: "
+            f"`qamtu probe --inspection {m['inspection_id']} ...`",
+            highlight=False,
+        )
+    console.print(f"wrote {path}", highlight=False)
+
+
+@cases_app.command("report")
+def cases_report(
+    out: Path = typer.Option(Path("complaints-districts.xlsx"), "--out", help="XLSX workbook."),
+    png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Folder of the PNG charts (default: <out>-charts)."),
+    date_: Optional[str] = typer.Option(None, "--date", help="As of this day (default: today)."),
+    start: Optional[str] = typer.Option(None, "--from", help="First day of receipt counted."),
+    end: Optional[str] = typer.Option(None, "--to", help="Last day of receipt counted."),
+    registers: Optional[Path] = RegistersOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """The 109-style district table: received, closed on time, in progress, overdue; by channel, operator, service."""
+    from .cases.registers import appeals
+    from .cases.report import district_report, write_report
+    from .cases.workdays import load_calendar
+
+    with _cases_store(db) as store:
+        rep = district_report(
+            store,
+            _cases_date(date_),
+            load_calendar(registers),
+            appeals(registers),
+            gazetteer=_gazetteer(gazetteer),
+            start=_cases_date(start, "--from") if start else None,
+            end=_cases_date(end, "--to") if end else None,
+        )
+    files = write_report(rep, out, png_dir)
+    if as_json:
+        emit_json({**rep, "files": {k: str(v) for k, v in files.items()}})
+        return
+    table = Table("district", "received", "on time", "late", "in progress", "overdue", "on-time share")
+    for r in rep["tables"]["district"]:
+        share = "—" if r["on_time_share"] is None else f"{100 * r['on_time_share']:.0f} %"
+        table.add_row(
+            safe(r["name_ru"]),
+            *(str(r[c]) for c in ("received", "closed_on_time", "closed_late", "in_progress", "overdue")),
+            share,
+        )
+    console.print(table)
+    for f in files.values():
+        console.print(f"wrote {f}", highlight=False)
 
 def main() -> None:
     """Console entry point (``qamtu``): the app itself turns Qamtu errors into one line and exit 1."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Optional
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .. import load_model, package_path
 from .classify import frame_records
@@ -75,6 +75,7 @@ class ProblemRules:
     combine: dict[str, str]
     formula: str
     path: str
+    min_complaints: int = 1
 
     def describe(self) -> dict[str, Any]:
         return {"version": self.version, "file": Path(self.path).name, "priority": PRIORITY_FORMULA}
@@ -121,6 +122,12 @@ class _Priority(_Strict):
     population_fallback: Optional[str] = None
 
 
+class _Complaints(_Strict):
+    """Residents' complaints as observations: a settlement x dimension x year with at least
+    ``min_complaints`` complaints counts as a problem that year."""
+    min_complaints: int = Field(1, ge=1)
+
+
 class ProblemRulesFile(_Strict):
     """The shape of ``problems.toml`` (validated by :func:`qamtu.load_model`)."""
     id: Optional[str] = None
@@ -129,6 +136,7 @@ class ProblemRulesFile(_Strict):
     survey: dict[str, _SurveyItem]
     combine: dict[Literal["internet", "mobile", "tv_radio", "post"], Literal["any_problem", "any_service"]]
     priority: _Priority
+    complaints: _Complaints = _Complaints()
 
     @model_validator(mode="after")
     def _complete(self) -> "ProblemRulesFile":
@@ -143,7 +151,8 @@ def _read_rules(p: Path) -> ProblemRules:
     f = load_model(p, ProblemRulesFile, ProblemError, "problem rules file")
     survey = {name: SurveyItem(name, i.dimension, i.yes, i.no, i.label_kk, i.label_ru) for name, i in f.survey.items()}
     measured = {d: {"problem": m.problem, "no_problem": m.no_problem} for d, m in f.measured.items()}
-    return ProblemRules(f.version, measured, survey, {d: f.combine[d] for d in DIMENSIONS}, f.priority.formula, str(p))
+    return ProblemRules(f.version, measured, survey, {d: f.combine[d] for d in DIMENSIONS}, f.priority.formula, str(p),
+                        f.complaints.min_complaints)
 
 
 def parse_years(text: str) -> list[int]:
@@ -250,6 +259,20 @@ def _survey_verdicts(surveys: pd.DataFrame | None, rules: ProblemRules) -> dict[
     return out
 
 
+def _complaint_verdicts(complaints: pd.DataFrame | None, min_complaints: int) -> dict[tuple[str, str, int], list]:
+    """Residents' complaints as observations (source "complaint"): kato, year, dimension, complaints (count)."""
+    out: dict[tuple[str, str, int], list] = {}
+    if complaints is None or not len(complaints):
+        return out
+    for r in complaints[["kato", "year", "dimension", "complaints"]].itertuples(index=False):
+        if r.dimension not in DIMENSIONS:
+            raise ProblemError(f"complaints: unknown dimension {r.dimension!r} (known: {', '.join(DIMENSIONS)})")
+        if int(r.complaints) >= min_complaints:
+            out.setdefault((str(r.kato), str(r.dimension), int(r.year)), []).append(
+                ("problem", f"шағымдар / жалобы (complaint): {int(r.complaints)}"))
+    return out
+
+
 def _combine(verdicts: list, how: str) -> str:
     kinds = {v for v, _ in verdicts}
     if not kinds:
@@ -271,13 +294,14 @@ def population_fallbacks(gazetteer: Gazetteer) -> dict[str, Optional[float]]:
 def build_problems(gazetteer: Gazetteer, years: Iterable[int], *, measured: dict[int, pd.DataFrame] | None = None,
                    surveys: pd.DataFrame | None = None, plans: pd.DataFrame | None = None,
                    rules: ProblemRules | None = None, populated_only: bool = True,
-                   notes: list[str] | None = None) -> ProblemPicture:
+                   notes: list[str] | None = None, complaints: pd.DataFrame | None = None) -> ProblemPicture:
     """The problem picture over ``years``.
 
     ``measured``: year -> the ``settlements`` frame of that year's coverage classification (kato,
     mobile_status, mobile_judged, internet_status, internet_judged). ``surveys``: kato, year,
     dimension (a survey item of the rules), value (yes/no). ``plans``: kato, dimension, planned_year,
-    programme, responsible (note optional).
+    programme, responsible (note optional). ``complaints``: kato, year, dimension, complaints (count of
+    residents' complaints, source "complaint"; :mod:`qamtu.cases.problems` builds it).
     """
     rules = rules or load_problem_rules()
     years = sorted({int(y) for y in years})
@@ -285,6 +309,8 @@ def build_problems(gazetteer: Gazetteer, years: Iterable[int], *, measured: dict
         raise ProblemError("no years given")
     verdicts = _measured_verdicts(measured or {}, rules)
     for k, v in _survey_verdicts(surveys, rules).items():
+        verdicts.setdefault(k, []).extend(v)
+    for k, v in _complaint_verdicts(complaints, rules.min_complaints).items():
         verdicts.setdefault(k, []).extend(v)
     plans = _check_plans(plans)
     plan_map: dict[tuple[str, str], list[dict]] = {}

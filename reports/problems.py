@@ -42,8 +42,11 @@ BOUNDARY_NOTE = ("Аудан шекаралары: 2017 ж., тарихи; ке�
 
 def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazetteer: Gazetteer | None = None,
                        rules_path: Path | str | None = None, problem_rules_path: Path | str | None = None,
-                       progress: Progress | None = None) -> ProblemPicture:
-    """Classify each year of ``years`` from the store, read surveys and plans, build the picture."""
+                       progress: Progress | None = None, complaints: pd.DataFrame | None = None) -> ProblemPicture:
+    """Classify each year of ``years`` from the store, read surveys and plans, build the picture.
+
+    ``complaints``: residents' complaints as observations (kato, year, dimension, complaints), from
+    :func:`qamtu.cases.problems.complaint_observations` (the caller reads them: reports does not import cases)."""
     year_list = parse_years(years) if isinstance(years, str) else sorted({int(y) for y in years})
     g = gazetteer or Gazetteer.load()
     ctx = nullcontext(db) if not isinstance(db, (str, Path)) else sample_store(db, read_only=True)
@@ -64,7 +67,8 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
     if any(str(f).startswith("demo-") for f in [*surveys["source_file"], *plans["source_file"]]):
         notes.append(DEMO_NOTE)
     pic = build_problems(g, year_list, measured=measured, surveys=surveys[surveys["year"].isin(year_list)],
-                         plans=plans, rules=load_problem_rules(problem_rules_path), notes=notes)
+                         plans=plans, rules=load_problem_rules(problem_rules_path), notes=notes,
+                         complaints=None if complaints is None else complaints[complaints["year"].isin(year_list)])
     pic.coverage_rules = coverage_version  # type: ignore[attr-defined]
     return pic
 
@@ -72,11 +76,11 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
 def problem_map_from_store(db: Path | str | Store, out: Path | str, *, years: str | list[int] = "2023-2027",
                            offline: bool = False, gazetteer: Gazetteer | None = None,
                            rules_path: Path | str | None = None, problem_rules_path: Path | str | None = None,
-                           progress: Progress | None = None) -> dict[str, Any]:
+                           progress: Progress | None = None, complaints: pd.DataFrame | None = None) -> dict[str, Any]:
     """Build the picture from the store and write the problem map."""
     g = gazetteer or Gazetteer.load()
     pic = picture_from_store(db, years, gazetteer=g, rules_path=rules_path, problem_rules_path=problem_rules_path,
-                             progress=progress)
+                             progress=progress, complaints=complaints)
     result = build_problem_map(pic, g, out, offline=offline)
     result["summary"] = region_totals(pic)
     result["notes"] = pic.notes
@@ -347,10 +351,11 @@ def write_problem_charts(pic: ProblemPicture, out_dir: Path | str, dpi: int = 11
 def problem_report_from_store(db: Path | str | Store, out: Path | str, *, years: str | list[int] = "2023-2027",
                               png_dir: Path | str | None = None, gazetteer: Gazetteer | None = None,
                               rules_path: Path | str | None = None, problem_rules_path: Path | str | None = None,
-                              progress: Progress | None = None) -> dict[str, Any]:
+                              progress: Progress | None = None,
+                              complaints: pd.DataFrame | None = None) -> dict[str, Any]:
     """Build the picture and write the workbook and the PNG charts (default folder: ``<out>-charts``)."""
     pic = picture_from_store(db, years, gazetteer=gazetteer, rules_path=rules_path,
-                             problem_rules_path=problem_rules_path, progress=progress)
+                             problem_rules_path=problem_rules_path, progress=progress, complaints=complaints)
     out = Path(out)
     charts = write_problem_charts(pic, Path(png_dir) if png_dir else out.with_name(out.stem + "-charts"))
     result = write_problem_workbook(pic, out, charts=charts)

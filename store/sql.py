@@ -78,6 +78,16 @@ def count_placeholders(sql: str) -> int:
     return sum(text.count("?") for kind, text in _tokens(sql) if kind == "code")
 
 
+_TRIGGER = re.compile(r"^\s*CREATE\s+(?:TEMP\s+|TEMPORARY\s+)?TRIGGER\b", re.I)
+_BEGIN = re.compile(r"\bBEGIN\b", re.I)
+_END = re.compile(r"\bEND\s*$", re.I)
+
+
+def _open_trigger_body(text: str) -> bool:
+    """True inside the BEGIN ... END body of a SQLite ``CREATE TRIGGER`` (its inner ``;`` do not end it)."""
+    return bool(_TRIGGER.match(text) and _BEGIN.search(text) and not _END.search(text))
+
+
 def split_statements(script: str) -> list[str]:
     """The statements of a script, without their terminating ``;``; comment-only pieces are dropped."""
     out: list[str] = []
@@ -100,7 +110,10 @@ def split_statements(script: str) -> list[str]:
         parts = text.split(";")
         for k, part in enumerate(parts):
             if k:
-                flush()
+                if _open_trigger_body("".join(current)):  # SQLite: CREATE TRIGGER ... BEGIN stmt; ... END
+                    current.append(";")
+                else:
+                    flush()
             current.append(part)
             meaningful = meaningful or bool(part.strip())
     flush()

@@ -256,6 +256,9 @@ def test_titles_of_sessions_and_inspection_lists_hide_the_password():
     cluster = Cluster().start()
     try:
         url = cluster.create_db("titles").replace("postgresql://qamtu@", "postgresql://qamtu:pw-title@")
+        from qamtu.store import open_store
+
+        open_store(url, create=True).close()  # read commands never create or migrate a store
         for command in ("sessions", "inspection"):
             for db in (url, url.replace(":pw-title@", "@") + "?password=pw-title"):
                 out = run_qamtu(command, "list", f"--db={db}", env={"COLUMNS": "300"})

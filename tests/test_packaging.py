@@ -7,15 +7,16 @@ import tomllib
 
 from conftest import REPO
 
-PACKAGES = ("device", "store", "probe", "mapping", "reports")
+PACKAGES = ("device", "store", "probe", "mapping", "reports", "cases")
 #: package -> the Qamtu packages it may import (besides the root ``qamtu`` and itself); see docs/architecture.md.
-#: device, mapping and store are at the bottom; nothing imports the CLI.
+#: device, mapping and store are at the bottom; cases sits above reports; nothing imports cases or the CLI.
 ALLOWED = {
     "device": set(),
     "mapping": set(),
     "store": set(),
     "probe": {"device", "mapping", "store"},
     "reports": {"device", "mapping", "store", "probe"},
+    "cases": {"device", "mapping", "store", "probe", "reports"},
 }
 #: every second-level name a module may name: the packages, and the root's own modules/data
 #: the root package and its small shared modules, importable by every package (docs/architecture.md)
