@@ -1693,6 +1693,92 @@ def cases_report(
         console.print(f"wrote {f}", highlight=False)
 
 
+# --------------------------------------------------------------------------- office
+office_app = typer.Typer(help="The office web application: staff pages, public pages, Open311 (docs/office.md).",
+                         no_args_is_help=True)
+office_users_app = typer.Typer(help="Staff accounts of the office application.", no_args_is_help=True)
+office_keys_app = typer.Typer(help="Open311 API keys (only their hashes are stored).", no_args_is_help=True)
+office_app.add_typer(office_users_app, name="users")
+office_app.add_typer(office_keys_app, name="keys")
+app.add_typer(office_app, name="office")
+OfficeDbOpt = typer.Option("qamtu.db", "--db", help="The store: a SQLite file (created when missing) or "
+                           "postgresql://user@host/db.")
+
+
+@office_app.command("serve")
+def office_serve(db: str = OfficeDbOpt,
+                 host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+                 port: int = typer.Option(8080, "--port", help="TCP port."),
+                 behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
+                                                   "reverse proxy (only when one sits in front; docs/office.md)."),
+                 max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB.")) -> None:
+    """Serve the office application (one uvicorn worker) until Ctrl-C."""
+    from .office.app import serve
+
+    if not 1 <= port <= 65535:
+        raise QamtuError(f"--port {port}: give 1-65535")
+    console.print(f"office on http://{host}:{port}/staff/ (store {escape(_redacted(db))}); Ctrl-C stops", highlight=False)
+    serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20)
+
+
+def _redacted(db: str) -> str:
+    from .store import redact
+
+    return redact(db) if "://" in db else db
+
+
+def _new_password(name: str) -> str:
+    password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@office_users_app.command("add")
+def office_users_add(name: str = typer.Argument(..., help="User name (a-z, 0-9, '.', '_', '-')."),
+                     role: str = typer.Option(..., "--role", help="inspector, desk, head or admin."),
+                     db: str = OfficeDbOpt) -> None:
+    """Add a staff account; the password is asked twice (never an option)."""
+    from .office import auth
+    from .store import open_store
+
+    auth.check_role(role)
+    name = auth.check_name(name)
+    password = _new_password(name)
+    with open_store(db, create=True) as store:
+        auth.add_user(store, name, role, password)
+    console.print(f"user {name} added with role {role}", highlight=False)
+
+
+@office_users_app.command("list")
+def office_users_list(db: str = OfficeDbOpt, as_json: bool = JsonOpt) -> None:
+    """List staff accounts (names and roles; never hashes)."""
+    from .office import auth
+    from .store import open_store
+
+    with open_store(db) as store:
+        rows = auth.users(store)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "role", "active", "demo", "created", title="Office users")
+    for r in rows:
+        table.add_row(escape(r["name"]), r["role"], "yes" if r["active"] else "no", "DEMO" if r["demo"] else "",
+                      r["created_utc"])
+    console.print(table)
+
+
+@office_keys_app.command("add")
+def office_keys_add(name: str = typer.Argument(..., help="Name of the client (e.g. the akimat's 109 system)."),
+                    db: str = OfficeDbOpt) -> None:
+    """Create an Open311 API key and print it once (only its SHA-256 is stored)."""
+    from .office import auth
+    from .store import open_store
+
+    with open_store(db, create=True) as store:
+        key = auth.add_key(store, name)
+    console.print(f"API key for {escape(name)} (shown once, store it now):", highlight=False)
+    print(key)
+
+
 def main() -> None:
     """Console entry point: run the app, turning Qamtu errors into one clear line and exit code 1."""
     try:
