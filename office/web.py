@@ -136,6 +136,17 @@ def error_page(office, request: Request, status: int, message_key: str, detail: 
         return PlainTextResponse(f"{status}", status_code=status)
 
 
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame of ``exc`` inside qamtu (no values, no message)."""
+    tb, where = exc.__traceback__, "?"
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if "qamtu" in name or "/office/" in name:
+            where = f"{name.rsplit('/', 2)[-2]}/{name.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
+
+
 def guarded(page: Page, office) -> Callable:
     """The Starlette endpoint of ``page``: every check of the module docstring, then the view."""
 
@@ -194,6 +205,10 @@ async def _handle(page: Page, office, request: Request) -> Response:
         # a refusal the person can act on: its message names the field; no traceback
         log.info("%s %s refused: %s", request.method, page.name, type(exc).__name__)
         response = error_page(office, request, 400, "error_refused", str(exc) if page.roles else "")
+    except Exception as exc:
+        # a bug: the log names the route and the exception type only (its message may hold personal data)
+        log.error("%s %s failed: %s (%s)", request.method, page.name, type(exc).__name__, _where(exc))
+        response = error_page(office, request, 500, "error_server")
     if new_cookie:
         response.set_cookie(CSRF_COOKIE, new_cookie, httponly=True, samesite="lax", secure=office.secure(request),
                             path="/")
