@@ -109,14 +109,15 @@ class Ctx:
         return RedirectResponse(to, status_code=303)
 
 
-def url_for(name: str, **params: Any) -> str:
+def url_for(route_name: str, /, **params: Any) -> str:
+    """The path of the route ``route_name`` with its parameters filled in (quoted)."""
     for p in ROUTES:
-        if p.name == name:
+        if p.name == route_name:
             path = p.path
             for k, v in params.items():
                 path = path.replace("{" + k + "}", quote(str(v), safe=""))
             return path
-    raise KeyError(name)
+    raise KeyError(route_name)
 
 
 def client_address(request: Request) -> str:
