@@ -22,7 +22,7 @@ CREATE TABLE office_users (
 );
 CREATE TABLE office_sessions (
     token_sha256 TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL REFERENCES office_users (name),
+    user_name TEXT NOT NULL,
     csrf TEXT NOT NULL,
     created_utc TEXT NOT NULL,
     expires_utc TEXT NOT NULL
