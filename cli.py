@@ -400,9 +400,14 @@ def demo_cmd(
         for name, path in run_cases_demo(result.db, out, gazetteer=Gazetteer.load(),
                                          inspection_dir=Path(out) / "inspection").items():
             result.outputs[f"cases: {name}"] = path
+    from .office.demo import create_demo_users, office_command
+
+    demo_users = create_demo_users(result.db)
     if as_json:
         emit_json({"out": str(result.out), "summary": result.summary,
-                   "outputs": {k: str(v) for k, v in result.outputs.items()}})
+                   "outputs": {k: str(v) for k, v in result.outputs.items()},
+                   "office": {"command": office_command(result.db), "url": "http://127.0.0.1:8080/staff/",
+                              "users": demo_users}})
         return
     table = Table(title="qamtu demo: outputs")
     table.add_column("what")
@@ -413,6 +418,11 @@ def demo_cmd(
     s = result.summary
     console.print(f"{s['samples']} samples ({s['no_service']} without service, {s['modem_lost']} with the modem lost), "
                   f"{s['speedtests']} speed tests in session {s['session_id']}")
+    console.print(f"office: run `{escape(office_command(result.db))}` and open http://127.0.0.1:8080/staff/ "
+                  f"(DEMO users; passwords shown once):", highlight=False)
+    for u in demo_users:
+        console.print(f"  DEMO {u['role']:9} {u['name']:16} {u['password'] or '(exists; password shown when made)'}",
+                      highlight=False)
 
 
 # --------------------------------------------------------------------------- speed tests

@@ -75,8 +75,9 @@ def _todays_trips(ctx: Ctx, today: date) -> list[dict[str, Any]]:
     out = []
     for insp in list_inspections(ctx.store):
         d = insp.model_dump(mode="json")
-        if str(d.get("planned_date") or d.get("date") or "")[:10] == today.isoformat():
-            out.append(d)
+        if d["act_registered"] == today.isoformat():
+            s = _settlement(ctx, d["kato"]) or {}
+            out.append({**d, "day": d["act_registered"], "stops": [{"name": s.get("name", d["kato"])}]})
     return out
 
 
