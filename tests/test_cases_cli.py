@@ -17,10 +17,35 @@ def _db(tmp_path):
 
 def test_register_move_verify_and_refusals(tmp_path):
     db = _db(tmp_path)
-    out = json.loads(run_qamtu("cases", "register", "--channel", "paper", "--number", "ВХ-7", "--received", "2026-03-18",
-                               "--name", "Ким Ольга", "--postal-address", "Шаян", "--substance", "нет интернета",
-                               "--place", "Шаян ауылы", "--operator", "tele2", "--service", "mobile_internet",
-                               "--by", "clerk", "--db", db, "--json").stdout)
+    out = json.loads(
+        run_qamtu(
+            "cases",
+            "register",
+            "--channel",
+            "paper",
+            "--number",
+            "ВХ-7",
+            "--received",
+            "2026-03-18",
+            "--name",
+            "Ким Ольга",
+            "--postal-address",
+            "Шаян",
+            "--substance",
+            "нет интернета",
+            "--place",
+            "Шаян ауылы",
+            "--operator",
+            "tele2",
+            "--service",
+            "mobile_internet",
+            "--by",
+            "clerk",
+            "--db",
+            db,
+            "--json",
+        ).stdout
+    )
     assert out["complaint_id"] == "QT-2026-000003" and out["cases"] == ["CASE-2026-0001"]
     bad = run_qamtu("cases", "move", "CASE-2026-0001", "measured", "--by", "x", "--db", db, check=False)
     assert bad.returncode == 1
@@ -30,8 +55,29 @@ def test_register_move_verify_and_refusals(tmp_path):
     assert shown["state"] == "accepted" and shown["history"][-1]["payload"]["by"] == "head"
     assert "Ким" not in json.dumps(shown, ensure_ascii=False)
     assert "1 of 1 case histories intact" in run_qamtu("cases", "verify", "--db", db).stdout
-    wrong = run_qamtu("cases", "register", "--channel", "fax", "--number", "1", "--received", "2026-03-18", "--name", "x",
-                      "--postal-address", "x", "--substance", "x", "--place", "x", "--by", "c", "--db", db, check=False)
+    wrong = run_qamtu(
+        "cases",
+        "register",
+        "--channel",
+        "fax",
+        "--number",
+        "1",
+        "--received",
+        "2026-03-18",
+        "--name",
+        "x",
+        "--postal-address",
+        "x",
+        "--substance",
+        "x",
+        "--place",
+        "x",
+        "--by",
+        "c",
+        "--db",
+        db,
+        check=False,
+    )
     assert wrong.returncode == 1 and "choose from e_otinish, 109, egov, paper, walk_in, web_form" in wrong.stderr
 
 
@@ -58,8 +104,19 @@ def test_personal_data_export_needs_the_flag_and_is_logged(tmp_path):
     pd_csv = tmp_path / "pd.csv"
     refused = run_qamtu("cases", "export", "--out", str(pd_csv), "--with-personal-data", "--db", db, check=False)
     assert refused.returncode == 1 and "--by and --purpose are required" in refused.stderr and not pd_csv.exists()
-    run_qamtu("cases", "export", "--out", str(pd_csv), "--with-personal-data", "--by", "Иванов", "--purpose",
-              "court request 12", "--db", db)
+    run_qamtu(
+        "cases",
+        "export",
+        "--out",
+        str(pd_csv),
+        "--with-personal-data",
+        "--by",
+        "Иванов",
+        "--purpose",
+        "court request 12",
+        "--db",
+        db,
+    )
     assert "Асанов Бауыржан Ерланович" in pd_csv.read_text(encoding="utf-8")
     log = json.loads(run_qamtu("cases", "exports-log", "--db", db, "--json").stdout)
     assert len(log) == 1 and log[0]["actor"] == "Иванов" and log[0]["n_rows"] == 2

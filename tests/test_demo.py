@@ -50,3 +50,8 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
     with zipfile.ZipFile(outputs["inspection bundle"]) as z:
         assert any(n.endswith(".pdf") for n in z.namelist()) and any("manifest" in n for n in z.namelist())
     assert outputs["district summary (XLSX)"].stat().st_size > 5000
+    # the complaints loop (cases): answer letters in both languages, the 109 table, every history intact
+    answers = [p for k, p in outputs.items() if k.startswith("cases: answer ") and p.suffix == ".pdf"]
+    assert {p.name for p in answers} == {"answer_kk.pdf", "answer_ru.pdf"}
+    assert outputs["cases: 109 district table (xlsx)"].stat().st_size > 5000
+    assert all(r["ok"] for r in json.loads(outputs["cases: case history check (JSON)"].read_text(encoding="utf-8")))

@@ -72,6 +72,21 @@ def test_owners_come_from_the_data_table():
     assert order.index(("probe", 1)) < order.index(("reports", 1))
 
 
+def test_a_package_outside_the_repository_registers_through_an_entry_point(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import qamtu.store.migrations as migrations
+
+    ep = EntryPoint(name="plugin", value="qamtu_plugin.schema", group=migrations.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(migrations.metadata, "entry_points", lambda group: [ep] if group == ep.group else [])
+    migrations._owner_modules.cache_clear()
+    try:
+        assert list(owner_modules())[-1] == "plugin" and owner_modules()["plugin"] == "qamtu_plugin.schema"
+        assert owner_modules()["probe"] == "qamtu.probe.schema", "the data table wins over an entry point"
+    finally:
+        migrations._owner_modules.cache_clear()
+
+
 def test_registration_refuses_gaps_and_a_different_list():
     with pytest.raises(StoreError, match="1..n without gaps"):
         register_migrations("t_gap", [Migration("t_gap", 2, "SELECT 1", "SELECT 1")])
@@ -155,6 +170,8 @@ def test_read_only_open_never_migrates_or_switches_the_journal(tmp_path):
         assert len(st.samples_frame()) > 0
         with pytest.raises(StoreError, match="opened read-only"):
             st.execute("DELETE FROM events")
+        with pytest.raises(StoreError, match=r"older qamtu \(missing migrations probe 2(, cases 1)?\) and read commands never upgrade"):
+            st.query("SELECT * FROM no_such_table_yet")
     assert evidence.read_bytes() == before
     conn = sqlite3.connect(evidence)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
