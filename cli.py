@@ -1924,18 +1924,23 @@ OfficeDbOpt = typer.Option("qamtu.db", "--db", help="The store: a SQLite file (c
 
 
 @office_app.command("serve")
-def office_serve(db: str = OfficeDbOpt,
-                 host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
-                 port: int = typer.Option(8080, "--port", help="TCP port."),
-                 behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
-                                                   "reverse proxy (only when one sits in front; docs/office.md)."),
-                 max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB.")) -> None:
+def office_serve(
+    db: str = OfficeDbOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
+                                      "reverse proxy (only when one sits in front; docs/office.md)."),
+    max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB."),
+) -> None:
     """Serve the office application (one uvicorn worker) until Ctrl-C."""
     from .office.app import serve
 
     if not 1 <= port <= 65535:
         raise QamtuError(f"--port {port}: give 1-65535")
-    console.print(f"office on http://{host}:{port}/staff/ (store {escape(_redacted(db))}); Ctrl-C stops", highlight=False)
+    if max_upload_mb < 1:
+        raise QamtuError(f"--max-upload-mb {max_upload_mb}: give at least 1")
+    console.print(f"office on http://{host}:{port}/staff/ (store {escape(_redacted(db))}); Ctrl-C stops",
+                  highlight=False)
     serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20)
 
 

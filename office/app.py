@@ -123,7 +123,8 @@ def create_app(db, *, behind_proxy: bool = False, max_upload: int = UPLOAD_LIMIT
             return limits[path]
         return max((size(p) for p in web.ROUTES if _matches(p.path, path)), default=FORM_LIMIT)
 
-    routes: list[Any] = [Route(p.path, web.guarded(p, office), methods=list(p.methods), name=p.name) for p in web.ROUTES]
+    routes: list[Any] = [Route(p.path, web.guarded(p, office), methods=list(p.methods), name=p.name)
+                         for p in web.ROUTES]
     routes += [Mount("/static/leaflet", StaticFiles(directory=str(package_path("mapping", "data", "leaflet"))),
                      name="leaflet"),
                Mount("/static", StaticFiles(directory=str(package_path("office", "static"))), name="static"),

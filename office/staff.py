@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import JSONResponse, RedirectResponse
@@ -257,7 +258,7 @@ def complaint_page(ctx: Ctx):
                       can_issue=ctx.user["role"] in HEAD, operators=_operators(), services=_services())
 
 
-def _answer_dir(ctx: Ctx, kind: str) -> "Path":
+def _answer_dir(ctx: Ctx, kind: str) -> Path:
     return ctx.office.work_dir / kind
 
 
@@ -375,7 +376,8 @@ def intake(ctx: Ctx):
     except ValidationError as exc:
         err = exc.errors()[0]
         raise OfficeError(f"field {err['loc'][0]}: {err['msg']}") from None
-    out = records.register_complaint(ctx.store, facts, person, by=ctx.user["name"], appeals=appeals(ctx.office.registers),
+    out = records.register_complaint(ctx.store, facts, person, by=ctx.user["name"],
+                                     appeals=appeals(ctx.office.registers),
                                      gazetteer=ctx.office.gazetteer)
     ctx.audit("complaint_registered", out["complaint_id"], {"created": out["created"], "cases": out["cases"],
                                                            "channel": v["channel"]})
@@ -437,7 +439,7 @@ def inspections(ctx: Ctx):
     return ctx.render("staff/inspections.html", rows=rows)
 
 
-def _inspection_dir(ctx: Ctx, inspection_id: str) -> "Path":
+def _inspection_dir(ctx: Ctx, inspection_id: str) -> Path:
     from .errors import OfficeError
 
     if not inspection_id or "/" in inspection_id or "\\" in inspection_id or inspection_id.startswith("."):
@@ -568,12 +570,14 @@ def upload_job(ctx: Ctx):
 # ------------------------------------------------------------------------------------ maps
 @route("/staff/maps/coverage", name="coverage_map", roles=READ)
 def coverage_map(ctx: Ctx):
-    return ctx.render("staff/map.html", kind="coverage", data_url=url_for("coverage_data"), title=ctx.t("nav_coverage_map"))
+    return ctx.render("staff/map.html", kind="coverage", data_url=url_for("coverage_data"),
+                      title=ctx.t("nav_coverage_map"))
 
 
 @route("/staff/maps/problems", name="problem_map", roles=READ)
 def problem_map(ctx: Ctx):
-    return ctx.render("staff/map.html", kind="problems", data_url=url_for("problem_data"), title=ctx.t("nav_problem_map"))
+    return ctx.render("staff/map.html", kind="problems", data_url=url_for("problem_data"),
+                      title=ctx.t("nav_problem_map"))
 
 
 @route("/staff/maps/coverage.json", name="coverage_data", roles=READ)
@@ -614,4 +618,5 @@ def audit_page(ctx: Ctx):
 
 
 NAV.extend([("upload", "nav_upload", FIELD), ("coverage_map", "nav_coverage_map", READ),
-            ("problem_map", "nav_problem_map", READ), ("users", "nav_users", ADMIN), ("audit", "nav_audit", ("head", "admin"))])
+            ("problem_map", "nav_problem_map", READ), ("users", "nav_users", ADMIN),
+            ("audit", "nav_audit", ("head", "admin"))])

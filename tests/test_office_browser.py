@@ -119,7 +119,8 @@ def test_issue_answer(browser, office):
     from qamtu.office import auth
 
     assert records.get_case(office["store"], office["case1"])["state"] == "answered"
-    assert any(r["action"] == "answer_issued" and r["target"] == office["complaint1"] for r in auth.audit_log(office["store"]))
+    assert any(r["action"] == "answer_issued" and r["target"] == office["complaint1"]
+               for r in auth.audit_log(office["store"]))
 
 
 def test_upload_store_file(browser, office):
@@ -129,7 +130,8 @@ def test_upload_store_file(browser, office):
     village = office["village"]
     laptop = office["tmp"] / "laptop.db"
     with sample_store(laptop, create=True) as st:
-        write_campaign(st, Campaign({village.kato: (village.lat, village.lon)}, lambda k, o: Condition("LTE", -100, 5, 1),
+        write_campaign(st, Campaign({village.kato: (village.lat, village.lon)},
+                                    lambda k, o: Condition("LTE", -100, 5, 1),
                                     days=1, operators=("401-02",), samples_per_visit=5, speedtests_per_visit=1,
                                     start=datetime(2026, 11, 3, 6, tzinfo=timezone.utc)))
     sign_in(browser, office["base"], "inspector")
