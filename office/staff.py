@@ -453,6 +453,7 @@ def inspection(ctx: Ctx):
     from ..probe.store import SampleStore
     from ..reports.bundle import verify_bundle
     from ..reports.inspections import get_inspection, summary
+    from ..reports.keys import load_office_keys
 
     iid = ctx.params["inspection_id"]
     insp = get_inspection(SampleStore(ctx.store), iid)
@@ -469,7 +470,8 @@ def inspection(ctx: Ctx):
                 continue
             item = {"name": p.name, "url": url_for("inspection_file", inspection_id=iid, name=p.name)}
             if p.suffix == ".zip":
-                item["verify"] = verify_bundle(p).as_dict()
+                keys, keys_path = load_office_keys(None, ctx.office.registers)
+                item["verify"] = verify_bundle(p, keys, str(keys_path)).as_dict()
                 bundles.append(item)
             else:
                 docs.append(item)
@@ -484,11 +486,12 @@ def inspection(ctx: Ctx):
        example={"inspection_id": "INSP-NONE"})
 def inspection_documents(ctx: Ctx):
     from ..mapping.rules import load_rules
+    from ..probe.store import SampleStore
     from ..reports.documents import generate_documents
     from ..reports.registers import Registers
 
     iid = ctx.params["inspection_id"]
-    docs = generate_documents(ctx.store, iid, _inspection_dir(ctx, iid), rules=load_rules(None),
+    docs = generate_documents(SampleStore(ctx.store), iid, _inspection_dir(ctx, iid), rules=load_rules(None),
                               registers=Registers.load(ctx.office.registers), gazetteer=ctx.office.gazetteer,
                               langs=("kk", "ru"), issue_date=date.today(), deadline_days=None, templates=None)
     ctx.audit("documents_generated", iid, {"files": sorted(str(k) for k in docs)})
