@@ -172,6 +172,10 @@ def cases_list(ctx: Ctx):
     overdue_cases = {c for r in _due(ctx)["answers"] if r["working_days_left"] < 0 for c in r["cases"]}
     out = []
     q = f["q"].lower()
+    by_talon = set()
+    if q.startswith("qt-") and _cases_ready(ctx):   # a talon number finds the cases of that complaint
+        by_talon = {r["case_id"] for r in ctx.store.query(
+            "SELECT case_id FROM cases_case_complaints WHERE complaint_id = ?", (f["q"].upper(),))}
     for c in rows:
         st = _settlement(ctx, c["kato"]) or {}
         c = {**c, "settlement": st.get("name", c["kato"]), "district_name": st.get("district", ""),
@@ -186,7 +190,8 @@ def cases_list(ctx: Ctx):
             continue
         if f["overdue"] and not c["overdue"]:
             continue
-        if q and q not in " ".join([c["case_id"], c["kato"], c["settlement"], c["district_name"]]).lower():
+        if q and c["case_id"] not in by_talon and \
+                q not in " ".join([c["case_id"], c["kato"], c["settlement"], c["district_name"]]).lower():
             continue
         out.append(c)
     districts = sorted({(c["district_kato"], _settlement(ctx, c["kato"]).get("district", "")) for c in rows
@@ -203,9 +208,11 @@ def case_page(ctx: Ctx):
     case = records.get_case(ctx.store, ctx.params["case_id"])
     chain = records.verify(ctx.store, case["case_id"])[0]
     settlement = _settlement(ctx, case["kato"])
-    candidates, seen = [], {case["kato"]}
+    candidates, seen, answers = [], {case["kato"]}, []
     for cid in case["complaints"]:
         c = records.complaint(ctx.store, cid)
+        answers.append({"complaint_id": cid, "answer": c["answer"], "language": c["language"],
+                        "blockers": records.answer_blockers(ctx.store, cid) if not c["answer"] else []})
         for cand in ports.match_address(c.get("address_text") or "", ctx.office.gazetteer).get("candidates") or []:
             k = cand.get("kato")
             if k and k not in seen:
@@ -219,7 +226,8 @@ def case_page(ctx: Ctx):
     moves = [{"to": to, "label": _state_label(ctx, to), "required": FIELDS[to][0], "optional": FIELDS[to][1]}
              for to in case["allowed"] if to != "answered"]
     return ctx.render("staff/case.html", case=case, chain=chain, settlement=settlement, candidates=candidates[:8],
-                      findings=findings, moves=moves, can_move=ctx.user["role"] in DESK,
+                      findings=findings, moves=moves, can_move=ctx.user["role"] in DESK, answers=answers,
+                      can_issue=ctx.user["role"] in HEAD,
                       state_label=_state_label(ctx, case["state"]), operators=_operators())
 
 

@@ -124,6 +124,8 @@ def test_hostile_text_rendered_as_text(office):
         r = client.get(path)
         assert r.status_code == 200, path
         assert RAW not in r.text and "<img src=x" not in r.text, path
+    found = client.get("/staff/cases", params={"q": office["complaint0"].lower()}).text   # search by talon
+    assert office["case0"] in found and office["case1"] not in found
     case_page = client.get(f"/staff/cases/{office['case0']}").text
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in case_page            # the settlement name, escaped
     complaint = client.get(f"/staff/complaints/{office['complaint0']}").text
