@@ -160,3 +160,22 @@ def test_maps_without_script_errors(browser, office):
         assert browser.find_element(By.ID, el_id).get_attribute("data-ready") == "1", path
         assert browser.find_elements(By.CSS_SELECTOR, ".leaflet-interactive, canvas"), path
         assert not script_errors(browser), path
+
+
+def test_language_switch_and_phone_width(browser, office):
+    sign_in(browser, office["base"], "desk")
+    browser.find_element(By.CSS_SELECTOR, 'a[href="?lang=ru"]').click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "header nav"), "Дела"))
+    browser.get(office["base"] + "/staff/cases")              # remembered in the cookie
+    assert "Дела" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.find_element(By.CSS_SELECTOR, 'a[href="?lang=kk"]').click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Істер"))
+    browser.set_window_size(390, 844)                         # a phone
+    try:
+        for path in ("/staff/cases", "/staff/intake", f"/staff/cases/{office['case0']}"):
+            browser.get(office["base"] + path)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, (path, overflow)
+    finally:
+        browser.set_window_size(1200, 900)

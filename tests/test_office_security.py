@@ -232,3 +232,35 @@ def test_cli_users_and_keys(tmp_path):
     with open_store(db) as store:
         assert auth.key_name(store, key) == "akimat"
         assert auth.authenticate(store, "aigerim", PASSWORD)["role"] == "desk"
+
+
+def test_serve_command_runs_the_app(tmp_path):
+    """`qamtu office serve` as a user starts it: a real process on a loopback port."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import QAMTU
+    from office_support import free_port
+
+    port = free_port()
+    db = tmp_path / "served.db"
+    proc = subprocess.Popen([str(QAMTU), "office", "serve", "--db", str(db), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/staff/", follow_redirects=False, timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "office serve did not start"
+                time.sleep(0.3)
+        assert r.status_code == 303 and r.headers["location"].startswith("/staff/signin")
+        assert "server" not in r.headers
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=20)[0].decode("utf-8", "replace")
+    assert db.exists() and "Traceback" not in out
+    assert "GET dashboard -> 303" in out and "/staff/" not in out.split("Ctrl-C stops", 1)[-1]
