@@ -1931,6 +1931,8 @@ def office_serve(
     behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
                                       "reverse proxy (only when one sits in front; docs/office.md)."),
     max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB."),
+    files: Optional[Path] = typer.Option(None, "--files", help="Folder for answer letters, inspection documents "
+                                         "and uploads (default: office-files/ beside a SQLite store, else here)."),
 ) -> None:
     """Serve the office application (one uvicorn worker) until Ctrl-C."""
     from .office.app import serve
@@ -1941,7 +1943,7 @@ def office_serve(
         raise QamtuError(f"--max-upload-mb {max_upload_mb}: give at least 1")
     console.print(f"office on http://{host}:{port}/staff/ (store {escape(_redacted(db))}); Ctrl-C stops",
                   highlight=False)
-    serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20)
+    serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20, work_dir=files)
 
 
 def _redacted(db: str) -> str:

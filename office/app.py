@@ -155,12 +155,12 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8080, behind_proxy: bool = False,
-          max_upload: int = UPLOAD_LIMIT) -> None:
+          max_upload: int = UPLOAD_LIMIT, work_dir: Optional[Path] = None) -> None:
     """Run the app under uvicorn (one worker: rate limits and upload jobs live in its memory)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(db, behind_proxy=behind_proxy, max_upload=max_upload)
+    app = create_app(db, behind_proxy=behind_proxy, max_upload=max_upload, work_dir=work_dir)
     uvicorn.Server(server_config(app, host, port)).run()
 
 
