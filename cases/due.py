@@ -48,6 +48,7 @@ def due_list(store, today: date, cal: WorkCalendar, appeals: dict[str, Any]) -> 
                 "cases": cases,
                 "states": [case_state.get(c) for c in cases],
                 "due": d.due.isoformat(),
+                "extension_notice_due": d.extension_notice_due.isoformat() if d.extension_notice_due else None,
                 "extended": r["extended_until"] is not None,
                 "working_days_left": left,
                 "status": d.status(today),

@@ -245,7 +245,8 @@ def test_due_list_and_deemed_refusal(store):
     )
     assert new["due"] == "2026-05-15" and new["extension_notice_due"] == "2026-04-06"
     out = due_list(store, date(2026, 4, 10), cal, A)
-    assert {r["complaint_id"]: r["status"] for r in out["answers"]}["QT-2026-000001"] == "due"
+    row = {r["complaint_id"]: r for r in out["answers"]}["QT-2026-000001"]
+    assert row["status"] == "due" and row["extended"] and row["extension_notice_due"] == "2026-04-06"
     with pytest.raises(CasesError, match="at most 2 months"):
         records.extend(
             store, cid, until=date(2026, 6, 1), decided=date(2026, 4, 1), by="h", reason="r", cal=cal, appeals=A
