@@ -165,6 +165,22 @@ GROUNDS = Choice("grounds", _grounds)
 TEMPLATE_KIND = Choice("template-kind", lambda: ["plan", "survey"])
 
 
+def _office_roles() -> list[str]:
+    from .office.auth import ROLES
+
+    return list(ROLES)
+
+
+def _case_link_roles() -> list[str]:
+    from .cases.records import LINK_ROLES
+
+    return list(LINK_ROLES)
+
+
+OFFICE_ROLE = Choice("office-role", _office_roles)
+CASE_LINK_ROLE = Choice("case-link-role", _case_link_roles)
+
+
 def _fill_choice_help(command: Any) -> None:
     """Replace the ``{choices:KEY}`` placeholders in the help of ``command`` and its sub-commands."""
     for param in getattr(command, "params", ()):
@@ -615,9 +631,14 @@ def demo_cmd(
         for name, path in run_cases_demo(result.db, out, gazetteer=Gazetteer.load(),
                                          inspection_dir=Path(out) / "inspection").items():
             result.outputs[f"cases: {name}"] = path
+    from .office.demo import create_demo_users, office_command
+
+    demo_users = create_demo_users(result.db)
     if as_json:
         emit_json({"out": str(result.out), "summary": result.summary,
-                   "outputs": {k: str(v) for k, v in result.outputs.items()}})
+                   "outputs": {k: str(v) for k, v in result.outputs.items()},
+                   "office": {"command": office_command(result.db), "url": "http://127.0.0.1:8080/staff/",
+                              "users": demo_users}})
         return
     table = Table(title="qamtu demo: outputs")
     table.add_column("what")
@@ -628,6 +649,11 @@ def demo_cmd(
     s = result.summary
     console.print(f"{s['samples']} samples ({s['no_service']} without service, {s['modem_lost']} with the modem lost), "
                   f"{s['speedtests']} speed tests in session {safe(s['session_id'])}")
+    console.print(f"office: run `{safe(office_command(result.db))}` and open http://127.0.0.1:8080/staff/ "
+                  f"(DEMO users; passwords shown once):", highlight=False)
+    for u in demo_users:
+        console.print(f"  DEMO {u['role']:9} {u['name']:16} {u['password'] or '(exists; password shown when made)'}",
+                      highlight=False)
 
 
 # --------------------------------------------------------------------------- speed tests
@@ -1905,7 +1931,9 @@ def cases_verify(
 def cases_link(
     case: str = typer.Argument(...),
     inspection: str = typer.Argument(...),
-    role: str = typer.Option("measurement", "--role", help="measurement or followup."),
+    role: str = choice_option("measurement", "--role", choice=CASE_LINK_ROLE,
+                              help="How the inspection serves the case (followup: the re-measurement after the "
+                                   "order's deadline)."),
     findings: bool = typer.Option(
         True,
         "--findings/--no-findings",
@@ -2194,6 +2222,100 @@ def cases_report(
     console.print(table)
     for f in files.values():
         console.print(f"wrote {f}", highlight=False)
+
+
+# --------------------------------------------------------------------------- office
+office_app = typer.Typer(help="The office web application: staff pages, public pages, Open311 (docs/office.md).",
+                         no_args_is_help=True)
+office_users_app = typer.Typer(help="Staff accounts of the office application.", no_args_is_help=True)
+office_keys_app = typer.Typer(help="Open311 API keys (only their hashes are stored).", no_args_is_help=True)
+office_app.add_typer(office_users_app, name="users")
+office_app.add_typer(office_keys_app, name="keys")
+app.add_typer(office_app, name="office")
+OfficeDbOpt = typer.Option("qamtu.db", "--db", help="The store: a SQLite file (created when missing) or "
+                           "postgresql://user@host/db.")
+
+
+@office_app.command("serve")
+def office_serve(
+    db: str = OfficeDbOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
+                                      "reverse proxy (only when one sits in front; docs/office.md)."),
+    max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB."),
+    files: Optional[Path] = typer.Option(None, "--files", help="Folder for answer letters, inspection documents "
+                                         "and uploads (default: office-files/ beside a SQLite store, else here)."),
+) -> None:
+    """Serve the office application (one uvicorn worker) until Ctrl-C."""
+    from .office.app import serve
+
+    if not 1 <= port <= 65535:
+        raise QamtuError(f"--port {port}: give 1-65535")
+    if max_upload_mb < 1:
+        raise QamtuError(f"--max-upload-mb {max_upload_mb}: give at least 1")
+    console.print(f"office on http://{host}:{port}/staff/ (store {safe(_redacted(db))}); Ctrl-C stops",
+                  highlight=False)
+    serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20, work_dir=files)
+
+
+def _redacted(db: str) -> str:
+    from .store import redact
+
+    return redact(db) if "://" in db else db
+
+
+def _new_password(name: str) -> str:
+    password = typer.prompt(f"password for {name}", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@office_users_app.command("add")
+def office_users_add(name: str = typer.Argument(..., help="User name (a-z, 0-9, '.', '_', '-')."),
+                     role: str = choice_option(..., "--role", choice=OFFICE_ROLE, help="The user's role."),
+                     db: str = OfficeDbOpt) -> None:
+    """Add a staff account; the password is asked twice (never an option)."""
+    from .office import auth
+    from .store import open_store
+
+    auth.check_role(role)
+    name = auth.check_name(name)
+    password = _new_password(name)
+    with open_store(db, create=True) as store:
+        auth.add_user(store, name, role, password)
+    console.print(f"user {name} added with role {role}", highlight=False)
+
+
+@office_users_app.command("list")
+def office_users_list(db: str = OfficeDbOpt, as_json: bool = JsonOpt) -> None:
+    """List staff accounts (names and roles; never hashes)."""
+    from .office import auth
+    from .store import open_store
+
+    with open_store(db) as store:
+        rows = auth.users(store)
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("name", "role", "active", "demo", "created", title="Office users")
+    for r in rows:
+        table.add_row(safe(r["name"]), r["role"], "yes" if r["active"] else "no", "DEMO" if r["demo"] else "",
+                      r["created_utc"])
+    console.print(table)
+
+
+@office_keys_app.command("add")
+def office_keys_add(name: str = typer.Argument(..., help="Name of the client (e.g. the akimat's 109 system)."),
+                    db: str = OfficeDbOpt) -> None:
+    """Create an Open311 API key and print it once (only its SHA-256 is stored)."""
+    from .office import auth
+    from .store import open_store
+
+    with open_store(db, create=True) as store:
+        key = auth.add_key(store, name)
+    console.print(f"API key for {safe(name)} (shown once, store it now):", highlight=False)
+    print(key)
+
 
 def main() -> None:
     """Console entry point (``qamtu``): the app itself turns Qamtu errors into one line and exit 1."""

@@ -479,12 +479,16 @@ def _link(tx, case_id: str, inspection_id: str, role: str, by: str, now: Optiona
     _append(tx, case_id, "inspection_linked", {"by": by, "inspection_id": inspection_id, "role": role}, now)
 
 
+#: how an inspection serves a case: the first measurement, or the re-measurement after the order's deadline
+LINK_ROLES: tuple[str, ...] = ("measurement", "followup")
+
+
 def link_inspection(
     store, case_id: str, inspection_id: str, *, by: str, role: str = "measurement", now: Optional[datetime] = None
 ) -> None:
     """Link an inspection to a case (recorded in its history; linking twice does nothing)."""
-    if role not in ("measurement", "followup"):
-        raise CasesError(f"--role {role!r}: choose measurement or followup")
+    if role not in LINK_ROLES:
+        raise CasesError(f"--role {role!r}: choose one of {', '.join(LINK_ROLES)}")
     with store.transaction(f"linking inspection {inspection_id} to case {case_id}") as tx:
         _case_row(tx, case_id)
         _link(tx, case_id, inspection_id, role, by, now)

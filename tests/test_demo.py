@@ -24,6 +24,16 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+    office = result["office"]        # how to open the office on the demo's store, with DEMO users
+    assert office["command"] == f"qamtu office serve --db {db}"
+    assert sorted(u["role"] for u in office["users"]) == ["admin", "desk", "head", "inspector"]
+    from qamtu.office.auth import authenticate
+    from qamtu.store import open_store
+
+    with open_store(db) as os_:
+        for u in office["users"]:
+            assert authenticate(os_, u["name"], u["password"])["role"] == u["role"]
+        assert os_.scalar("SELECT COUNT(*) FROM office_users WHERE demo = 1") == 4
     with Store(db) as st:
         assert all(r.ok for r in st.verify())
         field = st.samples_frame(session=s["session_id"])

@@ -34,6 +34,8 @@ RELEASED = {
                      "07becca701e9a0bc45c21e66d5f86fbdeb145140ad05f1bb2f4ce0eceaf6be40"),
     ("reports", 2): ("b59d1894f83f4fbcbf7c667fcd1a3e909fbb7644a033d737bc01fad7efafcd24",
                      "0c0e4ac98206ec293b959692752481538d08d0c3981ddb959fe7bc66adc103da"),
+    ("office", 1): ("24d1596a9f4ffd57648d39aa2f5bc088f413d39f43fef1d98688617528c0825c",
+                    "90b96a24bfa2cc1a06391aa4d97dc6b346e377c3358858856a8daec71370ee1f"),
 }
 
 PLACES = {"611633100": (42.467228, 68.904243), "611010000": (43.301946, 68.27037)}
