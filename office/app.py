@@ -44,9 +44,9 @@ class Office:
         self.jobs: dict[str, dict[str, Any]] = {}
         self.templates = Environment(loader=FileSystemLoader(str(package_path("office", "templates"))),
                                      autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        from .staff import staff_nav
+        from .staff import points_json, staff_nav
 
-        self.templates.globals["staff_nav"] = staff_nav
+        self.templates.globals.update(staff_nav=staff_nav, points_json=points_json)
 
     @property
     def gazetteer(self):
