@@ -10,6 +10,7 @@ settlement, operator and service; ``address`` is the settlement's name, ``lat``/
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from datetime import date, datetime, timedelta
 from typing import Any, Optional
@@ -157,6 +158,8 @@ def _utc_dt(text: Optional[str]) -> Optional[str]:
 
 
 def _parse_dt(name: str, text: str) -> date:
+    if re.search(r"\d \d\d:?\d\d$", text):  # an unencoded "+" of the offset arrives as a space
+        text = text[:-6] + "+" + text[-5:] if text[-3] == ":" else text[:-5] + "+" + text[-4:]
     try:
         t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from .public_data import (case_counts, csv_cell, map_data, open_data_columns, open_data_rows, open_geojson, operators,
                           receipt_status, service_label, settlement_summary)
 from .public_intake import MAX_DESCRIPTION, MAX_FIELD, PublicFormError, register
-from .web import Ctx, route
+from .web import Ctx, error_page, route
 
 #: characters of a talon number typed into the look-up
 MAX_TALON = 40
@@ -61,11 +61,11 @@ def public_search(ctx: Ctx):
 def public_settlement(ctx: Ctx):
     kato = ctx.params["kato"]
     if not (len(kato) == 9 and kato.isdigit()):
-        return ctx.render("error.html", status=404, message=ctx.t("error_not_found"), detail="")
+        return error_page(ctx.office, ctx.request, 404, "error_not_found")
     try:
         info = settlement_summary(ctx.office, kato, ctx.lang)
     except Exception:  # unknown KATO: the gazetteer's error carries no data worth showing
-        return ctx.render("error.html", status=404, message=ctx.t("error_not_found"), detail="")
+        return error_page(ctx.office, ctx.request, 404, "error_not_found")
     r = ctx.render("public/settlement.html", s=info)
     r.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
     return r
