@@ -8,7 +8,7 @@
   var label = function (k) { return box.getAttribute("data-l-" + k) || k; };
   var COLOURS = { "5g": "#1a9850", "4g": "#1a9850", "3g": "#fdae61", "2g": "#f46d43", "no_service": "#d73027",
                   "unmeasured": "#9e9e9e" };
-  var map = L.map(box, { preferCanvas: true }).setView([42.9, 68.6], 7);
+  var map = L.map(box).setView([42.9, 68.6], 7);
   function el(tag, text, cls) {
     var e = document.createElement(tag);
     if (text !== undefined && text !== null) { e.textContent = String(text); }
