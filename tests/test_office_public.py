@@ -95,7 +95,8 @@ def test_public_complaint_gets_talon_and_legal_due_date_and_look_up_shows_state(
         assert due == expected
         row = store.query("SELECT channel, kato FROM cases_complaints WHERE complaint_id = ?", (talon,))[0]
         assert row == {"channel": "web_form", "kato": HOSTILE_KATO}
-        assert store.query("SELECT name FROM cases_applicants WHERE complaint_id = ?", (talon,))[0]["name"] == PERSON["name"]
+        names = store.query("SELECT name FROM cases_applicants WHERE complaint_id = ?", (talon,))
+        assert names[0]["name"] == PERSON["name"]
         page = c.get("/public/receipt")
         r = c.post("/public/receipt", data={"csrf_token": csrf_of(page.text), "talon": talon.lower()})
         assert r.status_code == 200
@@ -127,7 +128,8 @@ def test_rate_limits_on_complaint_post_and_talon_look_up(site):
         codes = [_post_complaint(c, name="").status_code for _ in range(7)]
         assert codes[:5] == [400] * 5 and codes[5:] == [429, 429]
         page = c.get("/public/receipt")
-        codes = [c.post("/public/receipt", data={"csrf_token": csrf_of(page.text), "talon": f"QT-2026-{i:06d}"}).status_code
+        token = csrf_of(page.text)
+        codes = [c.post("/public/receipt", data={"csrf_token": token, "talon": f"QT-2026-{i:06d}"}).status_code
                  for i in range(12)]
         assert codes[:10] == [404] * 10 and codes[10:] == [429, 429]
         assert c.post("/public/receipt", data={"csrf_token": csrf_of(page.text), "talon": "x"}).headers["retry-after"]
@@ -140,7 +142,8 @@ def test_no_personal_data_in_any_public_answer(site, gazetteer):
     with httpx.Client(base_url=base, timeout=30) as c:
         assert _post_complaint(c).status_code == 200
         r = c.post("/open311/v2/requests.json", data={
-            "api_key": key, "service_code": "mobile_voice", "address_id": PLAIN_KATO, "attribute[operator]": "tele2_altel",
+            "api_key": key, "service_code": "mobile_voice", "address_id": PLAIN_KATO,
+            "attribute[operator]": "tele2_altel",
             "description": "no signal", "first_name": PERSON["name"].split()[1], "last_name": PERSON["name"].split()[0],
             "phone": PERSON["phone"], "email": PERSON["email"], "attribute[postal_address]": PERSON["postal_address"],
             "attribute[iin]": PERSON["iin"]})
@@ -152,12 +155,13 @@ def test_no_personal_data_in_any_public_answer(site, gazetteer):
                 f"/public/settlements/{HOSTILE_KATO}?lang=ru", "/public/open-data", "/public/open-data/settlements.csv",
                 "/public/open-data/settlements.geojson", "/public/search.json?q=Сай", "/open311/v2/services.json",
                 "/open311/v2/services/mobile_voice.json", "/open311/v2/requests.json", "/open311/v2/requests.xml",
-                f"/open311/v2/tokens/{r.json()[0]['token']}.json", *[f"/open311/v2/requests/{cid}.json" for cid in cases]]
+                f"/open311/v2/tokens/{r.json()[0]['token']}.json",
+                *[f"/open311/v2/requests/{cid}.json" for cid in cases]]
         for u in urls:
             got = c.get(u)
             assert got.status_code == 200, u
             answers[u] = got.text
-        talon = store.query("SELECT complaint_id FROM cases_complaints WHERE channel = 'web_form' LIMIT 1")[0]["complaint_id"]
+        talon = store.scalar("SELECT complaint_id FROM cases_complaints WHERE channel = 'web_form' LIMIT 1")
         page = c.get("/public/receipt")
         answers["receipt"] = c.post("/public/receipt", data={"csrf_token": csrf_of(page.text), "talon": talon}).text
     secrets_ = [PERSON["name"], *PERSON["name"].split(), PERSON["iin"], PERSON["postal_address"], "Неповторимая",
@@ -166,7 +170,8 @@ def test_no_personal_data_in_any_public_answer(site, gazetteer):
         for s in secrets_:
             assert s not in text, f"{s!r} leaked in {where}"
     # and no talon number of anyone in the open data or Open311
-    for where in ("/public/open-data/settlements.csv", "/public/open-data/settlements.geojson", "/open311/v2/requests.json"):
+    for where in ("/public/open-data/settlements.csv", "/public/open-data/settlements.geojson",
+                  "/open311/v2/requests.json"):
         assert "QT-" not in answers[where]
 
 
@@ -238,7 +243,8 @@ def test_open311_get_filters_and_limits(open311_cases):
         start = (today_kz() - timedelta(days=250)).isoformat() + "T00:00:00+05:00"
         end = (today_kz() - timedelta(days=170)).isoformat() + "T00:00:00+05:00"
         assert [r["service_request_id"] for r in got(f"?start_date={start}&end_date={end}")] == [ids["old"]]
-        assert len(got("?page_size=1")) == 1 and len(got("?page_size=1&page=2")) == 1 and got("?page_size=1&page=3") == []
+        assert len(got("?page_size=1")) == 1 and len(got("?page_size=1&page=2")) == 1
+        assert got("?page_size=1&page=3") == []
         both = got(f"?service_request_id={ids['old']},{ids['recent']}&status=closed")  # ids override filters
         assert {r["service_request_id"] for r in both} == {ids["old"], ids["recent"]}
         long = c.get(f"/open311/v2/requests.json?start_date={start}&end_date={today_kz().isoformat()}T00:00:00Z")
@@ -277,8 +283,8 @@ def test_open311_post_needs_a_key_and_registers_through_cases(site):
         body = r.json()[0]
         assert "Сапарова" not in r.text and "5551234" not in r.text
         token = body["token"]
-        row = store.query("SELECT m.channel, m.kato, m.registered_by, a.name FROM cases_complaints m JOIN cases_applicants a "
-                          "ON a.complaint_id = m.complaint_id")[0]
+        row = store.query("SELECT m.channel, m.kato, m.registered_by, a.name FROM cases_complaints m "
+                          "JOIN cases_applicants a ON a.complaint_id = m.complaint_id")[0]
         assert row == {"channel": "web_form", "kato": PLAIN_KATO, "registered_by": "open311 key egov-bridge",
                        "name": "Айгерим Сапарова"}
         t = c.get(f"/open311/v2/tokens/{token}.json").json()
@@ -303,7 +309,8 @@ def browser(tmp_path):
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium")
     for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-              "--disable-background-networking", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+              "--disable-background-networking", "--proxy-server=127.0.0.1:9",
+              "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
               f"--user-data-dir={tmp_path / 'profile'}"):
         opts.add_argument(a)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -353,7 +360,8 @@ def test_browser_map_complaint_and_look_up(site, gazetteer, browser):
     assert not errors, errors
     assert browser.execute_script("return window.__xss === undefined")
     # every request of the page went to the app
-    urls = browser.execute_script("return performance.getEntriesByType('resource').map(function (e) { return e.name; })")
+    urls = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(function (e) { return e.name; })")
     assert urls and all(u.startswith(base) for u in urls), urls
     # the complaint form with the settlement autocomplete
     browser.get(base + "/public/complaint?lang=ru")
@@ -373,7 +381,8 @@ def test_browser_map_complaint_and_look_up(site, gazetteer, browser):
     browser.find_element(By.ID, "send").click()
     talon = _wait(lambda: browser.find_elements(By.ID, "talon"))[0].text
     due = browser.find_element(By.ID, "due").text
-    assert re.fullmatch(r"QT-\d{4}-\d{6}", talon) and due == compute(load_calendar(), appeals(), today_kz()).due.isoformat()
+    assert re.fullmatch(r"QT-\d{4}-\d{6}", talon)
+    assert due == compute(load_calendar(), appeals(), today_kz()).due.isoformat()
     row = store.query("SELECT kato, operators, services FROM cases_complaints WHERE complaint_id = ?", (talon,))[0]
     assert row["kato"] == HOSTILE_KATO and json.loads(row["operators"]) == ["beeline"]
     browser.get(base + "/public/receipt?lang=ru")
