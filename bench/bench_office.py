@@ -63,15 +63,15 @@ def build_samples(path: Path, n: int, g: Gazetteer) -> int:
         while have < n:
             k += 1
             take = min(base["samples"], n - have)
-            suffix = f"-c{k}"
+            suffix = f"~copy{k}"
             tx.execute("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
                        "SELECT record_id || ?, session_id, seq + ?, kind, time_utc, '{}', prev_hash, hash FROM records "
-                       "WHERE kind = 'sample' ORDER BY record_id LIMIT ?", (suffix, k * 10_000_000, take))
+                       "WHERE kind = 'sample' AND record_id NOT LIKE '%~%' ORDER BY record_id LIMIT ?", (suffix, k * 10_000_000, take))
             tx.execute("INSERT INTO samples SELECT record_id || ?, session_id, seq + ?, time_utc, status, port, imei, "
                        "sim_operator, operator_mcc, operator_mnc, technology, registration, rsrp_dbm, rsrq_db, "
                        "sinr_db, rssi_dbm, rscp_dbm, ecio_db, nr_rsrp_dbm, nr_sinr_db, area_code, cell_id, pci, band, "
                        "channel, lat, lon, hdop, fix_mode, kato, kato_distance_m, tag_reason, inspector, inspection_id "
-                       "FROM samples WHERE record_id NOT LIKE '%-c%' ORDER BY record_id LIMIT ?",
+                       "FROM samples WHERE record_id NOT LIKE '%~%' ORDER BY record_id LIMIT ?",
                        (suffix, k * 10_000_000, take))
             have += take
     total = store.scalar("SELECT COUNT(*) FROM samples")

@@ -19,7 +19,7 @@ from xml.etree import ElementTree as ET
 from starlette.responses import JSONResponse, Response
 
 from . import auth
-from .public_data import KZ, due_date, operator_name, operators, service_label, state_label
+from .public_data import KZ, cached, due_date, operator_name, operators, service_label, state_label
 from .public_intake import PublicFormError, nearest_settlement, register
 from .web import Ctx, route
 
@@ -30,6 +30,9 @@ MAX_REQUESTS = 1000
 MAX_DAYS = 90
 #: status_notes and service names are in this language (the Open311 answer has one)
 LANG = "ru"
+#: seconds an answer to the same GET requests query is served from memory (public, anonymised data;
+#: a registration through the app drops it at once, a staff change shows within this time)
+CACHE_SECONDS = 10.0
 
 
 class Refusal(Exception):
@@ -265,7 +268,14 @@ def _query_requests(ctx: Ctx) -> list[dict[str, Any]]:
 def requests_(ctx: Ctx, fmt: str):
     if ctx.request.method == "POST":
         return _post(ctx, fmt)
-    return _answer(fmt, "service_requests", "request", _request_objects(ctx, _query_requests(ctx)))
+    key = (id(ctx.office), "open311", fmt, tuple(sorted(ctx.query.multi_items())))
+
+    def build() -> tuple[bytes, str]:
+        r = _answer(fmt, "service_requests", "request", _request_objects(ctx, _query_requests(ctx)))
+        return bytes(r.body), r.media_type or "application/json"
+
+    body, media = cached(key, CACHE_SECONDS, build)
+    return Response(body, media_type=media, headers={"Cache-Control": f"public, max-age={int(CACHE_SECONDS)}"})
 
 
 @route("/open311/v2/requests/{rid}.{fmt}", name="open311_request", example={"rid": "CASE-2026-0001", "fmt": "json"})

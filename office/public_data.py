@@ -61,6 +61,11 @@ def _cached(key: tuple, seconds: float, build, *, background: bool = False) -> A
     return value
 
 
+def cached(key: tuple, seconds: float, build) -> Any:
+    """``build()`` kept ``seconds`` under ``key`` (whose first item is ``id(office)``); :func:`forget` drops it."""
+    return _cached(key, seconds, build)
+
+
 def _rebuild(key: tuple, build) -> None:
     try:
         value = build()
@@ -74,9 +79,10 @@ def _rebuild(key: tuple, build) -> None:
 
 
 def forget(office) -> None:
-    """Drop the cached public data of ``office`` (after a write the page must show at once)."""
+    """Drop the cached case data of ``office`` (after a write the pages must show it at once); the coverage
+    classification and the legal terms stay (they do not depend on cases)."""
     with _lock:
-        for k in [k for k in _cache if k[0] == id(office)]:
+        for k in [k for k in _cache if k[0] == id(office) and k[1] not in ("coverage", "terms")]:
             del _cache[k]
 
 
