@@ -66,7 +66,8 @@ def build_samples(path: Path, n: int, g: Gazetteer) -> int:
             suffix = f"~copy{k}"
             tx.execute("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
                        "SELECT record_id || ?, session_id, seq + ?, kind, time_utc, '{}', prev_hash, hash FROM records "
-                       "WHERE kind = 'sample' AND record_id NOT LIKE '%~%' ORDER BY record_id LIMIT ?", (suffix, k * 10_000_000, take))
+                       "WHERE kind = 'sample' AND record_id NOT LIKE '%~%' ORDER BY record_id LIMIT ?",
+                       (suffix, k * 10_000_000, take))
             tx.execute("INSERT INTO samples SELECT record_id || ?, session_id, seq + ?, time_utc, status, port, imei, "
                        "sim_operator, operator_mcc, operator_mnc, technology, registration, rsrp_dbm, rsrq_db, "
                        "sinr_db, rssi_dbm, rscp_dbm, ecio_db, nr_rsrp_dbm, nr_sinr_db, area_code, cell_id, pci, band, "
