@@ -94,12 +94,14 @@ class SecurityHeaders:
 
 
 def create_app(db, *, behind_proxy: bool = False, max_upload: int = UPLOAD_LIMIT, gazetteer=None,
-               registers: Optional[Path] = None, work_dir: Optional[Path] = None) -> Starlette:
+               registers: Optional[Path] = None, work_dir: Optional[Path] = None,
+               rates: Optional[dict] = None) -> Starlette:
     """The office web application over the store ``db`` (an open :class:`qamtu.store.Store`, a SQLite path
     or a ``postgresql://`` URL; a path or URL is opened read-write and migrated).
 
     ``behind_proxy``: trust ``X-Forwarded-Proto`` / ``X-Forwarded-For`` (only behind a TLS reverse proxy
-    that sets them); ``max_upload``: bytes of a store file upload."""
+    that sets them); ``max_upload``: bytes of a store file upload; ``rates``: overrides of
+    :data:`qamtu.office.limits.RATES` by name."""
     from ..store import open_store
     from . import public_schema, schema  # noqa: F401  (register the office migrations)
 
@@ -108,6 +110,9 @@ def create_app(db, *, behind_proxy: bool = False, max_upload: int = UPLOAD_LIMIT
         importlib.import_module(name)
     office = Office(store, behind_proxy=behind_proxy, max_upload=max_upload, gazetteer=gazetteer, registers=registers,
                     work_dir=work_dir)
+    if rates:
+        office.limiter.rates.update(rates)
+
     def size(p: web.Page) -> int:
         return max_upload if p.max_body < 0 else p.max_body
 
@@ -155,5 +160,14 @@ def serve(db: str, *, host: str = "127.0.0.1", port: int = 8080, behind_proxy: b
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app(db, behind_proxy=behind_proxy, max_upload=max_upload)
-    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=False, server_header=False,
-                log_level="info")
+    uvicorn.Server(server_config(app, host, port)).run()
+
+
+def server_config(app, host: str, port: int, log_level: str = "info"):
+    """The uvicorn settings of the office: no access log (it would hold query strings and addresses),
+    no Server header, and uvicorn's own proxy-header handling off (uvicorn trusts X-Forwarded-* from
+    127.0.0.1 by default; the app decides that itself with ``behind_proxy``)."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, access_log=False, proxy_headers=False, server_header=False,
+                          log_level=log_level, lifespan="off")

@@ -33,7 +33,7 @@ class Rate:
 
 #: named limits used by the route table
 RATES: dict[str, Rate] = {
-    "signin": Rate(burst=5, per_minute=5),          # 5 tries, then one every 12 s
+    "signin": Rate(burst=10, per_minute=6),         # 10 tries, then one every 10 s
     "public_post": Rate(burst=5, per_minute=2),     # complaint form, Open311 POST
     "lookup": Rate(burst=10, per_minute=10),        # talon look-up (against enumeration)
 }

@@ -109,14 +109,15 @@ class Ctx:
         return RedirectResponse(to, status_code=303)
 
 
-def url_for(name: str, **params: Any) -> str:
+def url_for(route_name: str, /, **params: Any) -> str:
+    """The path of the route ``route_name`` with its parameters filled in (quoted)."""
     for p in ROUTES:
-        if p.name == name:
+        if p.name == route_name:
             path = p.path
             for k, v in params.items():
                 path = path.replace("{" + k + "}", quote(str(v), safe=""))
             return path
-    raise KeyError(name)
+    raise KeyError(route_name)
 
 
 def client_address(request: Request) -> str:
@@ -134,6 +135,17 @@ def error_page(office, request: Request, status: int, message_key: str, detail: 
         return HTMLResponse(html, status_code=status)
     except Exception:  # the error page itself must never fail into a traceback
         return PlainTextResponse(f"{status}", status_code=status)
+
+
+def _where(exc: BaseException) -> str:
+    """file:line of the innermost frame of ``exc`` inside qamtu (no values, no message)."""
+    tb, where = exc.__traceback__, "?"
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if "qamtu" in name or "/office/" in name:
+            where = f"{name.rsplit('/', 2)[-2]}/{name.rsplit('/', 1)[-1]}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def guarded(page: Page, office) -> Callable:
@@ -194,6 +206,10 @@ async def _handle(page: Page, office, request: Request) -> Response:
         # a refusal the person can act on: its message names the field; no traceback
         log.info("%s %s refused: %s", request.method, page.name, type(exc).__name__)
         response = error_page(office, request, 400, "error_refused", str(exc) if page.roles else "")
+    except Exception as exc:
+        # a bug: the log names the route and the exception type only (its message may hold personal data)
+        log.error("%s %s failed: %s (%s)", request.method, page.name, type(exc).__name__, _where(exc))
+        response = error_page(office, request, 500, "error_server")
     if new_cookie:
         response.set_cookie(CSRF_COOKIE, new_cookie, httponly=True, samesite="lax", secure=office.secure(request),
                             path="/")

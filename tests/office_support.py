@@ -14,7 +14,7 @@ import httpx
 import uvicorn
 
 from qamtu.office import auth
-from qamtu.office.app import create_app
+from qamtu.office.app import create_app, server_config
 from qamtu.store import open_store
 
 PASSWORD = "correct horse battery staple"
@@ -56,8 +56,7 @@ def make_store(path: Path, gazetteer) -> dict:
 def running(app):
     """Serve ``app`` with uvicorn on 127.0.0.1:<free port>; yields the base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False,
-                                           lifespan="off"))
+    server = uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -85,6 +84,10 @@ def signed_in(base: str, role: str) -> httpx.Client:
                                       "next": "/staff/"})
     assert r.status_code == 303, r.text[:300]
     return c
+
+
+#: sign-in limits for tests that sign in many times from 127.0.0.1 (the rate-limit test uses the real ones)
+EASY = {"signin": __import__("qamtu.office.limits", fromlist=["Rate"]).Rate(burst=1000, per_minute=6000)}
 
 
 def app_for(store, tmp: Path, **kw):
