@@ -227,29 +227,43 @@ def map_data(office, lang: str) -> dict[str, Any]:
     return {"settlements": items}
 
 
+#: seconds a settlement's summary is kept (a registration through the app drops it at once)
+SUMMARY_SECONDS = 10.0
+
+
 def settlement_summary(office, kato: str, lang: str) -> dict[str, Any]:
     """One settlement: coverage per operator, cases per operator x service x state, orders and deadlines."""
     s = office.gazetteer.get(kato)
+    return _cached((id(office), "summary", kato, lang), SUMMARY_SECONDS, lambda: _summary(office, s, lang))
+
+
+def _summary(office, s, lang: str) -> dict[str, Any]:
+    kato = s.kato
     cov = coverage(office).get(kato)
-    rows = office.store.query("SELECT operator, service, state, outcome, opened, updated_utc, fields FROM cases_cases "
-                              "WHERE kato = ? ORDER BY operator, service, opened", (kato,))
+    rows = office.store.query(
+        "SELECT operator, service, state, COUNT(*) AS n, SUM(CASE WHEN outcome = 'fixed_confirmed' THEN 1 ELSE 0 END) "
+        "AS fixed FROM cases_cases WHERE kato = ? GROUP BY operator, service, state ORDER BY operator, service, state",
+        (kato,))
     groups: dict[tuple[str, str], dict[str, Any]] = {}
-    orders = []
     for r in rows:
         g = groups.setdefault((r["operator"], r["service"]), {"operator": r["operator"], "operator_name":
                                                               operator_name(r["operator"]), "service": r["service"],
                                                               "service_label": service_label(r["service"], lang),
                                                               "open": 0, "closed": 0, "fixed": 0, "states": {}})
-        g["closed" if r["state"] == "closed" else "open"] += 1
-        g["fixed"] += int(r["outcome"] == "fixed_confirmed")
+        n = int(r["n"])
+        g["closed" if r["state"] == "closed" else "open"] += n
+        g["fixed"] += int(r["fixed"] or 0)
         label = state_label(r["state"], lang)
-        g["states"][label] = g["states"].get(label, 0) + 1
+        g["states"][label] = g["states"].get(label, 0) + n
+    orders = []
+    for r in office.store.query("SELECT operator, service, state, fields FROM cases_cases WHERE kato = ? "
+                                "AND fields LIKE '%order_number%'", (kato,)):
         f = json.loads(r["fields"] or "{}")
         if f.get("order_number"):
             orders.append({"operator_name": operator_name(r["operator"]),
                            "service_label": service_label(r["service"], lang),
                            "order_number": str(f["order_number"]), "order_deadline": f.get("order_deadline"),
-                           "state": label})
+                           "state": state_label(r["state"], lang)})
     orders.sort(key=lambda o: (o["order_deadline"] or "", o["order_number"]))
     cov_rows = []
     for o in (cov or {}).get("operators", []):

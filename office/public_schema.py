@@ -20,7 +20,7 @@ CREATE TABLE office_open311_tokens (
     key_name TEXT NOT NULL,
     created_utc TEXT NOT NULL
 );
-CREATE INDEX office_public_cases_kato_state ON cases_cases (kato, state);
+CREATE INDEX office_public_cases_settlement ON cases_cases (kato, operator, service, state, outcome);
 CREATE INDEX office_public_cases_opened ON cases_cases (opened, case_id);
 CREATE INDEX office_public_cases_service_opened ON cases_cases (service, opened);
 CREATE INDEX office_public_case_complaints_complaint ON cases_case_complaints (complaint_id);
