@@ -262,8 +262,8 @@ def _query_requests(ctx: Ctx) -> list[dict[str, Any]]:
     return ctx.store.query(sql, [*params, limit, (page - 1) * limit])
 
 
-@route("/open311/v2/requests.{fmt}", name="open311_requests", methods=("GET", "POST"), rate="public_post", csrf=False,
-       example={"fmt": "json"})
+@route("/open311/v2/requests.{fmt}", name="open311_requests", methods=("GET", "POST"), rate="open311_post",
+       csrf=False, example={"fmt": "json"})
 @_guard
 def requests_(ctx: Ctx, fmt: str):
     if ctx.request.method == "POST":

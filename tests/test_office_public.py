@@ -293,6 +293,9 @@ def test_open311_post_needs_a_key_and_registers_through_cases(site):
         assert c.get("/open311/v2/tokens/nosuchtoken.json").status_code == 404
         r = c.post("/open311/v2/requests.json", data={**form, "api_key": key, "lat": "50.0", "long": "60.0"})
         assert r.status_code == 400 and "5 km" in r.json()[0]["description"]
+        codes = [c.post("/open311/v2/requests.json", data=form).status_code for _ in range(30)]
+        assert codes[-1] == 429 and set(codes) <= {403, 429}   # 30 at once per client, refused or not
+        assert c.get("/open311/v2/requests.json").status_code == 200   # GETs are not limited
 
 
 # ------------------------------------------------------------------------------------ browser
