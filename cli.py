@@ -400,9 +400,14 @@ def demo_cmd(
         for name, path in run_cases_demo(result.db, out, gazetteer=Gazetteer.load(),
                                          inspection_dir=Path(out) / "inspection").items():
             result.outputs[f"cases: {name}"] = path
+    from .office.demo import create_demo_users, office_command
+
+    demo_users = create_demo_users(result.db)
     if as_json:
         emit_json({"out": str(result.out), "summary": result.summary,
-                   "outputs": {k: str(v) for k, v in result.outputs.items()}})
+                   "outputs": {k: str(v) for k, v in result.outputs.items()},
+                   "office": {"command": office_command(result.db), "url": "http://127.0.0.1:8080/staff/",
+                              "users": demo_users}})
         return
     table = Table(title="qamtu demo: outputs")
     table.add_column("what")
@@ -413,6 +418,11 @@ def demo_cmd(
     s = result.summary
     console.print(f"{s['samples']} samples ({s['no_service']} without service, {s['modem_lost']} with the modem lost), "
                   f"{s['speedtests']} speed tests in session {s['session_id']}")
+    console.print(f"office: run `{escape(office_command(result.db))}` and open http://127.0.0.1:8080/staff/ "
+                  f"(DEMO users; passwords shown once):", highlight=False)
+    for u in demo_users:
+        console.print(f"  DEMO {u['role']:9} {u['name']:16} {u['password'] or '(exists; password shown when made)'}",
+                      highlight=False)
 
 
 # --------------------------------------------------------------------------- speed tests
@@ -1202,8 +1212,13 @@ def cases_match(
         console.print(table)
 
 
-CasesDbOpt = typer.Option("qamtu.db", "--db", envvar="QAMTU_DB",
-                          help="Store holding the cases tables: a SQLite file or postgresql://user@host/db.")
+
+CasesDbOpt = typer.Option(
+    "qamtu.db",
+    "--db",
+    envvar="QAMTU_DB",
+    help="Store holding the cases tables: a SQLite file or postgresql://user@host/db.",
+)
 ByOpt = typer.Option(..., "--by", help="Who does this (name of the official); recorded in the case history.")
 
 
@@ -1245,10 +1260,17 @@ def cases_register(
     phone: str = typer.Option("", "--phone"),
     language: str = typer.Option("ru", "--language", help="kk or ru: the answer's language."),
     operator: Optional[list[str]] = typer.Option(None, "--operator", help="Operator (repeat); default: from the text."),
-    service: Optional[list[str]] = typer.Option(None, "--service", help="Service (repeat): mobile_voice, mobile_internet, "
-                                                "fixed_internet, tv_radio, post; default: from the text."),
+    service: Optional[list[str]] = typer.Option(
+        None,
+        "--service",
+        help="Service (repeat): mobile_voice, mobile_internet, "
+        "fixed_internet, tv_radio, post; default: from the text.",
+    ),
     kato: Optional[str] = typer.Option(None, "--kato", help="Settlement KATO when known (else matched from --place)."),
-    by: str = ByOpt, db: str = CasesDbOpt, gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Register one complaint: issues its talon number and groups it into a case."""
     from pydantic import ValidationError
@@ -1265,10 +1287,20 @@ def cases_register(
     ops = [ports.operator_code(o, "--operator") for o in operator] if operator else list(found["operators"])
     svcs = list(service or found["services"])
     try:
-        facts = ComplaintFacts(channel=channel, external_number=number, received=received, addressee=addressee,
-                               substance=substance, language=language, address_text=place,
-                               kato=None if m["needs_person"] else m["kato"], match_score=m["score"],
-                               needs_person=bool(m["needs_person"]) or not ops or not svcs, operators=ops, services=svcs)
+        facts = ComplaintFacts(
+            channel=channel,
+            external_number=number,
+            received=received,
+            addressee=addressee,
+            substance=substance,
+            language=language,
+            address_text=place,
+            kato=None if m["needs_person"] else m["kato"],
+            match_score=m["score"],
+            needs_person=bool(m["needs_person"]) or not ops or not svcs,
+            operators=ops,
+            services=svcs,
+        )
         person = Applicant(name=name, iin=iin, postal_address=postal_address, phone=phone)
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -1281,17 +1313,24 @@ def cases_register(
         return
     state = "registered" if out["created"] else "already registered"
     talon = out["complaint_id"]
-    cases = ", ".join(out["cases"]) or (f"none yet (needs a person: `qamtu cases confirm {talon} --kato ... "
-                                        f"--operator ... --service ...`)")
+    cases = ", ".join(out["cases"]) or (
+        f"none yet (needs a person: `qamtu cases confirm {talon} --kato ... " f"--operator ... --service ...`)"
+    )
     console.print(f"{state}: talon {talon}; cases: {cases}", highlight=False)
 
 
 @cases_app.command("import")
 def cases_import(
     file: Path = typer.Argument(..., help="CSV (UTF-8, , or ;) or XLSX export of complaints."),
-    mapping: Optional[Path] = typer.Option(None, "--mapping", help="Column-mapping TOML (default: the shipped template's, "
-                                           "cases/data/templates/complaints-mapping.toml)."),
-    by: str = ByOpt, db: str = CasesDbOpt, gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
+    mapping: Optional[Path] = typer.Option(
+        None,
+        "--mapping",
+        help="Column-mapping TOML (default: the shipped template's, " "cases/data/templates/complaints-mapping.toml).",
+    ),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Import complaints: all or nothing, errors by row number, rows already imported are skipped."""
     from rich.progress import BarColumn, Progress, TextColumn
@@ -1301,9 +1340,13 @@ def cases_import(
 
     m = load_mapping(mapping)
     g = _gazetteer(gazetteer)
-    with _cases_store(db, create=True) as store, Progress(TextColumn("{task.description}"), BarColumn(),
-                                                          TextColumn("{task.completed}/{task.total}"),
-                                                          console=err_console, disable=as_json) as progress:
+    with _cases_store(db, create=True) as store, Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        console=err_console,
+        disable=as_json,
+    ) as progress:
         tasks: dict[str, Any] = {}
 
         def tick(what: str, i: int, n: int) -> None:
@@ -1315,17 +1358,23 @@ def cases_import(
     if as_json:
         emit_json(out)
         return
-    console.print(f"{out['rows']} rows: {out['created']} new, {out['skipped']} already imported, "
-                  f"{out['needs_person']} need a person (`qamtu cases list --complaints --unassigned`); "
-                  f"{out['cases']} cases", highlight=False)
+    console.print(
+        f"{out['rows']} rows: {out['created']} new, {out['skipped']} already imported, "
+        f"{out['needs_person']} need a person (`qamtu cases list --complaints --unassigned`); "
+        f"{out['cases']} cases",
+        highlight=False,
+    )
 
 
 @cases_app.command("confirm")
 def cases_confirm(
     complaint: str = typer.Argument(..., help="Talon number (QT-YYYY-NNNNNN)."),
-    kato: Optional[str] = typer.Option(None, "--kato"), operator: Optional[list[str]] = typer.Option(None, "--operator"),
+    kato: Optional[str] = typer.Option(None, "--kato"),
+    operator: Optional[list[str]] = typer.Option(None, "--operator"),
     service: Optional[list[str]] = typer.Option(None, "--service"),
-    by: str = ByOpt, db: str = CasesDbOpt, as_json: bool = JsonOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Staff confirm the settlement, operator(s) and service(s) of a complaint; it is then grouped into a case."""
     from .cases import ports, records
@@ -1333,8 +1382,9 @@ def cases_confirm(
 
     with _cases_store(db) as store:
         ops = [ports.operator_code(o, "--operator") for o in operator] if operator else None
-        out = records.confirm_complaint(store, complaint, by=by, appeals=appeals(), kato=kato, operators=ops,
-                                        services=service)
+        out = records.confirm_complaint(
+            store, complaint, by=by, appeals=appeals(), kato=kato, operators=ops, services=service
+        )
     if as_json:
         emit_json(out)
         return
@@ -1346,7 +1396,8 @@ def cases_list(
     state: Optional[str] = typer.Option(None, "--state", help="Only cases in this state."),
     complaints_: bool = typer.Option(False, "--complaints", help="List complaints instead of cases."),
     unassigned: bool = typer.Option(False, "--unassigned", help="With --complaints: only those not yet in a case."),
-    db: str = CasesDbOpt, as_json: bool = JsonOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Cases (or complaints) without personal data."""
     from .cases import records
@@ -1355,26 +1406,47 @@ def cases_list(
     if state is not None and state not in STATES:
         raise QamtuError(f"--state {state!r}: choose from {', '.join(STATES)}")
     with _cases_store(db) as store:
-        rows = (records.complaints(store, unassigned=unassigned) if complaints_ else records.list_cases(store, state=state))
+        rows = (
+            records.complaints(store, unassigned=unassigned) if complaints_ else records.list_cases(store, state=state)
+        )
     if as_json:
         emit_json(rows)
         return
     if complaints_:
         table = Table("talon", "channel", "number", "received", "KATO", "operators", "services", "answered")
         for r in rows:
-            table.add_row(r["complaint_id"], r["channel"], escape(r["external_number"]), r["received"], r["kato"] or "?",
-                          escape(", ".join(r["operators"])), ", ".join(r["services"]), r["answered_on"] or "")
+            table.add_row(
+                r["complaint_id"],
+                r["channel"],
+                escape(r["external_number"]),
+                r["received"],
+                r["kato"] or "?",
+                escape(", ".join(r["operators"])),
+                ", ".join(r["services"]),
+                r["answered_on"] or "",
+            )
     else:
         table = Table("case", "KATO", "operator", "service", "opened", "complainants", "state", "outcome")
         for r in rows:
-            table.add_row(r["case_id"], r["kato"], escape(r["operator"]), r["service"], r["opened"], str(r["complainants"]),
-                          r["state"], r["outcome"] or "")
+            table.add_row(
+                r["case_id"],
+                r["kato"],
+                escape(r["operator"]),
+                r["service"],
+                r["opened"],
+                str(r["complainants"]),
+                r["state"],
+                r["outcome"] or "",
+            )
     console.print(table)
 
 
 @cases_app.command("show")
-def cases_show(ident: str = typer.Argument(..., help="Case id (CASE-...) or talon number (QT-...)."),
-               db: str = CasesDbOpt, as_json: bool = JsonOpt) -> None:
+def cases_show(
+    ident: str = typer.Argument(..., help="Case id (CASE-...) or talon number (QT-...)."),
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """One case with its history (who, when), or one complaint (no personal data)."""
     from .cases import records
 
@@ -1386,15 +1458,22 @@ def cases_show(ident: str = typer.Argument(..., help="Case id (CASE-...) or talo
     if "history" not in data:
         console.print_json(json.dumps(data, ensure_ascii=False, default=str))
         return
-    console.print(f"{data['case_id']}  {data['kato']}  {escape(data['operator'])}  {data['service']}  state "
-                  f"[bold]{data['state']}[/]  outcome {data['outcome'] or '—'}  complainants {data['complainants']}  "
-                  f"next: {', '.join(data['allowed']) or '—'}")
+    console.print(
+        f"{data['case_id']}  {data['kato']}  {escape(data['operator'])}  {data['service']}  state "
+        f"[bold]{data['state']}[/]  outcome {data['outcome'] or '—'}  complainants {data['complainants']}  "
+        f"next: {', '.join(data['allowed']) or '—'}"
+    )
     table = Table("seq", "time (UTC)", "kind", "by", "details")
     for h in data["history"]:
         p = dict(h["payload"])
         who = p.pop("by", "")
-        table.add_row(str(h["seq"]), h["time_utc"][:19], h["kind"], escape(who),
-                      escape(", ".join(f"{k}={v}" for k, v in sorted(p.items()))))
+        table.add_row(
+            str(h["seq"]),
+            h["time_utc"][:19],
+            h["kind"],
+            escape(who),
+            escape(", ".join(f"{k}={v}" for k, v in sorted(p.items()))),
+        )
     console.print(table)
 
 
@@ -1402,9 +1481,15 @@ def cases_show(ident: str = typer.Argument(..., help="Case id (CASE-...) or talo
 def cases_move(
     case: str = typer.Argument(..., help="Case id."),
     to: str = typer.Argument(..., help="Target state (see `qamtu cases show CASE` for the allowed ones)."),
-    set_: Optional[list[str]] = typer.Option(None, "--set", help="Field of the transition, NAME=VALUE (repeat): e.g. "
-                                             "act_number, act_registered, inspection_id, order_deadline, outcome."),
-    by: str = ByOpt, db: str = CasesDbOpt, as_json: bool = JsonOpt,
+    set_: Optional[list[str]] = typer.Option(
+        None,
+        "--set",
+        help="Field of the transition, NAME=VALUE (repeat): e.g. "
+        "act_number, act_registered, inspection_id, order_deadline, outcome.",
+    ),
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Move a case to another state; refused (listing the allowed ones) when the state machine forbids it."""
     from .cases import records
@@ -1429,7 +1514,10 @@ def cases_extend(
     until: str = typer.Option(..., "--until", help="New answer date (at most 2 months after receipt), YYYY-MM-DD."),
     decided: Optional[str] = typer.Option(None, "--decided", help="Day of the reasoned decision (default: today)."),
     reason: str = typer.Option(..., "--reason", help="Reason of the decision (APPK art. 76)."),
-    by: str = ByOpt, db: str = CasesDbOpt, registers: Optional[Path] = RegistersOpt, as_json: bool = JsonOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    registers: Optional[Path] = RegistersOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Extend the answer date by a reasoned decision; prints the day the applicant must be told by."""
     from .cases import records
@@ -1437,18 +1525,31 @@ def cases_extend(
     from .cases.workdays import load_calendar
 
     with _cases_store(db) as store:
-        out = records.extend(store, complaint, until=_cases_date(until, "--until"), decided=_cases_date(decided, "--decided"),
-                             by=by, reason=reason, cal=load_calendar(registers), appeals=appeals(registers))
+        out = records.extend(
+            store,
+            complaint,
+            until=_cases_date(until, "--until"),
+            decided=_cases_date(decided, "--decided"),
+            by=by,
+            reason=reason,
+            cal=load_calendar(registers),
+            appeals=appeals(registers),
+        )
     if as_json:
         emit_json(out)
         return
-    console.print(f"{complaint}: answer due {out['due']}; tell the applicant by {out['extension_notice_due']}",
-                  highlight=False)
+    console.print(
+        f"{complaint}: answer due {out['due']}; tell the applicant by {out['extension_notice_due']}", highlight=False
+    )
 
 
 @cases_app.command("due")
-def cases_due(date_: Optional[str] = typer.Option(None, "--date", help="Day to look from (default: today), YYYY-MM-DD."),
-              db: str = CasesDbOpt, registers: Optional[Path] = RegistersOpt, as_json: bool = JsonOpt) -> None:
+def cases_due(
+    date_: Optional[str] = typer.Option(None, "--date", help="Day to look from (default: today), YYYY-MM-DD."),
+    db: str = CasesDbOpt,
+    registers: Optional[Path] = RegistersOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Answers due and overdue (deemed refusal, APPK art. 91), redirections and operators' order deadlines."""
     from .cases.due import due_list
     from .cases.registers import appeals
@@ -1461,12 +1562,26 @@ def cases_due(date_: Optional[str] = typer.Option(None, "--date", help="Day to l
         return
     table = Table("talon", "received", "due", "working days left", "status", "cases", title=f"Answers ({out['date']})")
     for r in out["answers"]:
-        status = r["status"] + (f" — deemed refusal since {r['deemed_refusal_from']}" if r["deemed_refusal_from"] else "")
-        table.add_row(r["complaint_id"], r["received"], r["due"] + (" (extended)" if r["extended"] else ""),
-                      str(r["working_days_left"]), status, ", ".join(r["cases"]) or "not grouped")
+        status = r["status"] + (
+            f" — deemed refusal since {r['deemed_refusal_from']}" if r["deemed_refusal_from"] else ""
+        )
+        table.add_row(
+            r["complaint_id"],
+            r["received"],
+            r["due"] + (" (extended)" if r["extended"] else ""),
+            str(r["working_days_left"]),
+            status,
+            ", ".join(r["cases"]) or "not grouped",
+        )
     console.print(table)
     if out["redirections"]:
-        t = Table("talon", "redirect by", "working days left", "status", title="Not yet accepted: redirect within 3 working days if outside competence")
+        t = Table(
+            "talon",
+            "redirect by",
+            "working days left",
+            "status",
+            title="Not yet accepted: redirect within 3 working days if outside competence",
+        )
         for r in out["redirections"]:
             t.add_row(r["complaint_id"], r["redirect_due"], str(r["working_days_left"]), r["status"])
         console.print(t)
@@ -1480,8 +1595,11 @@ def cases_due(date_: Optional[str] = typer.Option(None, "--date", help="Day to l
 
 
 @cases_app.command("verify")
-def cases_verify(case: Optional[str] = typer.Argument(None, help="Case id (default: every case)."),
-                 db: str = CasesDbOpt, as_json: bool = JsonOpt) -> None:
+def cases_verify(
+    case: Optional[str] = typer.Argument(None, help="Case id (default: every case)."),
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Check the hash chain of each case's history; exit 1 naming the first broken entry."""
     from .cases import records
 
@@ -1499,34 +1617,62 @@ def cases_verify(case: Optional[str] = typer.Argument(None, help="Case id (defau
 
 
 @cases_app.command("link")
-def cases_link(case: str = typer.Argument(...), inspection: str = typer.Argument(...),
-               role: str = typer.Option("measurement", "--role", help="measurement or followup."),
-               findings: bool = typer.Option(True, "--findings/--no-findings", help="Copy the inspection's findings "
-                                             "into the case (needs the inspection in the same store)."),
-               rules: Optional[Path] = typer.Option(None, "--rules", help="Coverage rule set (default: the bundled one)."),
-               registers: Optional[Path] = RegistersOpt, by: str = ByOpt, db: str = CasesDbOpt) -> None:
+def cases_link(
+    case: str = typer.Argument(...),
+    inspection: str = typer.Argument(...),
+    role: str = typer.Option("measurement", "--role", help="measurement or followup."),
+    findings: bool = typer.Option(
+        True,
+        "--findings/--no-findings",
+        help="Copy the inspection's findings " "into the case (needs the inspection in the same store).",
+    ),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Coverage rule set (default: the bundled one)."),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+) -> None:
     """Link an inspection to a case and bring its findings into the case history."""
     from .cases import records
     from .cases.links import link_with_findings
 
     with _cases_store(db) as store:
-        out = link_with_findings(store, case, inspection, by=by, role=role, with_findings=findings, rules_path=rules,
-                                 registers_folder=registers)
+        out = link_with_findings(
+            store,
+            case,
+            inspection,
+            by=by,
+            role=role,
+            with_findings=findings,
+            rules_path=rules,
+            registers_folder=registers,
+        )
         data = records.get_case(store, case)
-    console.print(f"{case}: linked {inspection} ({role}); findings verdict: {out.get('verdict') or '—'}; "
-                  f"state {data['state']}", highlight=False)
+    console.print(
+        f"{case}: linked {inspection} ({role}); findings verdict: {out.get('verdict') or '—'}; "
+        f"state {data['state']}",
+        highlight=False,
+    )
 
 
 @cases_app.command("answer")
 def cases_answer(
     complaint: str = typer.Argument(..., help="Talon number."),
-    out: Path = typer.Option(Path("answers"), "--out", help="Folder; the letter goes to OUT/<talon>/answer_<lang>.pdf/.docx."),
+    out: Path = typer.Option(
+        Path("answers"), "--out", help="Folder; the letter goes to OUT/<talon>/answer_<lang>.pdf/.docx."
+    ),
     lang: Optional[str] = typer.Option(None, "--lang", help="kk or ru (default: the applicant's language)."),
     date_: Optional[str] = typer.Option(None, "--date", help="Date of the letter (default: today)."),
-    number: Optional[str] = typer.Option(None, "--number", help="Outgoing number of the letter (default: ANS-<talon>)."),
-    templates: Optional[Path] = typer.Option(None, "--templates", help="Folder with edited answer_kk.docx / answer_ru.docx."),
-    registers: Optional[Path] = RegistersOpt, by: str = ByOpt, db: str = CasesDbOpt,
-    gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
+    number: Optional[str] = typer.Option(
+        None, "--number", help="Outgoing number of the letter (default: ANS-<talon>)."
+    ),
+    templates: Optional[Path] = typer.Option(
+        None, "--templates", help="Folder with edited answer_kk.docx / answer_ru.docx."
+    ),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Write the reasoned answer letter (DOCX + PDF) to one applicant and record that it was issued."""
     from .cases.answers import write_answer
@@ -1534,8 +1680,18 @@ def cases_answer(
     if lang is not None and lang not in ("kk", "ru"):
         raise QamtuError(f"--lang {lang!r}: choose kk or ru")
     with _cases_store(db) as store:
-        files = write_answer(store, complaint, out, by=by, lang=lang, issue_date=_cases_date(date_), answer_number=number,
-                             registers_folder=registers, gazetteer=_gazetteer(gazetteer), templates=templates)
+        files = write_answer(
+            store,
+            complaint,
+            out,
+            by=by,
+            lang=lang,
+            issue_date=_cases_date(date_),
+            answer_number=number,
+            registers_folder=registers,
+            gazetteer=_gazetteer(gazetteer),
+            templates=templates,
+        )
     if as_json:
         emit_json({k: str(v) for k, v in files.items()})
         return
@@ -1546,24 +1702,31 @@ def cases_answer(
 @cases_app.command("export")
 def cases_export(
     out: Path = typer.Option(..., "--out", help="CSV file to write."),
-    with_personal_data: bool = typer.Option(False, "--with-personal-data", help="Include names, IIN, addresses "
-                                            "(logged: needs --by and --purpose)."),
+    with_personal_data: bool = typer.Option(
+        False, "--with-personal-data", help="Include names, IIN, addresses " "(logged: needs --by and --purpose)."
+    ),
     by: str = typer.Option("", "--by", help="Who exports (required with --with-personal-data)."),
     purpose: str = typer.Option("", "--purpose", help="Why (required with --with-personal-data)."),
-    db: str = CasesDbOpt, as_json: bool = JsonOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Open data (counts per settlement x operator x service x month, no personal data) or, with the flag, the logged
     complaint list with personal data."""
     from .cases.exports import export_open_data, export_personal
 
     with _cases_store(db) as store:
-        res = (export_personal(store, out, with_personal_data=True, by=by, purpose=purpose) if with_personal_data
-               else export_open_data(store, out))
+        res = (
+            export_personal(store, out, with_personal_data=True, by=by, purpose=purpose)
+            if with_personal_data
+            else export_open_data(store, out)
+        )
     if as_json:
         emit_json(res)
         return
-    console.print(f"wrote {res['file']} ({res['rows']} rows{', personal data, logged' if res['personal_data'] else ''})",
-                  highlight=False)
+    console.print(
+        f"wrote {res['file']} ({res['rows']} rows{', personal data, logged' if res['personal_data'] else ''})",
+        highlight=False,
+    )
 
 
 @cases_app.command("exports-log")
@@ -1578,14 +1741,23 @@ def cases_exports_log(db: str = CasesDbOpt, as_json: bool = JsonOpt) -> None:
         return
     table = Table("time (UTC)", "by", "what", "file", "rows", "purpose")
     for r in rows:
-        table.add_row(r["time_utc"][:19], escape(r["actor"]), escape(r["what"]), escape(r["target"]), str(r["n_rows"]),
-                      escape(r["purpose"]))
+        table.add_row(
+            r["time_utc"][:19],
+            escape(r["actor"]),
+            escape(r["what"]),
+            escape(r["target"]),
+            str(r["n_rows"]),
+            escape(r["purpose"]),
+        )
     console.print(table)
 
 
 @cases_app.command("calendar")
-def cases_calendar(year: int = typer.Argument(..., help="Year (the calendar file covers 2024-2027)."),
-                   registers: Optional[Path] = RegistersOpt, as_json: bool = JsonOpt) -> None:
+def cases_calendar(
+    year: int = typer.Argument(..., help="Year (the calendar file covers 2024-2027)."),
+    registers: Optional[Path] = RegistersOpt,
+    as_json: bool = JsonOpt,
+) -> None:
     """Days off (holidays, moved days, decree transfers) of a year, and whether the year is confirmed."""
     from datetime import date
 
@@ -1606,11 +1778,16 @@ def cases_calendar(year: int = typer.Argument(..., help="Year (the calendar file
 
 
 @cases_app.command("findings")
-def cases_findings(inspection: str = typer.Argument(..., help="Inspection id (recorded with `qamtu probe --inspection`)."),
-                   rules: Optional[Path] = typer.Option(None, "--rules", help="Coverage rule set (default: the bundled one)."),
-                   registers: Optional[Path] = RegistersOpt, by: str = ByOpt, db: str = CasesDbOpt,
-                   as_json: bool = JsonOpt) -> None:
-    """Bring an inspection's findings into its linked cases and move them on (measured, violation or not, re-measured)."""
+def cases_findings(
+    inspection: str = typer.Argument(..., help="Inspection id (recorded with `qamtu probe --inspection`)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Coverage rule set (default: the bundled one)."),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Bring an inspection's findings into its linked cases and move them on (measured, violation or not,
+    re-measured)."""
     from .cases.links import flow_findings
 
     with _cases_store(db) as store:
@@ -1619,19 +1796,30 @@ def cases_findings(inspection: str = typer.Argument(..., help="Inspection id (re
         emit_json(rows)
         return
     for r in rows:
-        console.print(f"{r['case_id']}: verdict {r['verdict']}; moved to {', '.join(r['moved']) or 'nothing (a person decides)'}",
-                      highlight=False)
+        console.print(
+            f"{r['case_id']}: verdict {r['verdict']}; moved to {', '.join(r['moved']) or 'nothing (a person decides)'}",
+            highlight=False,
+        )
 
 
 @cases_app.command("plan")
 def cases_plan(
     out: Path = typer.Option(Path("trips.xlsx"), "--out", help="Trip sheet (XLSX)."),
     date_: Optional[str] = typer.Option(None, "--date", help="First day of the trips (default: today)."),
-    inspector: Optional[list[str]] = typer.Option(None, "--inspector", help="Inspector (repeat); with --instrument, "
-                                                  "inspection records are created for cases with a registered act."),
-    instrument: Optional[list[str]] = typer.Option(None, "--instrument", help="Instrument id of the register (repeat)."),
-    registers: Optional[Path] = RegistersOpt, by: str = ByOpt, db: str = CasesDbOpt,
-    gazetteer: Optional[Path] = GazetteerOpt, as_json: bool = JsonOpt,
+    inspector: Optional[list[str]] = typer.Option(
+        None,
+        "--inspector",
+        help="Inspector (repeat); with --instrument, "
+        "inspection records are created for cases with a registered act.",
+    ),
+    instrument: Optional[list[str]] = typer.Option(
+        None, "--instrument", help="Instrument id of the register (repeat)."
+    ),
+    registers: Optional[Path] = RegistersOpt,
+    by: str = ByOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Group open cases that need a measurement into trips by district and day; write the trip sheet and the
     inspection records `qamtu probe --inspection` takes."""
@@ -1644,19 +1832,38 @@ def cases_plan(
     g = _gazetteer(gazetteer)
     settings = planning(registers)
     with _cases_store(db) as store:
-        trips = plan_trips(store, start=_cases_date(date_), cal=load_calendar(registers), gazetteer=g, settings=settings)
-        made = (create_inspections(store, trips, registers=Registers.load(registers), gazetteer=g,
-                                   inspectors=list(inspector), instruments=list(instrument), by=by) if inspector else [])
+        trips = plan_trips(
+            store, start=_cases_date(date_), cal=load_calendar(registers), gazetteer=g, settings=settings
+        )
+        made = (
+            create_inspections(
+                store,
+                trips,
+                registers=Registers.load(registers),
+                gazetteer=g,
+                inspectors=list(inspector),
+                instruments=list(instrument),
+                by=by,
+            )
+            if inspector
+            else []
+        )
     path = write_trip_sheet(trips, out, settings=settings)
     if as_json:
         emit_json({"trip_sheet": str(path), "trips": trips_json(trips), "inspections": made})
         return
     for t in trips:
-        console.print(f"{t.day.isoformat()}  {escape(t.district_ru)}: {len(t.stops)} stops, {t.km} km, "
-                      f"~{t.minutes // 60:.0f} h {t.minutes % 60:.0f} min", highlight=False)
+        console.print(
+            f"{t.day.isoformat()}  {escape(t.district_ru)}: {len(t.stops)} stops, {t.km} km, "
+            f"~{t.minutes // 60:.0f} h {t.minutes % 60:.0f} min",
+            highlight=False,
+        )
     for m in made:
-        console.print(f"inspection {m['inspection_id']} ({m['operator']}, {m['kato']}, {m['day']}) for {m['case_id']}: "
-                      f"`qamtu probe --inspection {m['inspection_id']} ...`", highlight=False)
+        console.print(
+            f"inspection {m['inspection_id']} ({m['operator']}, {m['kato']}, {m['day']}) for {m['case_id']}: "
+            f"`qamtu probe --inspection {m['inspection_id']} ...`",
+            highlight=False,
+        )
     console.print(f"wrote {path}", highlight=False)
 
 
@@ -1667,7 +1874,9 @@ def cases_report(
     date_: Optional[str] = typer.Option(None, "--date", help="As of this day (default: today)."),
     start: Optional[str] = typer.Option(None, "--from", help="First day of receipt counted."),
     end: Optional[str] = typer.Option(None, "--to", help="Last day of receipt counted."),
-    registers: Optional[Path] = RegistersOpt, db: str = CasesDbOpt, gazetteer: Optional[Path] = GazetteerOpt,
+    registers: Optional[Path] = RegistersOpt,
+    db: str = CasesDbOpt,
+    gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """The 109-style district table: received, closed on time, in progress, overdue; by channel, operator, service."""
@@ -1676,9 +1885,15 @@ def cases_report(
     from .cases.workdays import load_calendar
 
     with _cases_store(db) as store:
-        rep = district_report(store, _cases_date(date_), load_calendar(registers), appeals(registers),
-                              gazetteer=_gazetteer(gazetteer), start=_cases_date(start, "--from") if start else None,
-                              end=_cases_date(end, "--to") if end else None)
+        rep = district_report(
+            store,
+            _cases_date(date_),
+            load_calendar(registers),
+            appeals(registers),
+            gazetteer=_gazetteer(gazetteer),
+            start=_cases_date(start, "--from") if start else None,
+            end=_cases_date(end, "--to") if end else None,
+        )
     files = write_report(rep, out, png_dir)
     if as_json:
         emit_json({**rep, "files": {k: str(v) for k, v in files.items()}})
@@ -1686,8 +1901,11 @@ def cases_report(
     table = Table("district", "received", "on time", "late", "in progress", "overdue", "on-time share")
     for r in rep["tables"]["district"]:
         share = "—" if r["on_time_share"] is None else f"{100 * r['on_time_share']:.0f} %"
-        table.add_row(escape(r["name_ru"]), *(str(r[c]) for c in ("received", "closed_on_time", "closed_late",
-                                                                     "in_progress", "overdue")), share)
+        table.add_row(
+            escape(r["name_ru"]),
+            *(str(r[c]) for c in ("received", "closed_on_time", "closed_late", "in_progress", "overdue")),
+            share,
+        )
     console.print(table)
     for f in files.values():
         console.print(f"wrote {f}", highlight=False)
@@ -1706,19 +1924,26 @@ OfficeDbOpt = typer.Option("qamtu.db", "--db", help="The store: a SQLite file (c
 
 
 @office_app.command("serve")
-def office_serve(db: str = OfficeDbOpt,
-                 host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
-                 port: int = typer.Option(8080, "--port", help="TCP port."),
-                 behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
-                                                   "reverse proxy (only when one sits in front; docs/office.md)."),
-                 max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB.")) -> None:
+def office_serve(
+    db: str = OfficeDbOpt,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8080, "--port", help="TCP port."),
+    behind_proxy: bool = typer.Option(False, "--behind-proxy", help="Trust X-Forwarded-Proto/-For from a TLS "
+                                      "reverse proxy (only when one sits in front; docs/office.md)."),
+    max_upload_mb: int = typer.Option(512, "--max-upload-mb", help="Largest store file upload, MiB."),
+    files: Optional[Path] = typer.Option(None, "--files", help="Folder for answer letters, inspection documents "
+                                         "and uploads (default: office-files/ beside a SQLite store, else here)."),
+) -> None:
     """Serve the office application (one uvicorn worker) until Ctrl-C."""
     from .office.app import serve
 
     if not 1 <= port <= 65535:
         raise QamtuError(f"--port {port}: give 1-65535")
-    console.print(f"office on http://{host}:{port}/staff/ (store {escape(_redacted(db))}); Ctrl-C stops", highlight=False)
-    serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20)
+    if max_upload_mb < 1:
+        raise QamtuError(f"--max-upload-mb {max_upload_mb}: give at least 1")
+    console.print(f"office on http://{host}:{port}/staff/ (store {escape(_redacted(db))}); Ctrl-C stops",
+                  highlight=False)
+    serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20, work_dir=files)
 
 
 def _redacted(db: str) -> str:

@@ -41,7 +41,8 @@ def _pct(x: Optional[float]) -> str:
 
 
 def operator_label(key: str, registers) -> str:
-    """An operator code (``tele2_altel``) as the letter names it: brand, and the legal name from the register when known."""
+    """An operator code (``tele2_altel``) as the letter names it: brand, and the legal name from the register
+    when known."""
     from .ports import operators_table
 
     entry = operators_table().get(key)
@@ -61,14 +62,24 @@ def _settlement(gazetteer, kato: Optional[str], lang: str) -> str:
         s = gazetteer.get(kato)
     except Exception:
         return kato
-    return (f"{s.name_kk}, {s.district_name_kk} ({kato})" if lang == "kk" else f"{s.name_ru}, {s.district_name_ru} ({kato})")
+    return (
+        f"{s.name_kk}, {s.district_name_kk} ({kato})" if lang == "kk" else f"{s.name_ru}, {s.district_name_ru} ({kato})"
+    )
 
 
-def _case_paragraphs(case: dict[str, Any], s: dict[str, Any], lang: str, registers, gazetteer) -> tuple[list, list, list, str]:
+def _case_paragraphs(
+    case: dict[str, Any], s: dict[str, Any], lang: str, registers, gazetteer
+) -> tuple[list, list, list, str]:
     """(facts, findings, measures, outcome) of one case from its history."""
-    facts = [s["case"].format(case_id=case["case_id"], settlement=_settlement(gazetteer, case["kato"], lang),
-                              operator=operator_label(case["operator"], registers),
-                              service=SERVICE_LABELS[case["service"]][0 if lang == "kk" else 1], n=case["complainants"])]
+    facts = [
+        s["case"].format(
+            case_id=case["case_id"],
+            settlement=_settlement(gazetteer, case["kato"], lang),
+            operator=operator_label(case["operator"], registers),
+            service=SERVICE_LABELS[case["service"]][0 if lang == "kk" else 1],
+            n=case["complainants"],
+        )
+    ]
     findings: list[str] = []
     measures: list[str] = []
     outcome = s["outcome_open"]
@@ -87,11 +98,20 @@ def _case_paragraphs(case: dict[str, Any], s: dict[str, Any], lang: str, registe
             days = s["days"].format(days=", ".join(f.get("measurement_days", []))) if f.get("measurement_days") else ""
             facts.append(s["measured"].format(inspection_id=p["inspection_id"], days=days))
         elif to == "order_issued":
-            measures.append(s["protocol"].format(protocol_number=p["protocol_number"], order_number=p["order_number"],
-                                                 order_deadline=p["order_deadline"], article=registers.art637.article))
+            measures.append(
+                s["protocol"].format(
+                    protocol_number=p["protocol_number"],
+                    order_number=p["order_number"],
+                    order_deadline=p["order_deadline"],
+                    article=registers.art637.article,
+                )
+            )
         elif to == "re_measured":
-            measures.append(s["remeasured_fixed" if p["result"] == "fixed" else "remeasured_not_fixed"].format(
-                inspection_id=p["inspection_id"]))
+            measures.append(
+                s["remeasured_fixed" if p["result"] == "fixed" else "remeasured_not_fixed"].format(
+                    inspection_id=p["inspection_id"]
+                )
+            )
             outcome = s["outcome_fixed" if p["result"] == "fixed" else "outcome_not_fixed"]
         elif to == "redirected":
             measures.append(s["redirected"].format(to_body=p["to_body"]))
@@ -103,30 +123,63 @@ def _case_paragraphs(case: dict[str, Any], s: dict[str, Any], lang: str, registe
     for insp, f in last_findings.items():
         for r in f.get("indicators", []):
             if r.get("threshold_mbps") is None or r.get("n_below") is None:
-                findings.append(s["finding_untested"].format(tech=r.get("technology_label") or r.get("technology"), n=r["n"]))
+                findings.append(
+                    s["finding_untested"].format(tech=r.get("technology_label") or r.get("technology"), n=r["n"])
+                )
                 continue
-            findings.append(s["finding"].format(tech=r.get("technology_label") or r.get("technology"), n=r["n"],
-                                                n_below=r["n_below"], share=_pct(r.get("share_below")),
-                                                threshold=f"{r['threshold_mbps']:g}", allowed=_pct(r.get("allowed_share")),
-                                                verdict=s["verdicts"].get(r.get("verdict"), r.get("verdict"))))
+            findings.append(
+                s["finding"].format(
+                    tech=r.get("technology_label") or r.get("technology"),
+                    n=r["n"],
+                    n_below=r["n_below"],
+                    share=_pct(r.get("share_below")),
+                    threshold=f"{r['threshold_mbps']:g}",
+                    allowed=_pct(r.get("allowed_share")),
+                    verdict=s["verdicts"].get(r.get("verdict"), r.get("verdict")),
+                )
+            )
         if f.get("synthetic"):
             findings.append(s["synthetic_findings"])
     return facts, findings, measures, outcome
 
 
-def answer_context(store, complaint_id: str, lang: str, *, registers, appeals: dict[str, Any], cal, gazetteer,
-                   issue_date: date, answer_number: str, signer: str) -> dict[str, Any]:
+def answer_context(
+    store,
+    complaint_id: str,
+    lang: str,
+    *,
+    registers,
+    appeals: dict[str, Any],
+    cal,
+    gazetteer,
+    issue_date: date,
+    answer_number: str,
+    signer: str,
+) -> dict[str, Any]:
     """Every placeholder of the answer template, in language ``lang``."""
     s = strings(lang)
     c = records.complaint(store, complaint_id)
     person = records.applicant(store, complaint_id)
-    d = compute(cal, appeals, date.fromisoformat(c["received"]),
-                extended_until=date.fromisoformat(c["extended_until"]) if c["extended_until"] else None,
-                extension_decided=date.fromisoformat(c["extension_decided"]) if c["extension_decided"] else None)
-    extended = s["extended"].format(until=c["extended_until"], decided=c["extension_decided"]) if c["extended_until"] else ""
-    facts = [s["registered"].format(received=c["received"], talon=complaint_id,
-                                    channel=CHANNEL_LABELS[c["channel"]][0 if lang == "kk" else 1], due=d.due.isoformat(),
-                                    days=appeals["answer"]["working_days"], extended=extended)]
+    d = compute(
+        cal,
+        appeals,
+        date.fromisoformat(c["received"]),
+        extended_until=date.fromisoformat(c["extended_until"]) if c["extended_until"] else None,
+        extension_decided=date.fromisoformat(c["extension_decided"]) if c["extension_decided"] else None,
+    )
+    extended = (
+        s["extended"].format(until=c["extended_until"], decided=c["extension_decided"]) if c["extended_until"] else ""
+    )
+    facts = [
+        s["registered"].format(
+            received=c["received"],
+            talon=complaint_id,
+            channel=CHANNEL_LABELS[c["channel"]][0 if lang == "kk" else 1],
+            due=d.due.isoformat(),
+            days=appeals["answer"]["working_days"],
+            extended=extended,
+        )
+    ]
     findings: list[str] = []
     measures: list[str] = []
     outcomes: list[str] = []
@@ -144,10 +197,15 @@ def answer_context(store, complaint_id: str, lang: str, *, registers, appeals: d
         settlements.append(_settlement(gazetteer, case["kato"], lang))
         synthetic = synthetic or case["demo"] or any(h["payload"].get("synthetic") for h in case["history"])
     proc = registers.procedure
-    legal = [s["legal_appk"], s["legal_koap"].format(article=registers.art637.article,
-                                                      title=registers.art637.title_kk if lang == "kk" else registers.art637.title_ru),
-             s["legal_order"].format(basis=proc["order"][f"basis_{lang}"]),
-             s["legal_indicators"].format(order=proc["indicators"][f"order_{lang}"])]
+    legal = [
+        s["legal_appk"],
+        s["legal_koap"].format(
+            article=registers.art637.article,
+            title=registers.art637.title_kk if lang == "kk" else registers.art637.title_ru,
+        ),
+        s["legal_order"].format(basis=proc["order"][f"basis_{lang}"]),
+        s["legal_indicators"].format(order=proc["indicators"][f"order_{lang}"]),
+    ]
     notes = []
     if synthetic:
         notes.append(s["synthetic"])
@@ -163,22 +221,46 @@ def answer_context(store, complaint_id: str, lang: str, *, registers, appeals: d
 
     return {
         "synthetic_banner": s["synthetic"] if synthetic else "",
-        "office_name": fill(getattr(office, f"name_{lang}")), "office_address": fill(getattr(office, f"address_{lang}")),
-        "place": fill(getattr(office, f"place_{lang}")), "doc_date": issue_date.isoformat(), "answer_number": answer_number,
-        "applicant_name": person.name, "applicant_address": person.postal_address,
-        "received": c["received"], "talon": complaint_id, "channel": CHANNEL_LABELS[c["channel"]][0 if lang == "kk" else 1],
-        "external_number": c["external_number"], "substance": c["substance"],
-        "settlement": "; ".join(dict.fromkeys(settlements)) or "—", "operators": ", ".join(dict.fromkeys(operators)) or "—",
+        "office_name": fill(getattr(office, f"name_{lang}")),
+        "office_address": fill(getattr(office, f"address_{lang}")),
+        "place": fill(getattr(office, f"place_{lang}")),
+        "doc_date": issue_date.isoformat(),
+        "answer_number": answer_number,
+        "applicant_name": person.name,
+        "applicant_address": person.postal_address,
+        "received": c["received"],
+        "talon": complaint_id,
+        "channel": CHANNEL_LABELS[c["channel"]][0 if lang == "kk" else 1],
+        "external_number": c["external_number"],
+        "substance": c["substance"],
+        "settlement": "; ".join(dict.fromkeys(settlements)) or "—",
+        "operators": ", ".join(dict.fromkeys(operators)) or "—",
         "services": ", ".join(dict.fromkeys(services)) or "—",
-        "facts": facts, "findings": findings or [s["no_findings"]], "measures": measures or [s["no_measures"]],
-        "outcome_text": " ".join(dict.fromkeys(outcomes)) or s["outcome_open"], "legal_basis": legal,
-        "appeal_text": appeals["appeal"][f"text_{lang}"], "notes": [n for n in notes if n], "signer": signer,
+        "facts": facts,
+        "findings": findings or [s["no_findings"]],
+        "measures": measures or [s["no_measures"]],
+        "outcome_text": " ".join(dict.fromkeys(outcomes)) or s["outcome_open"],
+        "legal_basis": legal,
+        "appeal_text": appeals["appeal"][f"text_{lang}"],
+        "notes": [n for n in notes if n],
+        "signer": signer,
     }
 
 
-def write_answer(store, complaint_id: str, out_dir: Path | str, *, by: str, lang: Optional[str] = None,
-                 issue_date: Optional[date] = None, answer_number: Optional[str] = None, registers_folder=None,
-                 gazetteer=None, templates: Optional[Path | str] = None, record: bool = True) -> dict[str, Path]:
+def write_answer(
+    store,
+    complaint_id: str,
+    out_dir: Path | str,
+    *,
+    by: str,
+    lang: Optional[str] = None,
+    issue_date: Optional[date] = None,
+    answer_number: Optional[str] = None,
+    registers_folder=None,
+    gazetteer=None,
+    templates: Optional[Path | str] = None,
+    record: bool = True,
+) -> dict[str, Path]:
     """Write ``OUT/<talon>/answer_<lang>.docx`` and ``.pdf`` and (``record``) record the issue.
 
     Refused, with nothing written, while a case of the complaint is not at a step that can be
@@ -191,8 +273,10 @@ def write_answer(store, complaint_id: str, out_dir: Path | str, *, by: str, lang
 
     c = records.complaint(store, complaint_id)
     if c["answer"] and record:
-        raise CasesError(f"complaint {complaint_id} was already answered ({c['answer']['answer_number']}, "
-                         f"{c['answer']['issued']})")
+        raise CasesError(
+            f"complaint {complaint_id} was already answered ({c['answer']['answer_number']}, "
+            f"{c['answer']['issued']})"
+        )
     blockers = records.answer_blockers(store, complaint_id)
     if blockers and record:
         raise CasesError(f"answer to {complaint_id} refused: " + "; ".join(blockers))
@@ -203,12 +287,24 @@ def write_answer(store, complaint_id: str, out_dir: Path | str, *, by: str, lang
     appeals = load_appeals(registers_folder)
     cal = load_calendar(registers_folder)
     gazetteer = gazetteer or Gazetteer.load()
-    ctx = answer_context(store, complaint_id, lang, registers=registers, appeals=appeals, cal=cal, gazetteer=gazetteer,
-                         issue_date=issue_date, answer_number=answer_number, signer=by)
+    ctx = answer_context(
+        store,
+        complaint_id,
+        lang,
+        registers=registers,
+        appeals=appeals,
+        cal=cal,
+        gazetteer=gazetteer,
+        issue_date=issue_date,
+        answer_number=answer_number,
+        signer=by,
+    )
     tdir = Path(templates) if templates else package_path("cases", "data", "templates")
     template = tdir / f"answer_{lang}.docx"
     if not template.exists():
-        raise CasesError(f"{template}: template not found" + (" (omit --templates for the bundled ones)" if templates else ""))
+        raise CasesError(
+            f"{template}: template not found" + (" (omit --templates for the bundled ones)" if templates else "")
+        )
     out = Path(out_dir) / complaint_id
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".partial-answer-", dir=out))
@@ -223,6 +319,7 @@ def write_answer(store, complaint_id: str, out_dir: Path | str, *, by: str, lang
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if record:
-        records.record_answer(store, complaint_id, answer_number=answer_number, lang=lang, issued=issue_date, by=by,
-                              files=sorted(final))
+        records.record_answer(
+            store, complaint_id, answer_number=answer_number, lang=lang, issued=issue_date, by=by, files=sorted(final)
+        )
     return final

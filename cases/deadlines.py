@@ -63,15 +63,25 @@ class Deadlines:
         return None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"registered": self.registered.isoformat(), "answer_due": self.answer_due.isoformat(),
-                "redirect_due": self.redirect_due.isoformat(),
-                "extended_until": self.extended_until.isoformat() if self.extended_until else None,
-                "extension_notice_due": self.extension_notice_due.isoformat() if self.extension_notice_due else None,
-                "due": self.due.isoformat(), "calendar_doubts": list(self.doubts)}
+        return {
+            "registered": self.registered.isoformat(),
+            "answer_due": self.answer_due.isoformat(),
+            "redirect_due": self.redirect_due.isoformat(),
+            "extended_until": self.extended_until.isoformat() if self.extended_until else None,
+            "extension_notice_due": self.extension_notice_due.isoformat() if self.extension_notice_due else None,
+            "due": self.due.isoformat(),
+            "calendar_doubts": list(self.doubts),
+        }
 
 
-def compute(cal: WorkCalendar, appeals: dict[str, Any], registered: date, *,
-            extended_until: Optional[date] = None, extension_decided: Optional[date] = None) -> Deadlines:
+def compute(
+    cal: WorkCalendar,
+    appeals: dict[str, Any],
+    registered: date,
+    *,
+    extended_until: Optional[date] = None,
+    extension_decided: Optional[date] = None,
+) -> Deadlines:
     """The deadlines of a complaint registered on ``registered`` (and its extension, if any)."""
     count = bool(appeals["answer"]["count_registration_day"])
     answer = working_term(cal, registered, int(appeals["answer"]["working_days"]), count)
@@ -89,8 +99,12 @@ def check_extension(appeals: dict[str, Any], registered: date, answer_due: date,
     months = int(appeals["extension"]["max_months"])
     limit = add_months(registered, months)
     if until <= answer_due:
-        raise CasesError(f"--until {until.isoformat()}: an extension must end after the normal answer date "
-                         f"{answer_due.isoformat()}")
+        raise CasesError(
+            f"--until {until.isoformat()}: an extension must end after the normal answer date "
+            f"{answer_due.isoformat()}"
+        )
     if until > limit:
-        raise CasesError(f"--until {until.isoformat()}: an extension may last at most {months} months from receipt "
-                         f"({registered.isoformat()} -> {limit.isoformat()}; {appeals['extension']['source']})")
+        raise CasesError(
+            f"--until {until.isoformat()}: an extension may last at most {months} months from receipt "
+            f"({registered.isoformat()} -> {limit.isoformat()}; {appeals['extension']['source']})"
+        )

@@ -41,12 +41,41 @@ from .workdays import load_calendar
 
 BY = "DEMO оператор 109"
 OPERATOR_WORDS = {"tele2_altel": "Tele2", "beeline": "Beeline", "kcell": "Kcell", "kazteleradio": "Казтелерадио"}
-HEAD = ["Канал", "Номер обращения", "Дата регистрации", "Дата обращения", "ФИО заявителя", "ИИН", "Почтовый адрес",
-        "Телефон", "Адресат", "Суть обращения", "Адрес (место)", "Язык", "Оператор", "Услуга"]
-NAMES_KK = ["Әсел Қайратқызы", "Нұрлан Сейітов", "Гүлнар Өтебаева", "Ерғали Құлмағамбетов", "Айгүл Жұмабекова",
-            "Бақытжан Тілеуов", "Сәуле Нұрғалиева", "Қуаныш Әбдірахманов"]
-NAMES_RU = ["Ирина Ковалёва", "Сергей Пак", "Марат Ахметов", "Ольга Ким", "Тимур Исаев", "Наталья Лигай",
-            "Руслан Бекмуратов"]
+HEAD = [
+    "Канал",
+    "Номер обращения",
+    "Дата регистрации",
+    "Дата обращения",
+    "ФИО заявителя",
+    "ИИН",
+    "Почтовый адрес",
+    "Телефон",
+    "Адресат",
+    "Суть обращения",
+    "Адрес (место)",
+    "Язык",
+    "Оператор",
+    "Услуга",
+]
+NAMES_KK = [
+    "Әсел Қайратқызы",
+    "Нұрлан Сейітов",
+    "Гүлнар Өтебаева",
+    "Ерғали Құлмағамбетов",
+    "Айгүл Жұмабекова",
+    "Бақытжан Тілеуов",
+    "Сәуле Нұрғалиева",
+    "Қуаныш Әбдірахманов",
+]
+NAMES_RU = [
+    "Ирина Ковалёва",
+    "Сергей Пак",
+    "Марат Ахметов",
+    "Ольга Ким",
+    "Тимур Исаев",
+    "Наталья Лигай",
+    "Руслан Бекмуратов",
+]
 SUBSTANCE = {
     ("tele2_altel", "mobile_internet", "kk"): "Tele2 мобильді интернеті {v} ауылында өте баяу, беттер ашылмайды",
     ("tele2_altel", "mobile_internet", "ru"): "Мобильный интернет Tele2 в {v} очень медленный, видео не грузится",
@@ -56,23 +85,64 @@ SUBSTANCE = {
     ("kazteleradio", "tv_radio", "kk"): "{v} ауылында цифрлық теледидар көрсетпейді",
     ("kazteleradio", "tv_radio", "ru"): "В {v} не показывает цифровое телевидение",
 }
-_LATIN = str.maketrans({"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ж": "zh", "з": "z", "и": "i",
-                        "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s",
-                        "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh", "щ": "sh", "ы": "y",
-                        "э": "e", "ю": "yu", "я": "ya", "ь": "", "ъ": ""})
+_LATIN = str.maketrans(
+    {
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "д": "d",
+        "е": "e",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "й": "y",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "kh",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "sh",
+        "ы": "y",
+        "э": "e",
+        "ю": "yu",
+        "я": "ya",
+        "ь": "",
+        "ъ": "",
+    }
+)
 
 
 def messy(s, n: int) -> str:
     """One of several ways residents write the place of ``s`` (a gazetteer settlement)."""
-    variants = [f"{s.name_kk} ауылы", f"с. {s.name_ru}", f"село {s.name_ru.lower()}, {s.district_name_ru}",
-                f"{s.name_ru.lower().translate(_LATIN).capitalize()} village", f"ауыл {s.name_kk}, {s.district_name_kk}",
-                f"{s.name_ru} а., ул. Школьная 5", f"п.{s.name_ru}", f"{s.district_name_ru}, {s.name_ru}"]
+    variants = [
+        f"{s.name_kk} ауылы",
+        f"с. {s.name_ru}",
+        f"село {s.name_ru.lower()}, {s.district_name_ru}",
+        f"{s.name_ru.lower().translate(_LATIN).capitalize()} village",
+        f"ауыл {s.name_kk}, {s.district_name_kk}",
+        f"{s.name_ru} а., ул. Школьная 5",
+        f"п.{s.name_ru}",
+        f"{s.district_name_ru}, {s.name_ru}",
+    ]
     return variants[n % len(variants)]
 
 
 def _pick(gazetteer, avoid: set[str]) -> Any:
-    villages = sorted((s for s in gazetteer if s.located and s.kind == "village" and s.district_kato not in avoid),
-                      key=lambda s: s.kato)
+    villages = sorted(
+        (s for s in gazetteer if s.located and s.kind == "village" and s.district_kato not in avoid),
+        key=lambda s: s.kato,
+    )
     return villages[len(villages) // 2]
 
 
@@ -87,10 +157,24 @@ def write_demo_csv(path: Path, plan: list[tuple[Any, str, str, str, date, int]])
             name = f"DEMO {names[i % len(names)]}"
             channel = ("E-Otinish", "109", "eGov", "Бумага")[i % 4]
             text = SUBSTANCE[(op, service, lang)].format(v=s.name_kk if lang == "kk" else s.name_ru)
-            w.writerow([channel, f"DEMO-{i:04d}", received.strftime("%d.%m.%Y"), received.strftime("%d.%m.%Y"), name, "",
-                        f"DEMO: {s.name_ru}, {s.district_name_ru}", "", "Межрегиональная инспекция связи (DEMO)",
-                        text, messy(s, i), "қаз" if lang == "kk" else "рус",
-                        OPERATOR_WORDS[op] if with_columns else "", service if with_columns else ""])
+            w.writerow(
+                [
+                    channel,
+                    f"DEMO-{i:04d}",
+                    received.strftime("%d.%m.%Y"),
+                    received.strftime("%d.%m.%Y"),
+                    name,
+                    "",
+                    f"DEMO: {s.name_ru}, {s.district_name_ru}",
+                    "",
+                    "Межрегиональная инспекция связи (DEMO)",
+                    text,
+                    messy(s, i),
+                    "қаз" if lang == "kk" else "рус",
+                    OPERATOR_WORDS[op] if with_columns else "",
+                    service if with_columns else "",
+                ]
+            )
     return path
 
 
@@ -103,21 +187,44 @@ def _good_inspection(store_path: Path, registers_dir: Path, gazetteer, village, 
 
     registers = Registers.load(registers_dir)
     with SampleStore(store_path) as store:
-        insp = create_inspection(store, registers, gazetteer=gazetteer, created=datetime.combine(start, time(4), timezone.utc),
-                                 grounds="complaint", grounds_number="DEMO (cases)", grounds_date=start.isoformat(),
-                                 operator="401-01", kato=village.kato, address=f"{village.kato_name_ru} (DEMO)",
-                                 act_number="DEMO-4", act_registered=(start - timedelta(days=1)).isoformat(),
-                                 inspectors=["Demo inspector"], instruments=["DEMO-MODEM-1"])
+        insp = create_inspection(
+            store,
+            registers,
+            gazetteer=gazetteer,
+            created=datetime.combine(start, time(4), timezone.utc),
+            grounds="complaint",
+            grounds_number="DEMO (cases)",
+            grounds_date=start.isoformat(),
+            operator="401-01",
+            kato=village.kato,
+            address=f"{village.kato_name_ru} (DEMO)",
+            act_number="DEMO-4",
+            act_registered=(start - timedelta(days=1)).isoformat(),
+            inspectors=["Demo inspector"],
+            instruments=["DEMO-MODEM-1"],
+        )
         good = Condition("LTE", rsrp_dbm=-88.0, download_mbps=18.0, upload_mbps=6.0)
-        write_campaign(store, Campaign(settlements={village.kato: (village.lat, village.lon)}, condition=lambda k, o: good,
-                                       start=datetime.combine(start, time(5), timezone.utc), days=3, operators=("401-01",),
-                                       samples_per_visit=10, speedtests_per_visit=14, inspector="Demo inspector",
-                                       inspection_id=insp.inspection_id, seed=63))
+        write_campaign(
+            store,
+            Campaign(
+                settlements={village.kato: (village.lat, village.lon)},
+                condition=lambda k, o: good,
+                start=datetime.combine(start, time(5), timezone.utc),
+                days=3,
+                operators=("401-01",),
+                samples_per_visit=10,
+                speedtests_per_visit=14,
+                inspector="Demo inspector",
+                inspection_id=insp.inspection_id,
+                seed=63,
+            ),
+        )
     return insp.inspection_id
 
 
-def run_cases_demo(store_path: Path | str, out: Path | str, *, gazetteer, inspection_dir: Path | str,
-                   today: Optional[date] = None) -> dict[str, Path]:
+def run_cases_demo(
+    store_path: Path | str, out: Path | str, *, gazetteer, inspection_dir: Path | str, today: Optional[date] = None
+) -> dict[str, Path]:
     """The complaints loop into folder ``out`` (``out/cases``); returns name -> path of what was written."""
     from ..probe.store import SampleStore
     from ..reports.inspections import list_inspections
@@ -130,33 +237,44 @@ def run_cases_demo(store_path: Path | str, out: Path | str, *, gazetteer, inspec
     appeals = load_appeals()
     cal = load_calendar()
     with SampleStore(store_path) as s:
-        insp = list_inspections(s)[-1]       # the demo inspection (the latest one)
+        insp = list_inspections(s)[-1]  # the demo inspection (the latest one)
     main = gazetteer.get(insp.kato)
     start = date.fromisoformat(insp.created_utc[:10])
     second = _pick(gazetteer, {main.district_kato})
     third = _pick(gazetteer, {main.district_kato, second.district_kato})
     kcell_place = _pick(gazetteer, {main.district_kato, second.district_kato, third.district_kato})
     plan: list[tuple[Any, str, str, str, date, int]] = []
-    for i in range(14):                       # main case: Tele2 mobile internet in the inspected village
-        plan.append((main, "tele2_altel", "mobile_internet", "kk" if i % 2 else "ru", start - timedelta(days=12 - i // 2), 1))
-    for i in range(4):                        # measured by a second demo inspection: no violation
+    for i in range(14):  # main case: Tele2 mobile internet in the inspected village
+        plan.append(
+            (main, "tele2_altel", "mobile_internet", "kk" if i % 2 else "ru", start - timedelta(days=12 - i // 2), 1)
+        )
+    for i in range(4):  # measured by a second demo inspection: no violation
         plan.append((second, "beeline", "mobile_internet", "kk" if i % 2 else "ru", start - timedelta(days=10 - i), 1))
-    for i in range(3):                        # TV/radio: outside the inspection's competence
+    for i in range(3):  # TV/radio: outside the inspection's competence
         plan.append((third, "kazteleradio", "tv_radio", "kk" if i % 2 else "ru", start - timedelta(days=9 - i), 1))
-    for i in range(9):                        # still waiting: Kcell voice in a fourth village
+    for i in range(9):  # still waiting: Kcell voice in a fourth village
         plan.append((kcell_place, "kcell", "mobile_voice", "ru", start - timedelta(days=3 - i // 3), i % 3 != 2))
     csv_path = write_demo_csv(out / "complaints-demo.csv", plan)
     written: dict[str, Path] = {"complaints (CSV, DEMO)": csv_path}
     good_id = _good_inspection(store_path, registers_dir, gazetteer, second, start - timedelta(days=3))
     with open_cases_store(store_path) as store:
-        imported = import_file(store, csv_path, by=BY, appeals=appeals, mapping=load_mapping(), gazetteer=gazetteer,
-                               demo=True)
+        imported = import_file(
+            store, csv_path, by=BY, appeals=appeals, mapping=load_mapping(), gazetteer=gazetteer, demo=True
+        )
         # a person confirms what the matcher or the text left open (the true place of each row is known here)
         truth = {f"DEMO-{i:04d}": p for i, p in enumerate(plan, 1)}
         for c in records.complaints(store, unassigned=True):
             s, op, service, *_ = truth[c["external_number"]]
-            records.confirm_complaint(store, c["complaint_id"], by="DEMO методист", appeals=appeals, gazetteer=gazetteer,
-                                      kato=s.kato, operators=[op], services=[service])
+            records.confirm_complaint(
+                store,
+                c["complaint_id"],
+                by="DEMO методист",
+                appeals=appeals,
+                gazetteer=gazetteer,
+                kato=s.kato,
+                operators=[op],
+                services=[service],
+            )
         cases = {(c["kato"], c["operator"], c["service"]): c["case_id"] for c in records.list_cases(store)}
         main_case = cases[(main.kato, "tele2_altel", "mobile_internet")]
         good_case = cases[(second.kato, "beeline", "mobile_internet")]
@@ -164,38 +282,83 @@ def run_cases_demo(store_path: Path | str, out: Path | str, *, gazetteer, inspec
         kcell_case = cases[(kcell_place.kato, "kcell", "mobile_voice")]
         # main case: act registered, the demo inspection's findings flow in, protocol and order
         records.transition(store, main_case, "accepted", by="DEMO начальник")
-        records.transition(store, main_case, "inspection_appointed", by="DEMO начальник",
-                           fields={"act_number": insp.act_number, "act_registered": insp.act_registered})
+        records.transition(
+            store,
+            main_case,
+            "inspection_appointed",
+            by="DEMO начальник",
+            fields={"act_number": insp.act_number, "act_registered": insp.act_registered},
+        )
         records.link_inspection(store, main_case, insp.inspection_id, by="DEMO инспектор")
         flow_findings(store, insp.inspection_id, by="DEMO инспектор", registers_folder=registers_dir)
         order_day = start + timedelta(days=3)
-        records.transition(store, main_case, "order_issued", by="DEMO инспектор",
-                           fields={"protocol_number": "DEMO-П-1", "order_number": "DEMO-ПР-1",
-                                   "order_deadline": (order_day + timedelta(days=10)).isoformat()})
+        records.transition(
+            store,
+            main_case,
+            "order_issued",
+            by="DEMO инспектор",
+            fields={
+                "protocol_number": "DEMO-П-1",
+                "order_number": "DEMO-ПР-1",
+                "order_deadline": (order_day + timedelta(days=10)).isoformat(),
+                "order_date": order_day.isoformat(),
+            },
+        )
         for cid in records.get_case(store, main_case)["complaints"]:
             received = date.fromisoformat(records.complaint(store, cid)["received"])
-            records.extend(store, cid, until=min(received + timedelta(days=55), add_months(received, 2)),
-                           decided=start + timedelta(days=3), by="DEMO начальник",
-                           reason="DEMO: re-measurement after the order's deadline is needed", cal=cal, appeals=appeals)
+            records.extend(
+                store,
+                cid,
+                until=min(received + timedelta(days=55), add_months(received, 2)),
+                decided=start + timedelta(days=3),
+                by="DEMO начальник",
+                reason="DEMO: re-measurement after the order's deadline is needed",
+                cal=cal,
+                appeals=appeals,
+            )
         # second case: no violation, answered, closed
         records.transition(store, good_case, "accepted", by="DEMO начальник")
-        records.transition(store, good_case, "inspection_appointed", by="DEMO начальник",
-                           fields={"act_number": "DEMO-4", "act_registered": (start - timedelta(days=4)).isoformat()})
+        records.transition(
+            store,
+            good_case,
+            "inspection_appointed",
+            by="DEMO начальник",
+            fields={"act_number": "DEMO-4", "act_registered": (start - timedelta(days=4)).isoformat()},
+        )
         records.link_inspection(store, good_case, good_id, by="DEMO инспектор")
         flow_findings(store, good_id, by="DEMO инспектор", registers_folder=registers_dir)
         letters = out / "answers"
         for cid in records.get_case(store, good_case)["complaints"]:
-            for name, path in write_answer(store, cid, letters, by="DEMO начальник инспекции", issue_date=start + timedelta(days=2),
-                                           registers_folder=registers_dir, gazetteer=gazetteer).items():
+            for name, path in write_answer(
+                store,
+                cid,
+                letters,
+                by="DEMO начальник инспекции",
+                issue_date=start + timedelta(days=2),
+                registers_folder=registers_dir,
+                gazetteer=gazetteer,
+            ).items():
                 written[f"answer {cid} {name}"] = path
         if records.get_case(store, good_case)["state"] == "answered":
             records.transition(store, good_case, "closed", by="DEMO начальник", fields={"outcome": "no_violation"})
         # TV/radio: redirected within 3 working days, the notice is the answer, closed outside competence
-        records.transition(store, tv_case, "redirected", by="DEMO начальник",
-                           fields={"to_body": "DEMO: АО «Казтелерадио» / акимат района"})
+        records.transition(
+            store,
+            tv_case,
+            "redirected",
+            by="DEMO начальник",
+            fields={"to_body": "DEMO: АО «Казтелерадио» / акимат района"},
+        )
         for cid in records.get_case(store, tv_case)["complaints"]:
-            for name, path in write_answer(store, cid, letters, by="DEMO начальник инспекции", issue_date=start - timedelta(days=5),
-                                           registers_folder=registers_dir, gazetteer=gazetteer).items():
+            for name, path in write_answer(
+                store,
+                cid,
+                letters,
+                by="DEMO начальник инспекции",
+                issue_date=start - timedelta(days=5),
+                registers_folder=registers_dir,
+                gazetteer=gazetteer,
+            ).items():
                 written[f"answer {cid} {name}"] = path
         records.transition(store, tv_case, "closed", by="DEMO начальник", fields={"outcome": "outside_competence"})
         records.transition(store, kcell_case, "accepted", by="DEMO начальник")
@@ -207,14 +370,20 @@ def run_cases_demo(store_path: Path | str, out: Path | str, *, gazetteer, inspec
         rep = district_report(store, today, cal, appeals, gazetteer=gazetteer)
         for k, v in write_report(rep, out / "complaints-districts.xlsx", out / "complaints-districts").items():
             written[f"109 district table ({k})"] = v
-        written["open data (CSV, no personal data)"] = Path(export_open_data(store, out / "complaints-open-data.csv")["file"])
+        written["open data (CSV, no personal data)"] = Path(
+            export_open_data(store, out / "complaints-open-data.csv")["file"]
+        )
         chain = records.verify(store)
         (out / "verify.json").write_text(json.dumps(chain, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         written["case history check (JSON)"] = out / "verify.json"
         if not all(r["ok"] for r in chain):  # the demo's own histories must verify; anything else is a bug
             raise RuntimeError(f"demo case history does not verify: {chain}")
-        summary = {"imported": imported, "cases": len(records.list_cases(store)), "main_case": main_case,
-                   "answers": sum(1 for k in written if k.startswith("answer ") and k.endswith(".pdf"))}
+        summary = {
+            "imported": imported,
+            "cases": len(records.list_cases(store)),
+            "main_case": main_case,
+            "answers": sum(1 for k in written if k.startswith("answer ") and k.endswith(".pdf")),
+        }
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     written["cases summary (JSON)"] = out / "summary.json"
     return written

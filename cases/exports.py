@@ -21,9 +21,31 @@ from typing import Any
 from .errors import CasesError
 from .history import now_text
 
-OPEN_COLUMNS = ("kato", "district_kato", "operator", "service", "month", "complaints", "cases", "closed", "fixed_confirmed")
-PERSONAL_COLUMNS = ("complaint_id", "channel", "external_number", "received", "kato", "name", "iin", "postal_address",
-                    "phone", "email", "cases", "answered_on")
+OPEN_COLUMNS = (
+    "kato",
+    "district_kato",
+    "operator",
+    "service",
+    "month",
+    "complaints",
+    "cases",
+    "closed",
+    "fixed_confirmed",
+)
+PERSONAL_COLUMNS = (
+    "complaint_id",
+    "channel",
+    "external_number",
+    "received",
+    "kato",
+    "name",
+    "iin",
+    "postal_address",
+    "phone",
+    "email",
+    "cases",
+    "answered_on",
+)
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
@@ -49,7 +71,8 @@ def open_data_rows(store) -> list[dict[str, Any]]:
         "FROM cases_cases c JOIN cases_case_complaints k ON k.case_id = c.case_id "
         "JOIN cases_complaints m ON m.complaint_id = k.complaint_id "
         "GROUP BY c.kato, c.district_kato, c.operator, c.service, substr(m.received, 1, 7) "
-        "ORDER BY c.kato, c.operator, c.service, month")
+        "ORDER BY c.kato, c.operator, c.service, month"
+    )
     return [{k: r[k] for k in OPEN_COLUMNS} for r in rows]
 
 
@@ -63,29 +86,43 @@ def export_open_data(store, out: Path | str) -> dict[str, Any]:
 def export_personal(store, out: Path | str, *, with_personal_data: bool, by: str, purpose: str) -> dict[str, Any]:
     """The complaint list with applicants' personal data; logged before the file is written."""
     if not with_personal_data:
-        raise CasesError("this export carries personal data (names, IIN, addresses): give --with-personal-data, "
-                         "--by and --purpose; it will be logged")
+        raise CasesError(
+            "this export carries personal data (names, IIN, addresses): give --with-personal-data, "
+            "--by and --purpose; it will be logged"
+        )
     if not by.strip() or not purpose.strip():
         raise CasesError("--by and --purpose are required for an export with personal data (they are logged)")
     links: dict[str, list[str]] = {}
     for r in store.query("SELECT case_id, complaint_id FROM cases_case_complaints ORDER BY case_id"):
         links.setdefault(r["complaint_id"], []).append(r["case_id"])
     rows = []
-    for r in store.query("SELECT m.complaint_id, m.channel, m.external_number, m.received, m.kato, m.answered_on, a.name, "
-                         "a.iin, a.postal_address, a.phone, a.email FROM cases_complaints m "
-                         "JOIN cases_applicants a ON a.complaint_id = m.complaint_id ORDER BY m.complaint_id"):
+    for r in store.query(
+        "SELECT m.complaint_id, m.channel, m.external_number, m.received, m.kato, m.answered_on, a.name, "
+        "a.iin, a.postal_address, a.phone, a.email FROM cases_complaints m "
+        "JOIN cases_applicants a ON a.complaint_id = m.complaint_id ORDER BY m.complaint_id"
+    ):
         rows.append({**r, "cases": " ".join(links.get(r["complaint_id"], []))})
     path = Path(out)
     export_id = str(uuid.uuid4())
     with store.transaction("logging an export with personal data") as tx:
-        tx.execute("INSERT INTO cases_pd_exports (export_id, time_utc, actor, what, target, n_rows, purpose) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (export_id, now_text(), by, "complaints with applicants' personal data", str(path.resolve()),
-                    len(rows), purpose))
+        tx.execute(
+            "INSERT INTO cases_pd_exports (export_id, time_utc, actor, what, target, n_rows, purpose) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                export_id,
+                now_text(),
+                by,
+                "complaints with applicants' personal data",
+                str(path.resolve()),
+                len(rows),
+                purpose,
+            ),
+        )
         _write_csv(path, PERSONAL_COLUMNS, rows)  # inside the transaction: a failed write keeps no log row
     return {"file": str(path), "rows": len(rows), "personal_data": True, "export_id": export_id}
 
 
 def personal_export_log(store) -> list[dict[str, Any]]:
-    return store.query("SELECT export_id, time_utc, actor, what, target, n_rows, purpose FROM cases_pd_exports "
-                       "ORDER BY time_utc")
+    return store.query(
+        "SELECT export_id, time_utc, actor, what, target, n_rows, purpose FROM cases_pd_exports " "ORDER BY time_utc"
+    )

@@ -29,22 +29,35 @@ def now_text(now: datetime | None = None) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def entry_row(case_id: str, seq: int, prev_hash: str, kind: str, payload: dict[str, Any],
-              now: datetime | None = None) -> tuple:
+def entry_row(
+    case_id: str, seq: int, prev_hash: str, kind: str, payload: dict[str, Any], now: datetime | None = None
+) -> tuple:
     """The row ``(case_id, seq, entry_id, kind, time_utc, payload, prev_hash, hash)`` of a new entry."""
     if kind not in KINDS:
         raise ValueError(f"unknown history kind {kind!r}")
     text = canonical_json(payload)
     t = now_text(now)
     entry_id = str(uuid.uuid4())
-    return (case_id, seq, entry_id, kind, t, text, prev_hash,
-            record_hash(case_id, seq, entry_id, kind, t, prev_hash, text))
+    return (
+        case_id,
+        seq,
+        entry_id,
+        kind,
+        t,
+        text,
+        prev_hash,
+        record_hash(case_id, seq, entry_id, kind, t, prev_hash, text),
+    )
 
 
-INSERT = ("INSERT INTO cases_history (case_id, seq, entry_id, kind, time_utc, payload, prev_hash, hash) "
-          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-SELECT = ("SELECT seq, entry_id, kind, time_utc, payload, prev_hash, hash FROM cases_history "
-          "WHERE case_id = ? ORDER BY seq")
+INSERT = (
+    "INSERT INTO cases_history (case_id, seq, entry_id, kind, time_utc, payload, prev_hash, hash) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+SELECT = (
+    "SELECT seq, entry_id, kind, time_utc, payload, prev_hash, hash FROM cases_history "
+    "WHERE case_id = ? ORDER BY seq"
+)
 
 
 def head(rows: list[dict[str, Any]]) -> tuple[int, str]:
@@ -57,10 +70,24 @@ def head(rows: list[dict[str, Any]]) -> tuple[int, str]:
 
 def decode(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """History rows as dicts with the payload parsed."""
-    return [{"seq": int(r["seq"]), "entry_id": r["entry_id"], "kind": r["kind"], "time_utc": r["time_utc"],
-             "payload": json.loads(r["payload"]), "hash": r["hash"]} for r in rows]
+    return [
+        {
+            "seq": int(r["seq"]),
+            "entry_id": r["entry_id"],
+            "kind": r["kind"],
+            "time_utc": r["time_utc"],
+            "payload": json.loads(r["payload"]),
+            "hash": r["hash"],
+        }
+        for r in rows
+    ]
 
 
 def verify(case_id: str, rows: list[dict[str, Any]]) -> ChainReport:
-    return verify_rows(case_id, [(int(r["seq"]), r["entry_id"], r["kind"], r["time_utc"], r["payload"], r["prev_hash"],
-                                  r["hash"]) for r in rows])
+    return verify_rows(
+        case_id,
+        [
+            (int(r["seq"]), r["entry_id"], r["kind"], r["time_utc"], r["payload"], r["prev_hash"], r["hash"])
+            for r in rows
+        ],
+    )

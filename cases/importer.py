@@ -28,8 +28,24 @@ from .models import CHANNELS, SERVICES, Applicant, ComplaintFacts
 from .ports import check_iin, extract, match_address, operator_code
 from .. import package_path
 
-FIELDS = ("external_number", "received", "appeal_date", "applicant_name", "iin", "postal_address", "phone", "email",
-          "addressee", "substance", "address_text", "language", "channel", "operators", "services", "kato")
+FIELDS = (
+    "external_number",
+    "received",
+    "appeal_date",
+    "applicant_name",
+    "iin",
+    "postal_address",
+    "phone",
+    "email",
+    "addressee",
+    "substance",
+    "address_text",
+    "language",
+    "channel",
+    "operators",
+    "services",
+    "kato",
+)
 REQUIRED = ("external_number", "received", "applicant_name", "postal_address", "substance", "address_text")
 MAX_ERRORS_SHOWN = 50
 
@@ -61,12 +77,14 @@ def load_mapping(path: Path | str | None = None) -> Mapping:
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise CasesError(f"--mapping {p}: file not found (start from cases/data/templates/complaints-mapping.toml)") from None
+            raise CasesError(
+                f"--mapping {p}: file not found (start from cases/data/templates/complaints-mapping.toml)"
+            ) from None
         except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise CasesError(f"--mapping {p}: not valid UTF-8 TOML ({exc})") from None
     cols = data.get("columns")
     if not isinstance(cols, dict):
-        raise CasesError(f"{p}: section [columns] missing (field = \"column header\")")
+        raise CasesError(f'{p}: section [columns] missing (field = "column header")')
     unknown = sorted(set(cols) - set(FIELDS))
     if unknown:
         raise CasesError(f"{p}: [columns] has unknown field(s) {', '.join(unknown)} (fields: {', '.join(FIELDS)})")
@@ -79,10 +97,16 @@ def load_mapping(path: Path | str | None = None) -> Mapping:
         raise CasesError(f"{p}: field(s) {', '.join(missing)} need a column in [columns] or a value in [defaults]")
     formats = data.get("date_formats", ["%Y-%m-%d"])
     if not isinstance(formats, list) or not formats:
-        raise CasesError(f"{p}: date_formats must be a list of strptime formats such as [\"%d.%m.%Y\"]")
+        raise CasesError(f'{p}: date_formats must be a list of strptime formats such as ["%d.%m.%Y"]')
     values = {k: {str(a).strip().lower(): str(b) for a, b in v.items()} for k, v in data.get("values", {}).items()}
-    return Mapping(str(p), {k: str(v) for k, v in cols.items()}, [str(f) for f in formats], defaults, values,
-                   str(data.get("list_separator", ";")))
+    return Mapping(
+        str(p),
+        {k: str(v) for k, v in cols.items()},
+        [str(f) for f in formats],
+        defaults,
+        values,
+        str(data.get("list_separator", ";")),
+    )
 
 
 def read_rows(path: Path | str) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -136,18 +160,27 @@ class Parsed:
     applicant: Applicant
 
 
-def parse(path: Path | str, mapping: Mapping, *, gazetteer=None, demo: bool = False,
-          progress: Optional[Callable[[int, int], None]] = None) -> list[Parsed]:
+def parse(
+    path: Path | str,
+    mapping: Mapping,
+    *,
+    gazetteer=None,
+    demo: bool = False,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> list[Parsed]:
     """Check every row; raise :class:`ImportRowsError` listing all bad rows, else return them parsed."""
     header, body = read_rows(path)
     index = {}
     for f, col in mapping.columns.items():
         if col not in header:
-            raise CasesError(f"{path}: column {col!r} (field {f}, {mapping.path}) not in the header; "
-                             f"the header has: {', '.join(h for h in header if h)}")
+            raise CasesError(
+                f"{path}: column {col!r} (field {f}, {mapping.path}) not in the header; "
+                f"the header has: {', '.join(h for h in header if h)}"
+            )
         index[f] = header.index(col)
     errors: list[str] = []
     out: list[Parsed] = []
+    matches: dict[str, dict[str, Any]] = {}
     seen: dict[tuple[str, str], int] = {}
     for n, (rownum, cells) in enumerate(body, 1):
         if progress and n % 500 == 0:
@@ -157,7 +190,7 @@ def parse(path: Path | str, mapping: Mapping, *, gazetteer=None, demo: bool = Fa
             if not raw.get(f):
                 raw[f] = v
         try:
-            out.append(_row(rownum, raw, mapping, gazetteer, demo, seen))
+            out.append(_row(rownum, raw, mapping, gazetteer, demo, seen, matches))
         except _RowError as exc:
             errors.append(f"row {rownum}, {exc}")
     if progress:
@@ -195,21 +228,30 @@ def _date(text: str, mapping: Mapping, f: str) -> str:
 def _coded(text: str, mapping: Mapping, f: str, allowed: tuple[str, ...]) -> str:
     v = mapping.values.get(f, {}).get(text.strip().lower(), text.strip())
     if v not in allowed:
-        raise _RowError(f"{_column(mapping, f)}: {text!r} is not one of {', '.join(allowed)} "
-                        f"(map it in [values.{f}] of {mapping.path})")
+        raise _RowError(
+            f"{_column(mapping, f)}: {text!r} is not one of {', '.join(allowed)} "
+            f"(map it in [values.{f}] of {mapping.path})"
+        )
     return v
 
 
-def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bool, seen: dict) -> Parsed:
+def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bool, seen: dict,
+         matches: dict[str, dict[str, Any]]) -> Parsed:
     for f in REQUIRED + ("addressee",):
         if not raw.get(f):
-            raise _RowError(f"{_column(mapping, f)}: empty (required: APPK art. 63)" if f in mapping.columns or f in mapping.defaults
-                            else f"field {f}: empty")
+            raise _RowError(
+                f"{_column(mapping, f)}: empty (required: APPK art. 63)"
+                if f in mapping.columns or f in mapping.defaults
+                else f"field {f}: empty"
+            )
     channel = _coded(raw["channel"], mapping, "channel", CHANNELS)
     language = _coded(raw["language"], mapping, "language", ("kk", "ru"))
     key = (channel, raw["external_number"])
     if key in seen:
-        raise _RowError(f"{_column(mapping, 'external_number')}: {channel} number {raw['external_number']!r} repeats row {seen[key]}")
+        raise _RowError(
+            f"{_column(mapping, 'external_number')}: {channel} number {raw['external_number']!r} "
+            f"repeats row {seen[key]}"
+        )
     seen[key] = rownum
     received = _date(raw["received"], mapping, "received")
     appeal_date = _date(raw.get("appeal_date", ""), mapping, "appeal_date")
@@ -219,8 +261,9 @@ def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bo
         raise _RowError(str(exc)) from None
     sep = mapping.list_separator
     try:
-        operators = [operator_code(o, _column(mapping, "operators")) for o in raw.get("operators", "").split(sep)
-                     if o.strip()]
+        operators = [
+            operator_code(o, _column(mapping, "operators")) for o in raw.get("operators", "").split(sep) if o.strip()
+        ]
     except CasesError as exc:
         raise _RowError(str(exc)) from None
     services = [_coded(s, mapping, "services", SERVICES) for s in raw.get("services", "").split(sep) if s.strip()]
@@ -232,18 +275,37 @@ def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bo
     if kato:
         needs_person = False
     else:
-        m = match_address(raw["address_text"], gazetteer)
+        # residents of one village write it the same way: one match per distinct text in a file
+        m = matches.get(raw["address_text"])
+        if m is None:
+            m = matches[raw["address_text"]] = match_address(raw["address_text"], gazetteer)
         kato, score, needs_person = m["kato"], m["score"], bool(m["needs_person"])
         if needs_person:
             kato = None
     try:
-        facts = ComplaintFacts(channel=channel, external_number=raw["external_number"], received=received,
-                               appeal_date=appeal_date, addressee=raw["addressee"], substance=raw["substance"],
-                               language=language, address_text=raw["address_text"], kato=kato, match_score=score,
-                               needs_person=needs_person or not operators or not services, operators=operators,
-                               services=services, demo=demo)
-        applicant = Applicant(name=raw["applicant_name"], iin=raw.get("iin", ""), postal_address=raw["postal_address"],
-                              phone=raw.get("phone", ""), email=raw.get("email", ""))
+        facts = ComplaintFacts(
+            channel=channel,
+            external_number=raw["external_number"],
+            received=received,
+            appeal_date=appeal_date,
+            addressee=raw["addressee"],
+            substance=raw["substance"],
+            language=language,
+            address_text=raw["address_text"],
+            kato=kato,
+            match_score=score,
+            needs_person=needs_person or not operators or not services,
+            operators=operators,
+            services=services,
+            demo=demo,
+        )
+        applicant = Applicant(
+            name=raw["applicant_name"],
+            iin=raw.get("iin", ""),
+            postal_address=raw["postal_address"],
+            phone=raw.get("phone", ""),
+            email=raw.get("email", ""),
+        )
     except ValidationError as exc:
         err = exc.errors()[0]
         f = str(err["loc"][0]) if err["loc"] else "?"
@@ -252,22 +314,38 @@ def _row(rownum: int, raw: dict[str, str], mapping: Mapping, gazetteer, demo: bo
     return Parsed(rownum, facts, applicant)
 
 
-def import_file(store, path: Path | str, *, by: str, appeals: dict[str, Any], mapping: Mapping | None = None,
-                gazetteer=None, demo: bool = False, progress: Optional[Callable[[str, int, int], None]] = None) -> dict[str, Any]:
+def import_file(
+    store,
+    path: Path | str,
+    *,
+    by: str,
+    appeals: dict[str, Any],
+    mapping: Mapping | None = None,
+    gazetteer=None,
+    demo: bool = False,
+    progress: Optional[Callable[[str, int, int], None]] = None,
+) -> dict[str, Any]:
     """Import ``path``; returns counts ``{"rows", "created", "skipped", "needs_person", "cases"}``."""
     from .records import Numbers, _register
 
     if not by.strip():
         raise CasesError("--by: say who imports the file")
     mapping = mapping or load_mapping()
-    parsed = parse(path, mapping, gazetteer=gazetteer, demo=demo,
-                   progress=(lambda i, n: progress("checking rows", i, n)) if progress else None)
+    parsed = parse(
+        path,
+        mapping,
+        gazetteer=gazetteer,
+        demo=demo,
+        progress=(lambda i, n: progress("checking rows", i, n)) if progress else None,
+    )
     created = skipped = unsure = 0
     cases: set[str] = set()
     numbers = Numbers()
     with store.transaction(f"importing {path}") as tx:
         for i, p in enumerate(parsed, 1):
-            r = _register(tx, p.facts, p.applicant, by=by, appeals=appeals, gazetteer=gazetteer, now=None, numbers=numbers)
+            r = _register(
+                tx, p.facts, p.applicant, by=by, appeals=appeals, gazetteer=gazetteer, now=None, numbers=numbers
+            )
             if r["created"]:
                 created += 1
                 unsure += int(not r["cases"])
@@ -278,5 +356,11 @@ def import_file(store, path: Path | str, *, by: str, appeals: dict[str, Any], ma
                 progress("writing", i, len(parsed))
     if progress:
         progress("writing", len(parsed), len(parsed))
-    return {"file": str(path), "rows": len(parsed), "created": created, "skipped": skipped, "needs_person": unsure,
-            "cases": len(cases)}
+    return {
+        "file": str(path),
+        "rows": len(parsed),
+        "created": created,
+        "skipped": skipped,
+        "needs_person": unsure,
+        "cases": len(cases),
+    }

@@ -13,8 +13,9 @@ from typing import Any, Optional
 from . import records
 
 
-def inspection_findings(store, inspection_id: str, *, rules_path: Optional[Path | str] = None,
-                        registers_folder: Optional[Path | str] = None) -> dict[str, Any]:
+def inspection_findings(
+    store, inspection_id: str, *, rules_path: Optional[Path | str] = None, registers_folder: Optional[Path | str] = None
+) -> dict[str, Any]:
     """The findings of an inspection recorded in ``store`` (samples and speed tests of the same store)."""
     from ..mapping.rules import load_rules
     from ..probe.store import SampleStore
@@ -24,8 +25,17 @@ def inspection_findings(store, inspection_id: str, *, rules_path: Optional[Path 
     return compute_findings(SampleStore(store), inspection_id, load_rules(rules_path), Registers.load(registers_folder))
 
 
-def link_with_findings(store, case_id: str, inspection_id: str, *, by: str, role: str = "measurement",
-                       with_findings: bool = True, rules_path=None, registers_folder=None) -> dict[str, Any]:
+def link_with_findings(
+    store,
+    case_id: str,
+    inspection_id: str,
+    *,
+    by: str,
+    role: str = "measurement",
+    with_findings: bool = True,
+    rules_path=None,
+    registers_folder=None,
+) -> dict[str, Any]:
     """Link ``inspection_id`` to ``case_id`` and (``with_findings``) record its findings in the case.
 
     Returns the findings summary (``{}`` without findings)."""
@@ -42,11 +52,14 @@ def link_with_findings(store, case_id: str, inspection_id: str, *, by: str, role
 
 
 def inspections_for_case(store, case_id: str) -> list[dict[str, Any]]:
-    return store.query("SELECT inspection_id, role FROM cases_case_inspections WHERE case_id = ? ORDER BY inspection_id",
-                       (case_id,))
+    return store.query(
+        "SELECT inspection_id, role FROM cases_case_inspections WHERE case_id = ? ORDER BY inspection_id", (case_id,)
+    )
 
 
-def flow_findings(store, inspection_id: str, *, by: str, rules_path=None, registers_folder=None) -> list[dict[str, Any]]:
+def flow_findings(
+    store, inspection_id: str, *, by: str, rules_path=None, registers_folder=None
+) -> list[dict[str, Any]]:
     """Bring an inspection's findings into every case linked to it and move each case on.
 
     A case waiting for its measurement (``inspection_appointed``) goes to ``measured`` and then to
@@ -55,8 +68,9 @@ def flow_findings(store, inspection_id: str, *, by: str, rules_path=None, regist
     ``not_fixed`` (violation). "Insufficient data" records the findings and moves nothing beyond
     ``measured``: a person decides. Returns one row per case: case, verdict, states passed.
     """
-    linked = store.query("SELECT case_id, role FROM cases_case_inspections WHERE inspection_id = ? ORDER BY case_id",
-                         (inspection_id,))
+    linked = store.query(
+        "SELECT case_id, role FROM cases_case_inspections WHERE inspection_id = ? ORDER BY case_id", (inspection_id,)
+    )
     if not linked:
         from .errors import CasesError
 
@@ -70,8 +84,9 @@ def flow_findings(store, inspection_id: str, *, by: str, rules_path=None, regist
         state = records.get_case(store, case_id)["state"]
         moved = []
         if state == "inspection_appointed":
-            records.transition(store, case_id, "measured", by=by, fields={"inspection_id": inspection_id,
-                                                                           "verdict": verdict})
+            records.transition(
+                store, case_id, "measured", by=by, fields={"inspection_id": inspection_id, "verdict": verdict}
+            )
             moved.append("measured")
             if verdict in ("violation", "no_violation"):
                 target = "violation_found" if verdict == "violation" else "no_violation"
@@ -79,9 +94,11 @@ def flow_findings(store, inspection_id: str, *, by: str, rules_path=None, regist
                 moved.append(target)
         elif state == "remedy_due" and verdict in ("violation", "no_violation"):
             result = "fixed" if verdict == "no_violation" else "not_fixed"
-            records.transition(store, case_id, "re_measured", by=by, fields={"inspection_id": inspection_id,
-                                                                              "result": result})
+            records.transition(
+                store, case_id, "re_measured", by=by, fields={"inspection_id": inspection_id, "result": result}
+            )
             moved.append("re_measured")
-        out.append({"case_id": case_id, "verdict": verdict, "moved": moved,
-                    "synthetic": bool(findings.get("synthetic"))})
+        out.append(
+            {"case_id": case_id, "verdict": verdict, "moved": moved, "synthetic": bool(findings.get("synthetic"))}
+        )
     return out

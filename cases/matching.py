@@ -190,6 +190,7 @@ class _Reading:
     #: (words, side, kind hint, leftover words explained by a street or house)
     marked: list[tuple[list[str], str, Optional[str], bool]] = field(default_factory=list)
     unmarked: list[list[str]] = field(default_factory=list)
+    street_like: list[list[str]] = field(default_factory=list)   # unmarked words followed by a number
 
 
 def load_thresholds(path: Path | None = None) -> tuple[Thresholds, dict[str, list[str]]]:
@@ -433,13 +434,15 @@ class AddressMatcher:
             if item.kind == "word" and not item.used:
                 run.append(item.raw)
             elif run:
-                reading.unmarked.append(run)
+                # words right before a number read like a street and house ("Абай 12"): used last
+                (reading.street_like if item.kind == "num" else reading.unmarked).append(run)
                 run = []
         return reading
 
     def _either_side(self, category: str, items: list[_Item], p: int) -> str:
-        """For a word that may stand on either side of its name ("район", "аул"): the side whose
-        words score better; before it when only that side has free words."""
+        """For a word that may stand on either side of its name ("район", "аул"): ``"after"`` when
+        the name precedes the word ("Сайрам район"), ``"before"`` when it follows ("район Сауран").
+        With free words on both sides, the side whose words score better wins (ties: preceding)."""
         before = [items[j].raw for j in self._run(items, p - 1, -1)]
         after = [items[j].raw for j in self._run(items, p + 1, 1)]
         if not before or not after:
@@ -560,14 +563,19 @@ class AddressMatcher:
         has_marked = any(e[1] for e in scores.values())
         if not has_marked:
             # unmarked names count only when exact; near misses of the first few phrases are listed
-            keys = [search_key(" ".join(run[k:k + n])) for run in reading.unmarked
-                    for n in range(1, min(3, len(run)) + 1) for k in range(len(run) - n + 1)]
-            keys = [k for k in dict.fromkeys(keys) if len(k) >= 4]
-            for key in keys:
-                for idx, via in self._index.get(key, ()):
-                    score = t.old_name_max if via == "old name" else 100.0
-                    entry = scores.setdefault(idx, [0.0, False, via, set()])
-                    entry[0] = max(entry[0], score)
+            keys: list[str] = []
+            for runs in (reading.unmarked, reading.street_like):
+                found = [search_key(" ".join(run[k:k + n])) for run in runs
+                         for n in range(1, min(3, len(run)) + 1) for k in range(len(run) - n + 1)]
+                found = [k for k in dict.fromkeys(found) if len(k) >= 4]
+                keys += found
+                for key in found:
+                    for idx, via in self._index.get(key, ()):
+                        score = t.old_name_max if via == "old name" else 100.0
+                        entry = scores.setdefault(idx, [0.0, False, via, set()])
+                        entry[0] = max(entry[0], score)
+                if scores:
+                    break
             if not scores:
                 for key in keys[:_NEAR_PHRASES]:
                     for idx, score, via in self._lookup(key):

@@ -13,20 +13,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CHANNELS: tuple[str, ...] = ("e_otinish", "109", "egov", "paper", "walk_in", "web_form")
 CHANNEL_LABELS: dict[str, tuple[str, str]] = {
-    "e_otinish": ("E-Otinish", "E-Otinish"), "109": ("109 байланыс орталығы", "Контакт-центр 109"),
-    "egov": ("eGov порталы", "Портал eGov"), "paper": ("Қағаз жүзінде", "На бумаге"),
-    "walk_in": ("Жеке қабылдау", "Личный приём"), "web_form": ("Веб-нысан", "Веб-форма"),
+    "e_otinish": ("E-Otinish", "E-Otinish"),
+    "109": ("109 байланыс орталығы", "Контакт-центр 109"),
+    "egov": ("eGov порталы", "Портал eGov"),
+    "paper": ("Қағаз жүзінде", "На бумаге"),
+    "walk_in": ("Жеке қабылдау", "Личный приём"),
+    "web_form": ("Веб-нысан", "Веб-форма"),
 }
 SERVICES: tuple[str, ...] = ("mobile_voice", "mobile_internet", "fixed_internet", "tv_radio", "post")
 SERVICE_LABELS: dict[str, tuple[str, str]] = {
     "mobile_voice": ("Ұялы байланыс (дауыс)", "Мобильная связь (голос)"),
     "mobile_internet": ("Мобильді интернет", "Мобильный интернет"),
     "fixed_internet": ("Тұрақты интернет", "Фиксированный интернет"),
-    "tv_radio": ("Теледидар және радио", "Телевидение и радио"), "post": ("Пошта", "Почта"),
+    "tv_radio": ("Теледидар және радио", "Телевидение и радио"),
+    "post": ("Пошта", "Почта"),
 }
 #: service -> dimension of the five-year problem picture (mapping/problems.py)
-SERVICE_DIMENSION = {"mobile_voice": "mobile", "mobile_internet": "internet", "fixed_internet": "internet",
-                     "tv_radio": "tv_radio", "post": "post"}
+SERVICE_DIMENSION = {
+    "mobile_voice": "mobile",
+    "mobile_internet": "internet",
+    "fixed_internet": "internet",
+    "tv_radio": "tv_radio",
+    "post": "post",
+}
 LANGS = ("kk", "ru")
 
 
@@ -48,8 +57,11 @@ class ComplaintFacts(_M):
     """The case facts of a complaint (no personal data)."""
 
     channel: Literal["e_otinish", "109", "egov", "paper", "walk_in", "web_form"]
-    external_number: str = Field(min_length=1, max_length=64, description="the channel's own number (E-Otinish, 109, "
-                                                                          "incoming-mail number for paper)")
+    external_number: str = Field(
+        min_length=1,
+        max_length=64,
+        description="the channel's own number (E-Otinish, 109, " "incoming-mail number for paper)",
+    )
     received: str = Field(description="day of receipt = day of registration (APPK art. 64), YYYY-MM-DD")
     appeal_date: str = Field("", description="date written on the appeal (art. 63), YYYY-MM-DD; may be empty")
     addressee: str = Field(min_length=1, description="body or official the appeal is addressed to")

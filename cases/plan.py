@@ -55,9 +55,14 @@ class Trip:
 
 def planning(folder=None) -> dict[str, Any]:
     data, path = load_toml("planning.toml", folder)
-    for f, kind in (("office_kato", str), ("road_factor", (int, float)), ("speed_kmh", (int, float)),
-                    ("stop_base_min", (int, float)), ("stop_per_operator_min", (int, float)),
-                    ("workday_hours", (int, float))):
+    for f, kind in (
+        ("office_kato", str),
+        ("road_factor", (int, float)),
+        ("speed_kmh", (int, float)),
+        ("stop_base_min", (int, float)),
+        ("stop_per_operator_min", (int, float)),
+        ("workday_hours", (int, float)),
+    ):
         need(data, f, path, kind)
     return {**data, "_path": str(path)}
 
@@ -134,8 +139,15 @@ def _trip(sample, day: date, stops: list[Stop], home, settings) -> Trip:
         clock += st.stay_min
         here = (st.lat, st.lon)
     km, minutes = _timing(home, stops, settings)
-    return Trip(sample.district_kato, sample.district_name_kk, sample.district_name_ru, day, list(stops), round(km, 1),
-                round(minutes))
+    return Trip(
+        sample.district_kato,
+        sample.district_name_kk,
+        sample.district_name_ru,
+        day,
+        list(stops),
+        round(km, 1),
+        round(minutes),
+    )
 
 
 def mcc_mnc(operator: str, registers) -> Optional[str]:
@@ -150,8 +162,9 @@ def mcc_mnc(operator: str, registers) -> Optional[str]:
     return None
 
 
-def create_inspections(store, trips: list[Trip], *, registers, gazetteer, inspectors: list[str], instruments: list[str],
-                       by: str) -> list[dict[str, Any]]:
+def create_inspections(
+    store, trips: list[Trip], *, registers, gazetteer, inspectors: list[str], instruments: list[str], by: str
+) -> list[dict[str, Any]]:
     """Inspection records for stops whose cases have a registered appointment act; linked to the cases."""
     from ..probe.store import SampleStore
     from ..reports.inspections import create_inspection
@@ -165,29 +178,72 @@ def create_inspections(store, trips: list[Trip], *, registers, gazetteer, inspec
                 code = mcc_mnc(c["operator"], registers)
                 if c["state"] != "inspection_appointed" or not code:
                     continue
-                linked = {r["inspection_id"] for r in store.query(
-                    "SELECT inspection_id FROM cases_case_inspections WHERE case_id = ?", (c["case_id"],))}
+                linked = {
+                    r["inspection_id"]
+                    for r in store.query(
+                        "SELECT inspection_id FROM cases_case_inspections WHERE case_id = ?", (c["case_id"],)
+                    )
+                }
                 if linked:
                     st.inspections += sorted(linked)
                     continue
                 complaints = records.get_case(store, c["case_id"])["complaints"]
-                insp = create_inspection(sample_store, registers, gazetteer=gazetteer, grounds="complaint",
-                                         grounds_number=", ".join(complaints), grounds_date=c["opened"], operator=code,
-                                         kato=c["kato"], address=f"{st.name_ru} ({st.name_kk})",
-                                         act_number=f["act_number"], act_registered=f["act_registered"],
-                                         inspectors=inspectors, instruments=instruments,
-                                         notes=f"planned trip {trip.day.isoformat()}, case {c['case_id']}")
+                insp = create_inspection(
+                    sample_store,
+                    registers,
+                    gazetteer=gazetteer,
+                    grounds="complaint",
+                    grounds_number=", ".join(complaints),
+                    grounds_date=c["opened"],
+                    operator=code,
+                    kato=c["kato"],
+                    address=f"{st.name_ru} ({st.name_kk})",
+                    act_number=f["act_number"],
+                    act_registered=f["act_registered"],
+                    inspectors=inspectors,
+                    instruments=instruments,
+                    notes=f"planned trip {trip.day.isoformat()}, case {c['case_id']}",
+                )
                 records.link_inspection(store, c["case_id"], insp.inspection_id, by=by)
                 st.inspections.append(insp.inspection_id)
-                made.append({"inspection_id": insp.inspection_id, "case_id": c["case_id"], "operator": code,
-                             "kato": c["kato"], "day": trip.day.isoformat()})
+                made.append(
+                    {
+                        "inspection_id": insp.inspection_id,
+                        "case_id": c["case_id"],
+                        "operator": code,
+                        "kato": c["kato"],
+                        "day": trip.day.isoformat(),
+                    }
+                )
     return made
 
 
-HEAD_KK = ("№", "Елді мекен", "ӘАОЖ", "Алдыңғыдан км", "Келу (сағ:мин)", "Орында (мин)", "Істер", "Операторлар",
-           "Қызметтер", "Тексеру", "Ескерту")
-HEAD_RU = ("№", "Населённый пункт", "КАТО", "Км от предыдущего", "Прибытие (ч:мин)", "На месте (мин)", "Дела", "Операторы",
-           "Услуги", "Проверка", "Примечание")
+HEAD_KK = (
+    "№",
+    "Елді мекен",
+    "ӘАОЖ",
+    "Алдыңғыдан км",
+    "Келу (сағ:мин)",
+    "Орында (мин)",
+    "Істер",
+    "Операторлар",
+    "Қызметтер",
+    "Тексеру",
+    "Ескерту",
+)
+HEAD_RU = (
+    "№",
+    "Населённый пункт",
+    "КАТО",
+    "Км от предыдущего",
+    "Прибытие (ч:мин)",
+    "На месте (мин)",
+    "Дела",
+    "Операторы",
+    "Услуги",
+    "Проверка",
+    "Примечание",
+)
 
 
 def write_trip_sheet(trips: list[Trip], out: Path | str, *, settings: dict[str, Any]) -> Path:
@@ -205,20 +261,40 @@ def write_trip_sheet(trips: list[Trip], out: Path | str, *, settings: dict[str, 
         ws.append(["Өлшеуді қажет ететін ашық істер жоқ / Нет открытых дел, требующих измерений"])
     for i, t in enumerate(trips, 1):
         ws = wb.create_sheet(f"{i:02d} {t.day.isoformat()}")
-        ws.append([f"{t.day.isoformat()} — {t.district_kk} / {t.district_ru} ({t.district_kato}); "
-                   f"{t.km} км, ~{t.minutes // 60:.0f} ч {t.minutes % 60:.0f} мин"])
+        ws.append(
+            [
+                f"{t.day.isoformat()} — {t.district_kk} / {t.district_ru} ({t.district_kato}); "
+                f"{t.km} км, ~{t.minutes // 60:.0f} ч {t.minutes % 60:.0f} мин"
+                + (" — бір жұмыс күнінен ұзақ, түнеу керек / дольше рабочего дня, нужна ночёвка"
+                   if t.minutes > float(settings["workday_hours"]) * 60 else "")
+            ]
+        )
         ws["A1"].font = Font(bold=True)
         ws.append(list(HEAD_KK))
         ws.append(list(HEAD_RU))
         for n, st in enumerate(t.stops, 1):
             states = {c["state"] for c in st.cases}
-            note = "" if states <= {"inspection_appointed"} else \
-                "тағайындау актісі қажет / нужен акт о назначении: " + ", ".join(
-                    c["case_id"] for c in st.cases if c["state"] != "inspection_appointed")
-            ws.append([n, f"{st.name_kk} / {st.name_ru}", st.kato, st.km_from_previous,
-                       f"{int(st.arrive_min // 60)}:{int(st.arrive_min % 60):02d}", st.stay_min,
-                       ", ".join(c["case_id"] for c in st.cases), ", ".join(sorted(_operators(st))),
-                       ", ".join(sorted({c["service"] for c in st.cases})), ", ".join(st.inspections), note])
+            note = (
+                ""
+                if states <= {"inspection_appointed"}
+                else "тағайындау актісі қажет / нужен акт о назначении: "
+                + ", ".join(c["case_id"] for c in st.cases if c["state"] != "inspection_appointed")
+            )
+            ws.append(
+                [
+                    n,
+                    f"{st.name_kk} / {st.name_ru}",
+                    st.kato,
+                    st.km_from_previous,
+                    f"{int(st.arrive_min // 60)}:{int(st.arrive_min % 60):02d}",
+                    st.stay_min,
+                    ", ".join(c["case_id"] for c in st.cases),
+                    ", ".join(sorted(_operators(st))),
+                    ", ".join(sorted({c["service"] for c in st.cases})),
+                    ", ".join(st.inspections),
+                    note,
+                ]
+            )
         ws.append([])
         ws.append([f"Болжам / Допущения: {settings.get('source', '')} ({settings.get('version', '')})"])
     out = Path(out)
@@ -235,11 +311,27 @@ def write_trip_sheet(trips: list[Trip], out: Path | str, *, settings: dict[str, 
 
 
 def trips_json(trips: list[Trip]) -> list[dict[str, Any]]:
-    return [{"district_kato": t.district_kato, "district_kk": t.district_kk, "district_ru": t.district_ru,
-             "day": t.day.isoformat(), "km": t.km, "minutes": t.minutes,
-             "stops": [{"kato": s.kato, "name_kk": s.name_kk, "name_ru": s.name_ru, "km_from_previous": s.km_from_previous,
-                        "arrive_min": s.arrive_min, "stay_min": s.stay_min,
-                        "cases": [c["case_id"] for c in s.cases], "inspections": s.inspections} for s in t.stops]}
-            for t in trips]
-
-
+    return [
+        {
+            "district_kato": t.district_kato,
+            "district_kk": t.district_kk,
+            "district_ru": t.district_ru,
+            "day": t.day.isoformat(),
+            "km": t.km,
+            "minutes": t.minutes,
+            "stops": [
+                {
+                    "kato": s.kato,
+                    "name_kk": s.name_kk,
+                    "name_ru": s.name_ru,
+                    "km_from_previous": s.km_from_previous,
+                    "arrive_min": s.arrive_min,
+                    "stay_min": s.stay_min,
+                    "cases": [c["case_id"] for c in s.cases],
+                    "inspections": s.inspections,
+                }
+                for s in t.stops
+            ],
+        }
+        for t in trips
+    ]

@@ -63,5 +63,7 @@ def operator_code(text: str, where: str = "operator") -> str:
     found = extract(text)["operators"]
     if len(found) == 1:
         return found[0]
-    raise CasesError(f"{where}: {text!r} is not a known operator (codes: {', '.join(sorted(table))}; names and "
-                     f"brands in cases/data/operators.toml)")
+    raise CasesError(
+        f"{where}: {text!r} is not a known operator (codes: {', '.join(sorted(table))}; names and "
+        f"brands in cases/data/operators.toml)"
+    )

@@ -34,7 +34,9 @@ def load_toml(name: str, folder: Path | str | None = None) -> tuple[dict[str, An
     except FileNotFoundError:
         raise CasesError(f"{path}: register file not found") from None
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise CasesError(f"{path}: not valid UTF-8 TOML ({exc}); fix the file or remove it from the --registers folder") from None
+        raise CasesError(
+            f"{path}: not valid UTF-8 TOML ({exc}); fix the file or remove it from the --registers folder"
+        ) from None
 
 
 def need(data: dict, dotted: str, path: Path, kind: type | tuple = object) -> Any:
@@ -52,11 +54,21 @@ def need(data: dict, dotted: str, path: Path, kind: type | tuple = object) -> An
 def appeals(folder: Path | str | None = None) -> dict[str, Any]:
     """``appeals.toml`` checked for the fields the code uses; ``_path`` holds the file it came from."""
     data, path = load_toml("appeals.toml", folder)
-    for field, kind in (("version", str), ("answer.working_days", int), ("answer.count_registration_day", bool),
-                        ("answer.source", str), ("extension.max_months", int), ("extension.notice_working_days", int),
-                        ("redirect.working_days", int), ("grouping.window_days", int), ("appeal.text_ru", str),
-                        ("appeal.text_kk", str), ("deemed_refusal.text_ru", str), ("deemed_refusal.text_kk", str),
-                        ("registration.talon_note", str)):
+    for field, kind in (
+        ("version", str),
+        ("answer.working_days", int),
+        ("answer.count_registration_day", bool),
+        ("answer.source", str),
+        ("extension.max_months", int),
+        ("extension.notice_working_days", int),
+        ("redirect.working_days", int),
+        ("grouping.window_days", int),
+        ("appeal.text_ru", str),
+        ("appeal.text_kk", str),
+        ("deemed_refusal.text_ru", str),
+        ("deemed_refusal.text_kk", str),
+        ("registration.talon_note", str),
+    ):
         v = need(data, field, path, kind)
         if kind is int and v < 0:
             raise CasesError(f"{path}: field '{field}' must be >= 0 (got {v})")

@@ -28,36 +28,79 @@ from .models import CHANNEL_LABELS, SERVICE_LABELS
 
 COUNTS = ("received", "closed_on_time", "closed_late", "in_progress", "overdue")
 HEAD = {
-    "kk": {"district": "Аудан", "channel": "Арна", "operator": "Оператор", "service": "Қызмет", "received": "Түсті",
-           "closed_on_time": "Мерзімінде жабылды", "closed_late": "Кешігіп жабылды", "in_progress": "Орындалуда",
-           "overdue": "Мерзімі өтті", "on_time_share": "Мерзімінде үлесі", "total": "Барлығы",
-           "unmatched": "Елді мекен анықталмаған", "title": "Өтініштер аудандар бойынша ({start} – {end}, {asof} жағдай бойынша)"},
-    "ru": {"district": "Район", "channel": "Канал", "operator": "Оператор", "service": "Услуга", "received": "Поступило",
-           "closed_on_time": "Закрыто в срок", "closed_late": "Закрыто с нарушением срока", "in_progress": "В работе",
-           "overdue": "Просрочено", "on_time_share": "Доля в срок", "total": "Итого",
-           "unmatched": "Населённый пункт не определён", "title": "Обращения по районам ({start} – {end}, на {asof})"},
+    "kk": {
+        "district": "Аудан",
+        "channel": "Арна",
+        "operator": "Оператор",
+        "service": "Қызмет",
+        "received": "Түсті",
+        "closed_on_time": "Мерзімінде жабылды",
+        "closed_late": "Кешігіп жабылды",
+        "in_progress": "Орындалуда",
+        "overdue": "Мерзімі өтті",
+        "on_time_share": "Мерзімінде үлесі",
+        "total": "Барлығы",
+        "unmatched": "Елді мекен анықталмаған",
+        "title": "Өтініштер аудандар бойынша ({start} – {end}, {asof} жағдай бойынша)",
+    },
+    "ru": {
+        "district": "Район",
+        "channel": "Канал",
+        "operator": "Оператор",
+        "service": "Услуга",
+        "received": "Поступило",
+        "closed_on_time": "Закрыто в срок",
+        "closed_late": "Закрыто с нарушением срока",
+        "in_progress": "В работе",
+        "overdue": "Просрочено",
+        "on_time_share": "Доля в срок",
+        "total": "Итого",
+        "unmatched": "Населённый пункт не определён",
+        "title": "Обращения по районам ({start} – {end}, на {asof})",
+    },
 }
 
 
-def complaint_statuses(store, asof: date, cal, appeals: dict[str, Any], start: Optional[date] = None,
-                       end: Optional[date] = None) -> list[dict[str, Any]]:
+def complaint_statuses(
+    store, asof: date, cal, appeals: dict[str, Any], start: Optional[date] = None, end: Optional[date] = None
+) -> list[dict[str, Any]]:
     """One row per complaint received in [start, end]: district, channel, operators, services, status."""
     out = []
-    for r in store.query("SELECT complaint_id, channel, received, district_kato, operators, services, extended_until, "
-                         "extension_decided, answered_on, demo FROM cases_complaints ORDER BY complaint_id"):
+    for r in store.query(
+        "SELECT complaint_id, channel, received, district_kato, operators, services, extended_until, "
+        "extension_decided, answered_on, demo FROM cases_complaints ORDER BY complaint_id"
+    ):
         received = date.fromisoformat(r["received"])
         if (start and received < start) or (end and received > end) or received > asof:
             continue
-        d = compute(cal, appeals, received,
-                    extended_until=date.fromisoformat(r["extended_until"]) if r["extended_until"] else None,
-                    extension_decided=date.fromisoformat(r["extension_decided"]) if r["extension_decided"] else None)
-        answered = date.fromisoformat(r["answered_on"]) if r["answered_on"] and r["answered_on"] <= asof.isoformat() else None
+        d = compute(
+            cal,
+            appeals,
+            received,
+            extended_until=date.fromisoformat(r["extended_until"]) if r["extended_until"] else None,
+            extension_decided=date.fromisoformat(r["extension_decided"]) if r["extension_decided"] else None,
+        )
+        answered = (
+            date.fromisoformat(r["answered_on"]) if r["answered_on"] and r["answered_on"] <= asof.isoformat() else None
+        )
         st = d.status(asof, answered)
-        status = {"answered_on_time": "closed_on_time", "answered_late": "closed_late", "overdue": "overdue",
-                  "due": "in_progress"}[st]
-        out.append({"complaint_id": r["complaint_id"], "channel": r["channel"], "district_kato": r["district_kato"],
-                    "operators": json.loads(r["operators"]) or ["?"], "services": json.loads(r["services"]) or ["?"],
-                    "status": status, "demo": bool(r["demo"])})
+        status = {
+            "answered_on_time": "closed_on_time",
+            "answered_late": "closed_late",
+            "overdue": "overdue",
+            "due": "in_progress",
+        }[st]
+        out.append(
+            {
+                "complaint_id": r["complaint_id"],
+                "channel": r["channel"],
+                "district_kato": r["district_kato"],
+                "operators": json.loads(r["operators"]) or ["?"],
+                "services": json.loads(r["services"]) or ["?"],
+                "status": status,
+                "demo": bool(r["demo"]),
+            }
+        )
     return out
 
 
@@ -82,21 +125,45 @@ def _share(g: dict[str, int]) -> Optional[float]:
     return None if den == 0 else round(g["closed_on_time"] / den, 4)
 
 
-def district_report(store, asof: date, cal, appeals: dict[str, Any], *, gazetteer, start: Optional[date] = None,
-                    end: Optional[date] = None) -> dict[str, Any]:
+def district_report(
+    store,
+    asof: date,
+    cal,
+    appeals: dict[str, Any],
+    *,
+    gazetteer,
+    start: Optional[date] = None,
+    end: Optional[date] = None,
+) -> dict[str, Any]:
     """The tables as JSON-ready dicts: ``district``, ``channel``, ``operator``, ``service``."""
     rows = complaint_statuses(store, asof, cal, appeals, start, end)
     names = {s.district_kato: (s.district_name_kk, s.district_name_ru) for s in gazetteer}
-    tables = {"district": _table(rows, lambda r: r["district_kato"]), "channel": _table(rows, lambda r: r["channel"]),
-              "operator": _table(rows, lambda r: r["operators"]), "service": _table(rows, lambda r: r["services"])}
+    tables = {
+        "district": _table(rows, lambda r: r["district_kato"]),
+        "channel": _table(rows, lambda r: r["channel"]),
+        "operator": _table(rows, lambda r: r["operators"]),
+        "service": _table(rows, lambda r: r["services"]),
+    }
     for r in tables["district"]:
         k = r["key"]
-        r["name_kk"], r["name_ru"] = (names.get(k, (k, k)) if k not in (None, "__total__") else
-                                      ((HEAD["kk"]["unmatched"], HEAD["ru"]["unmatched"]) if k is None else
-                                       (HEAD["kk"]["total"], HEAD["ru"]["total"])))
-    return {"asof": asof.isoformat(), "start": start.isoformat() if start else None, "end": end.isoformat() if end else None,
-            "complaints": len(rows), "demo": any(r["demo"] for r in rows), "tables": tables,
-            "rule": "on_time_share = closed_on_time / (closed_on_time + closed_late + overdue)"}
+        r["name_kk"], r["name_ru"] = (
+            names.get(k, (k, k))
+            if k not in (None, "__total__")
+            else (
+                (HEAD["kk"]["unmatched"], HEAD["ru"]["unmatched"])
+                if k is None
+                else (HEAD["kk"]["total"], HEAD["ru"]["total"])
+            )
+        )
+    return {
+        "asof": asof.isoformat(),
+        "start": start.isoformat() if start else None,
+        "end": end.isoformat() if end else None,
+        "complaints": len(rows),
+        "demo": any(r["demo"] for r in rows),
+        "tables": tables,
+        "rule": "on_time_share = closed_on_time / (closed_on_time + closed_late + overdue)",
+    }
 
 
 def _label(kind: str, key: Any, lang: str, row: dict[str, Any]) -> str:
@@ -124,16 +191,31 @@ def write_report(report: dict[str, Any], out: Path | str, png_dir: Path | str | 
     demo = "ДЕМО / DEMO: " if report["demo"] else ""
     for kind, rows in report["tables"].items():
         ws = wb.create_sheet(kind)
-        ws.append([demo + HEAD["kk"]["title"].format(start=report["start"] or "…", end=report["end"] or "…",
-                                                     asof=report["asof"])])
-        ws.append([demo + HEAD["ru"]["title"].format(start=report["start"] or "…", end=report["end"] or "…",
-                                                     asof=report["asof"])])
+        ws.append(
+            [
+                demo
+                + HEAD["kk"]["title"].format(
+                    start=report["start"] or "…", end=report["end"] or "…", asof=report["asof"]
+                )
+            ]
+        )
+        ws.append(
+            [
+                demo
+                + HEAD["ru"]["title"].format(
+                    start=report["start"] or "…", end=report["end"] or "…", asof=report["asof"]
+                )
+            ]
+        )
         for lang in ("kk", "ru"):
             ws.append([HEAD[lang][kind]] + [HEAD[lang][c] for c in COUNTS] + [HEAD[lang]["on_time_share"]])
             ws.cell(ws.max_row, 1).font = Font(bold=True)
         for r in rows:
-            ws.append([f"{_label(kind, r['key'], 'kk', r)} / {_label(kind, r['key'], 'ru', r)}"]
-                      + [r[c] for c in COUNTS] + [r["on_time_share"]])
+            ws.append(
+                [f"{_label(kind, r['key'], 'kk', r)} / {_label(kind, r['key'], 'ru', r)}"]
+                + [r[c] for c in COUNTS]
+                + [r["on_time_share"]]
+            )
             ws.cell(ws.max_row, len(COUNTS) + 2).number_format = "0.0%"
         ws.append([])
         ws.append([report["rule"]])
@@ -178,8 +260,14 @@ def _chart(report: dict[str, Any], lang: str, path: Path) -> Path:
             left = [a + b for a, b in zip(left, vals)]
         for i, r in enumerate(rows):
             share = "—" if r["on_time_share"] is None else f"{100 * r['on_time_share']:.0f} %"
-            ax.annotate(f"{h['on_time_share']}: {share}", (left[i], i), xytext=(4, 0), textcoords="offset points",
-                        va="center", fontsize=7)
+            ax.annotate(
+                f"{h['on_time_share']}: {share}",
+                (left[i], i),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
         ax.invert_yaxis()
         ax.set_xlabel(h["received"])
         title = h["title"].format(start=report["start"] or "…", end=report["end"] or "…", asof=report["asof"])

@@ -1,6 +1,8 @@
 """The tables of the cases package, as migrations registered with the store (owner ``cases``).
 
-Personal data lives only in ``cases_applicants``; every other table holds case facts. The history
+Personal data lives only in ``cases_applicants``; every other table holds case facts. Links between
+the tables are kept by the code, which writes them in one transaction (no per-row foreign keys, as
+for the other owners' tables on PostgreSQL). The history
 table is append-only: triggers refuse UPDATE and DELETE in both databases, and each row carries the
 hash chain of its case (:mod:`qamtu.cases.history`). Append new migrations, never edit one.
 """
@@ -33,7 +35,7 @@ CREATE TABLE cases_complaints (
 );
 CREATE INDEX cases_complaints_received ON cases_complaints (received);
 CREATE TABLE cases_applicants (
-    complaint_id TEXT PRIMARY KEY REFERENCES cases_complaints (complaint_id),
+    complaint_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     iin TEXT NOT NULL,
     postal_address TEXT NOT NULL,
@@ -56,12 +58,12 @@ CREATE TABLE cases_cases (
 );
 CREATE INDEX cases_cases_key ON cases_cases (kato, operator, service);
 CREATE TABLE cases_case_complaints (
-    case_id TEXT NOT NULL REFERENCES cases_cases (case_id),
-    complaint_id TEXT NOT NULL REFERENCES cases_complaints (complaint_id),
+    case_id TEXT NOT NULL,
+    complaint_id TEXT NOT NULL,
     PRIMARY KEY (case_id, complaint_id)
 );
 CREATE TABLE cases_case_inspections (
-    case_id TEXT NOT NULL REFERENCES cases_cases (case_id),
+    case_id TEXT NOT NULL,
     inspection_id TEXT NOT NULL,
     role TEXT NOT NULL,
     PRIMARY KEY (case_id, inspection_id)
@@ -78,7 +80,7 @@ CREATE TABLE cases_history (
     PRIMARY KEY (case_id, seq)
 );
 CREATE TABLE cases_answers (
-    complaint_id TEXT PRIMARY KEY REFERENCES cases_complaints (complaint_id),
+    complaint_id TEXT PRIMARY KEY,
     answer_number TEXT NOT NULL UNIQUE,
     lang TEXT NOT NULL,
     issued TEXT NOT NULL,
@@ -117,7 +119,9 @@ FOR EACH ROW EXECUTE FUNCTION cases_append_only();
 """
 
 #: (number, name, SQLite text, PostgreSQL text), in order
-MIGRATIONS: tuple[tuple[int, str, str, str], ...] = ((1, "complaints, cases, history, answers", SQLITE_1, POSTGRESQL_1),)
+MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "complaints, cases, history, answers", SQLITE_1, POSTGRESQL_1),
+)
 
 try:
     from ..store import Migration, register_migrations

@@ -27,9 +27,21 @@ from typing import Any
 
 from .errors import TransitionError
 
-STATES: tuple[str, ...] = ("registered", "accepted", "redirected", "inspection_appointed", "measured",
-                           "violation_found", "no_violation", "order_issued", "remedy_due", "re_measured",
-                           "answered", "closed", "reopened")
+STATES: tuple[str, ...] = (
+    "registered",
+    "accepted",
+    "redirected",
+    "inspection_appointed",
+    "measured",
+    "violation_found",
+    "no_violation",
+    "order_issued",
+    "remedy_due",
+    "re_measured",
+    "answered",
+    "closed",
+    "reopened",
+)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "registered": ("accepted", "redirected"),
     "accepted": ("inspection_appointed",),
@@ -58,7 +70,7 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "measured": (("inspection_id",), ("verdict", "note")),
     "violation_found": ((), ("note",)),
     "no_violation": ((), ("note",)),
-    "order_issued": (("protocol_number", "order_number", "order_deadline"), ("note",)),
+    "order_issued": (("protocol_number", "order_number", "order_deadline"), ("order_date", "note")),
     "remedy_due": ((), ("note",)),
     "re_measured": (("inspection_id", "result"), ("note",)),
     "answered": ((), ("note",)),
@@ -66,17 +78,22 @@ FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "reopened": (("reason",), ("complaint_id", "note")),
 }
 REOPEN_REASONS = ("new_complaint", "failed_remeasurement", "other")
-DATE_FIELDS = ("act_registered", "order_deadline")
+DATE_FIELDS = ("act_registered", "order_deadline", "order_date")
 
 LABELS: dict[str, tuple[str, str]] = {
-    "registered": ("Тіркелді", "Зарегистрировано"), "accepted": ("Қабылданды", "Принято"),
+    "registered": ("Тіркелді", "Зарегистрировано"),
+    "accepted": ("Қабылданды", "Принято"),
     "redirected": ("Құзыретті органға жіберілді", "Перенаправлено по компетенции"),
-    "inspection_appointed": ("Тексеру тағайындалды", "Назначена проверка"), "measured": ("Өлшенді", "Проведены измерения"),
+    "inspection_appointed": ("Тексеру тағайындалды", "Назначена проверка"),
+    "measured": ("Өлшенді", "Проведены измерения"),
     "violation_found": ("Бұзушылық анықталды", "Выявлено нарушение"),
     "no_violation": ("Бұзушылық анықталмады", "Нарушение не выявлено"),
     "order_issued": ("Хаттама мен нұсқама берілді", "Выданы протокол и предписание"),
-    "remedy_due": ("Жою мерзімі", "Срок устранения"), "re_measured": ("Қайта өлшенді", "Проведены повторные измерения"),
-    "answered": ("Жауап берілді", "Дан ответ"), "closed": ("Жабылды", "Закрыто"), "reopened": ("Қайта ашылды", "Открыто вновь"),
+    "remedy_due": ("Жою мерзімі", "Срок устранения"),
+    "re_measured": ("Қайта өлшенді", "Проведены повторные измерения"),
+    "answered": ("Жауап берілді", "Дан ответ"),
+    "closed": ("Жабылды", "Закрыто"),
+    "reopened": ("Қайта ашылды", "Открыто вновь"),
 }
 OUTCOME_LABELS: dict[str, tuple[str, str]] = {
     "fixed_confirmed": ("Жойылды, өлшеммен расталды", "Устранено, подтверждено измерением"),
@@ -90,7 +107,9 @@ def allowed(state: str) -> tuple[str, ...]:
     return TRANSITIONS.get(state, ())
 
 
-def check(case_id: str, current: str, target: str, payload: dict[str, Any], history: list[dict[str, Any]]) -> dict[str, Any]:
+def check(
+    case_id: str, current: str, target: str, payload: dict[str, Any], history: list[dict[str, Any]]
+) -> dict[str, Any]:
     """Validate a transition; returns the payload restricted to known fields (strings stripped).
 
     Raises :class:`TransitionError` naming the allowed transitions, the missing field or the outcome
@@ -100,17 +119,22 @@ def check(case_id: str, current: str, target: str, payload: dict[str, Any], hist
         raise TransitionError(f"case {case_id}: unknown state {target!r} (states: {', '.join(STATES)})")
     if target not in allowed(current):
         nxt = ", ".join(allowed(current)) or "none"
-        raise TransitionError(f"case {case_id}: cannot go from '{current}' to '{target}'; allowed from '{current}': {nxt}")
+        raise TransitionError(
+            f"case {case_id}: cannot go from '{current}' to '{target}'; allowed from '{current}': {nxt}"
+        )
     required, optional = FIELDS[target]
     unknown = sorted(set(payload) - set(required) - set(optional))
     if unknown:
-        raise TransitionError(f"case {case_id} -> {target}: unknown field(s) {', '.join(unknown)} "
-                              f"(fields: {', '.join(required + optional) or 'none'})")
+        raise TransitionError(
+            f"case {case_id} -> {target}: unknown field(s) {', '.join(unknown)} "
+            f"(fields: {', '.join(required + optional) or 'none'})"
+        )
     clean = {k: str(v).strip() for k, v in payload.items() if v is not None and str(v).strip()}
     missing = [f for f in required if f not in clean]
     if missing:
-        raise TransitionError(f"case {case_id} -> {target}: field(s) {', '.join(missing)} required "
-                              f"(give them with --set NAME=VALUE)")
+        raise TransitionError(
+            f"case {case_id} -> {target}: field(s) {', '.join(missing)} required " f"(give them with --set NAME=VALUE)"
+        )
     from datetime import date
 
     for f in DATE_FIELDS:
@@ -118,14 +142,19 @@ def check(case_id: str, current: str, target: str, payload: dict[str, Any], hist
             try:
                 date.fromisoformat(clean[f])
             except ValueError:
-                raise TransitionError(f"case {case_id} -> {target}: field {f}: {clean[f]!r} is not a date YYYY-MM-DD") from None
+                raise TransitionError(
+                    f"case {case_id} -> {target}: field {f}: {clean[f]!r} is not a date YYYY-MM-DD"
+                ) from None
     if target == "re_measured" and clean["result"] not in ("fixed", "not_fixed"):
-        raise TransitionError(f"case {case_id} -> re_measured: field result must be fixed or not_fixed (got {clean['result']!r})")
+        raise TransitionError(
+            f"case {case_id} -> re_measured: field result must be fixed or not_fixed (got {clean['result']!r})"
+        )
     if target == "reopened" and clean["reason"] not in REOPEN_REASONS:
         raise TransitionError(f"case {case_id} -> reopened: field reason must be one of {', '.join(REOPEN_REASONS)}")
     if target == "reopened" and current == "re_measured" and last_result(history) != "not_fixed":
-        raise TransitionError(f"case {case_id} -> reopened: from re_measured only after a failed re-measurement "
-                              f"(result not_fixed)")
+        raise TransitionError(
+            f"case {case_id} -> reopened: from re_measured only after a failed re-measurement " f"(result not_fixed)"
+        )
     if target == "closed":
         _check_outcome(case_id, clean["outcome"], history)
     return clean
@@ -150,14 +179,22 @@ def _since_last_reopen(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _check_outcome(case_id: str, outcome: str, history: list[dict[str, Any]]) -> None:
     if outcome not in OUTCOMES:
-        raise TransitionError(f"case {case_id} -> closed: outcome must be one of {', '.join(OUTCOMES)} (got {outcome!r})")
+        raise TransitionError(
+            f"case {case_id} -> closed: outcome must be one of {', '.join(OUTCOMES)} (got {outcome!r})"
+        )
     states = [h["payload"].get("to") for h in _since_last_reopen(history) if h.get("kind") == "transition"]
-    need = {"fixed_confirmed": ("re_measured", "fixed"), "no_violation": ("no_violation", None),
-            "outside_competence": ("redirected", None)}.get(outcome)
+    need = {
+        "fixed_confirmed": ("re_measured", "fixed"),
+        "no_violation": ("no_violation", None),
+        "outside_competence": ("redirected", None),
+    }.get(outcome)
     if need is None:
         return
     state, result = need
     if state not in states or (result and last_result(_since_last_reopen(history)) != result):
-        why = {"fixed_confirmed": "a re-measurement with result fixed", "no_violation": "a no_violation finding",
-               "outside_competence": "a redirection to the competent body"}[outcome]
+        why = {
+            "fixed_confirmed": "a re-measurement with result fixed",
+            "no_violation": "a no_violation finding",
+            "outside_competence": "a redirection to the competent body",
+        }[outcome]
         raise TransitionError(f"case {case_id} -> closed: outcome {outcome} needs {why} in the case history")

@@ -24,8 +24,8 @@ T = {
         "number": "Шығыс № {{ answer_number }}, {{ doc_date }}, {{ place }}",
         "to": "{{ applicant_name }}, {{ applicant_address }}",
         "intro": "Сіздің {{ received }} күнгі өтінішіңіз (талон № {{ talon }}; {{ channel }} № {{ external_number }}) "
-                 "{{ settlement }} елді мекеніндегі {{ operators }} байланыс қызметінің ({{ services }}) сапасы туралы "
-                 "қаралды. Өтініштің мәні: «{{ substance }}».",
+        "{{ settlement }} елді мекеніндегі {{ operators }} байланыс қызметінің ({{ services }}) сапасы туралы "
+        "қаралды. Өтініштің мәні: «{{ substance }}».",
         "facts": "Қабылданған шаралар мен анықталған мән-жайлар",
         "findings": "Өлшеу нәтижелері",
         "measures": "Қабылданған шаралар",
@@ -41,9 +41,10 @@ T = {
         "header": "{{ office_name }}, {{ office_address }}",
         "number": "Исх. № {{ answer_number }} от {{ doc_date }}, {{ place }}",
         "to": "{{ applicant_name }}, {{ applicant_address }}",
-        "intro": "Ваше обращение от {{ received }} (талон № {{ talon }}; {{ channel }} № {{ external_number }}) о качестве "
-                 "услуг связи {{ operators }} ({{ services }}) в населённом пункте {{ settlement }} рассмотрено. "
-                 "Суть обращения: «{{ substance }}».",
+        "intro": "Ваше обращение от {{ received }} (талон № {{ talon }}; {{ channel }} № {{ external_number }}) "
+        "о качестве "
+        "услуг связи {{ operators }} ({{ services }}) в населённом пункте {{ settlement }} рассмотрено. "
+        "Суть обращения: «{{ substance }}».",
         "facts": "Проведённые действия и установленные обстоятельства",
         "findings": "Результаты измерений",
         "measures": "Принятые меры",
@@ -57,7 +58,9 @@ T = {
 }
 
 
-def _para(doc, text: str, *, style: str | None = None, bold: bool = False, centre: bool = False, size: float | None = None):
+def _para(
+    doc, text: str, *, style: str | None = None, bold: bool = False, centre: bool = False, size: float | None = None
+):
     p = doc.add_paragraph(style=style)
     run = p.add_run(text)
     run.bold = bold

@@ -26,7 +26,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 @dataclass(frozen=True)
 class DayOff:
     day: date
-    why: str        # e.g. "Наурыз мейрамы", "moved: Наурыз мейрамы (2026-03-21)", "transfer"
+    why: str  # e.g. "Наурыз мейрамы", "moved: Наурыз мейрамы (2026-03-21)", "transfer"
     confirmed: bool = True
 
 
@@ -46,9 +46,11 @@ class WorkCalendar:
     # -------------------------------------------------------------- queries
     def _check(self, day: date) -> None:
         if not self.first_year <= day.year <= self.last_year:
-            raise CalendarError(f"{self.path}: the working-day calendar covers {self.first_year}-{self.last_year}, "
-                                f"not {day.isoformat()}; add the year's holidays and transfers (with sources) to "
-                                f"calendar_kz.toml in your --registers folder")
+            raise CalendarError(
+                f"{self.path}: the working-day calendar covers {self.first_year}-{self.last_year}, "
+                f"not {day.isoformat()}; add the year's holidays and transfers (with sources) to "
+                f"calendar_kz.toml in your --registers folder"
+            )
 
     def is_working_day(self, day: date) -> bool:
         self._check(day)
@@ -102,10 +104,16 @@ class WorkCalendar:
     def year(self, y: int) -> list[dict[str, Any]]:
         """Every non-weekend day off and every working weekend day of year ``y``, in date order."""
         self._check(date(y, 1, 1))
-        rows = [{"date": d.isoformat(), "working": False, "why": o.why, "confirmed": o.confirmed}
-                for d, o in self.days_off.items() if d.year == y]
-        rows += [{"date": d.isoformat(), "working": True, "why": why, "confirmed": True}
-                 for d, why in self.extra_working.items() if d.year == y]
+        rows = [
+            {"date": d.isoformat(), "working": False, "why": o.why, "confirmed": o.confirmed}
+            for d, o in self.days_off.items()
+            if d.year == y
+        ]
+        rows += [
+            {"date": d.isoformat(), "working": True, "why": why, "confirmed": True}
+            for d, why in self.extra_working.items()
+            if d.year == y
+        ]
         return sorted(rows, key=lambda r: r["date"])
 
 
@@ -130,7 +138,7 @@ def build_calendar(data: dict[str, Any], path: Path | str) -> WorkCalendar:
     if need(data, "rule.weekend_coincidence", path, str) != "next_working_day":
         raise CalendarError(f"{path}: field 'rule.weekend_coincidence': only 'next_working_day' is known")
     cal = WorkCalendar(need(data, "version", path, str), str(path), first, last, weekend)
-    holidays: list[tuple[date, str, str, bool]] = []   # day, name, kind, confirmed
+    holidays: list[tuple[date, str, str, bool]] = []  # day, name, kind, confirmed
     for i, h in enumerate(need(data, "holiday", path, list)):
         where = f"holiday[{i}]"
         for k in ("month", "day", "days", "kind", "name_ru", "name_kk", "valid_from", "source"):

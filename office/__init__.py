@@ -47,6 +47,14 @@ JSON endpoint. Leaflet is served from ``/static/leaflet/`` (``leaflet.js``, ``le
 **A string**: a line in ``data/strings.toml``: ``key = { kk = "...", ru = "..." }`` (both
 required); templates call ``t("key")``. English stays in code and logs only.
 
+**Public pages** (``roles=None``): put them in a module of their own (e.g. ``office/public.py``,
+added to ``app.VIEW_MODULES``) with templates under ``templates/public/``; override the ``nav``
+block of ``base.html``. ``/`` currently redirects to ``/staff/``: a public route declared for ``/``
+takes precedence (declared routes come before the fallback). Public POSTs take
+``rate="public_post"`` and the CSRF field (the token then lives in the ``qamtu_csrf`` cookie);
+API-key routes (Open311 POST) take ``csrf=False`` and check the key with
+:func:`qamtu.office.auth.key_name`. Never render personal data (``cases_applicants``) on them.
+
 **A role**: roles are :data:`qamtu.office.auth.ROLES` (inspector, desk, head, admin); what each may
 do is only the ``roles=`` of each route (docs/office.md has the table). Adding a role means adding it
 to ``ROLES``, a ``role_<name>`` string, and to the routes it may use; the route-walking test

@@ -123,7 +123,8 @@ def create_app(db, *, behind_proxy: bool = False, max_upload: int = UPLOAD_LIMIT
             return limits[path]
         return max((size(p) for p in web.ROUTES if _matches(p.path, path)), default=FORM_LIMIT)
 
-    routes: list[Any] = [Route(p.path, web.guarded(p, office), methods=list(p.methods), name=p.name) for p in web.ROUTES]
+    routes: list[Any] = [Route(p.path, web.guarded(p, office), methods=list(p.methods), name=p.name)
+                         for p in web.ROUTES]
     routes += [Mount("/static/leaflet", StaticFiles(directory=str(package_path("mapping", "data", "leaflet"))),
                      name="leaflet"),
                Mount("/static", StaticFiles(directory=str(package_path("office", "static"))), name="static"),
@@ -154,12 +155,12 @@ def _matches(pattern: str, path: str) -> bool:
 
 
 def serve(db: str, *, host: str = "127.0.0.1", port: int = 8080, behind_proxy: bool = False,
-          max_upload: int = UPLOAD_LIMIT) -> None:
+          max_upload: int = UPLOAD_LIMIT, work_dir: Optional[Path] = None) -> None:
     """Run the app under uvicorn (one worker: rate limits and upload jobs live in its memory)."""
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = create_app(db, behind_proxy=behind_proxy, max_upload=max_upload)
+    app = create_app(db, behind_proxy=behind_proxy, max_upload=max_upload, work_dir=work_dir)
     uvicorn.Server(server_config(app, host, port)).run()
 
 

@@ -110,7 +110,8 @@ def authenticate(store, name: str, password: str) -> dict[str, Any]:
     if not ok:
         raise AuthError("wrong user name or password")
     if _hasher.check_needs_rehash(digest):
-        store.execute("UPDATE office_users SET password_hash = ? WHERE name = ?", (_hasher.hash(password), rows[0]["name"]))
+        store.execute("UPDATE office_users SET password_hash = ? WHERE name = ?",
+                      (_hasher.hash(password), rows[0]["name"]))
     return {"name": rows[0]["name"], "role": rows[0]["role"]}
 
 

@@ -11,6 +11,8 @@ import time
 from typing import Any
 
 CHUNK = 1 << 20
+#: seconds a finished job stays visible
+KEEP_S = 86400
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -33,6 +35,10 @@ async def start_push(office, upload, *, by: str, role: str) -> dict[str, Any]:
             fh.write(chunk)
     job = {"id": job_id, "by": by, "state": "queued", "bytes": size, "sessions_done": 0, "records_done": 0,
            "records_total": 0, "session": None, "report": None, "error": None, "started": time.time()}
+    now = time.time()
+    stale = [k for k, j in office.jobs.items() if j["state"] in ("done", "failed") and now - j["started"] > KEEP_S]
+    for k in stale:                         # finished jobs are kept a day for their pages, then dropped
+        office.jobs.pop(k, None)
     office.jobs[job_id] = job
     threading.Thread(target=_run, args=(office, job, path, role), daemon=True, name=f"push-{job_id}").start()
     return job

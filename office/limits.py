@@ -107,6 +107,7 @@ class BodyLimit:
 async def _too_large(send, limit: int) -> None:
     body = f"413: request body over the limit of {limit} bytes".encode()
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()),
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
                             (b"connection", b"close")]})
     await send({"type": "http.response.body", "body": body})

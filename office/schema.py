@@ -22,7 +22,7 @@ CREATE TABLE office_users (
 );
 CREATE TABLE office_sessions (
     token_sha256 TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL REFERENCES office_users (name),
+    user_name TEXT NOT NULL,
     csrf TEXT NOT NULL,
     created_utc TEXT NOT NULL,
     expires_utc TEXT NOT NULL
@@ -62,7 +62,9 @@ FOR EACH ROW EXECUTE FUNCTION office_append_only();
 """
 
 #: (number, name, SQLite text, PostgreSQL text), in order
-MIGRATIONS: tuple[tuple[int, str, str, str], ...] = ((1, "users, sessions, API keys, audit log", SQLITE_1, POSTGRESQL_1),)
+MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "users, sessions, API keys, audit log", SQLITE_1, POSTGRESQL_1),
+)
 
 from ..store import Migration, register_migrations  # noqa: E402
 

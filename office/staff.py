@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import JSONResponse, RedirectResponse
@@ -75,8 +76,9 @@ def _todays_trips(ctx: Ctx, today: date) -> list[dict[str, Any]]:
     out = []
     for insp in list_inspections(ctx.store):
         d = insp.model_dump(mode="json")
-        if str(d.get("planned_date") or d.get("date") or "")[:10] == today.isoformat():
-            out.append(d)
+        if d["act_registered"] == today.isoformat():
+            s = _settlement(ctx, d["kato"]) or {}
+            out.append({**d, "day": d["act_registered"], "stops": [{"name": s.get("name", d["kato"])}]})
     return out
 
 
@@ -170,6 +172,10 @@ def cases_list(ctx: Ctx):
     overdue_cases = {c for r in _due(ctx)["answers"] if r["working_days_left"] < 0 for c in r["cases"]}
     out = []
     q = f["q"].lower()
+    by_talon = set()
+    if q.startswith("qt-") and _cases_ready(ctx):   # a talon number finds the cases of that complaint
+        by_talon = {r["case_id"] for r in ctx.store.query(
+            "SELECT case_id FROM cases_case_complaints WHERE complaint_id = ?", (f["q"].upper(),))}
     for c in rows:
         st = _settlement(ctx, c["kato"]) or {}
         c = {**c, "settlement": st.get("name", c["kato"]), "district_name": st.get("district", ""),
@@ -184,7 +190,8 @@ def cases_list(ctx: Ctx):
             continue
         if f["overdue"] and not c["overdue"]:
             continue
-        if q and q not in " ".join([c["case_id"], c["kato"], c["settlement"], c["district_name"]]).lower():
+        if q and c["case_id"] not in by_talon and \
+                q not in " ".join([c["case_id"], c["kato"], c["settlement"], c["district_name"]]).lower():
             continue
         out.append(c)
     districts = sorted({(c["district_kato"], _settlement(ctx, c["kato"]).get("district", "")) for c in rows
@@ -201,9 +208,11 @@ def case_page(ctx: Ctx):
     case = records.get_case(ctx.store, ctx.params["case_id"])
     chain = records.verify(ctx.store, case["case_id"])[0]
     settlement = _settlement(ctx, case["kato"])
-    candidates, seen = [], {case["kato"]}
+    candidates, seen, answers = [], {case["kato"]}, []
     for cid in case["complaints"]:
         c = records.complaint(ctx.store, cid)
+        answers.append({"complaint_id": cid, "answer": c["answer"], "language": c["language"],
+                        "blockers": records.answer_blockers(ctx.store, cid) if not c["answer"] else []})
         for cand in ports.match_address(c.get("address_text") or "", ctx.office.gazetteer).get("candidates") or []:
             k = cand.get("kato")
             if k and k not in seen:
@@ -217,7 +226,8 @@ def case_page(ctx: Ctx):
     moves = [{"to": to, "label": _state_label(ctx, to), "required": FIELDS[to][0], "optional": FIELDS[to][1]}
              for to in case["allowed"] if to != "answered"]
     return ctx.render("staff/case.html", case=case, chain=chain, settlement=settlement, candidates=candidates[:8],
-                      findings=findings, moves=moves, can_move=ctx.user["role"] in DESK,
+                      findings=findings, moves=moves, can_move=ctx.user["role"] in DESK, answers=answers,
+                      can_issue=ctx.user["role"] in HEAD,
                       state_label=_state_label(ctx, case["state"]), operators=_operators())
 
 
@@ -256,7 +266,7 @@ def complaint_page(ctx: Ctx):
                       can_issue=ctx.user["role"] in HEAD, operators=_operators(), services=_services())
 
 
-def _answer_dir(ctx: Ctx, kind: str) -> "Path":
+def _answer_dir(ctx: Ctx, kind: str) -> Path:
     return ctx.office.work_dir / kind
 
 
@@ -374,7 +384,8 @@ def intake(ctx: Ctx):
     except ValidationError as exc:
         err = exc.errors()[0]
         raise OfficeError(f"field {err['loc'][0]}: {err['msg']}") from None
-    out = records.register_complaint(ctx.store, facts, person, by=ctx.user["name"], appeals=appeals(ctx.office.registers),
+    out = records.register_complaint(ctx.store, facts, person, by=ctx.user["name"],
+                                     appeals=appeals(ctx.office.registers),
                                      gazetteer=ctx.office.gazetteer)
     ctx.audit("complaint_registered", out["complaint_id"], {"created": out["created"], "cases": out["cases"],
                                                            "channel": v["channel"]})
@@ -436,7 +447,7 @@ def inspections(ctx: Ctx):
     return ctx.render("staff/inspections.html", rows=rows)
 
 
-def _inspection_dir(ctx: Ctx, inspection_id: str) -> "Path":
+def _inspection_dir(ctx: Ctx, inspection_id: str) -> Path:
     from .errors import OfficeError
 
     if not inspection_id or "/" in inspection_id or "\\" in inspection_id or inspection_id.startswith("."):
@@ -450,6 +461,7 @@ def inspection(ctx: Ctx):
     from ..probe.store import SampleStore
     from ..reports.bundle import verify_bundle
     from ..reports.inspections import get_inspection, summary
+    from ..reports.keys import load_office_keys
 
     iid = ctx.params["inspection_id"]
     insp = get_inspection(SampleStore(ctx.store), iid)
@@ -466,7 +478,8 @@ def inspection(ctx: Ctx):
                 continue
             item = {"name": p.name, "url": url_for("inspection_file", inspection_id=iid, name=p.name)}
             if p.suffix == ".zip":
-                item["verify"] = verify_bundle(p).as_dict()
+                keys, keys_path = load_office_keys(None, ctx.office.registers)
+                item["verify"] = verify_bundle(p, keys, str(keys_path)).as_dict()
                 bundles.append(item)
             else:
                 docs.append(item)
@@ -481,11 +494,12 @@ def inspection(ctx: Ctx):
        example={"inspection_id": "INSP-NONE"})
 def inspection_documents(ctx: Ctx):
     from ..mapping.rules import load_rules
+    from ..probe.store import SampleStore
     from ..reports.documents import generate_documents
     from ..reports.registers import Registers
 
     iid = ctx.params["inspection_id"]
-    docs = generate_documents(ctx.store, iid, _inspection_dir(ctx, iid), rules=load_rules(None),
+    docs = generate_documents(SampleStore(ctx.store), iid, _inspection_dir(ctx, iid), rules=load_rules(None),
                               registers=Registers.load(ctx.office.registers), gazetteer=ctx.office.gazetteer,
                               langs=("kk", "ru"), issue_date=date.today(), deadline_days=None, templates=None)
     ctx.audit("documents_generated", iid, {"files": sorted(str(k) for k in docs)})
@@ -567,12 +581,14 @@ def upload_job(ctx: Ctx):
 # ------------------------------------------------------------------------------------ maps
 @route("/staff/maps/coverage", name="coverage_map", roles=READ)
 def coverage_map(ctx: Ctx):
-    return ctx.render("staff/map.html", kind="coverage", data_url=url_for("coverage_data"), title=ctx.t("nav_coverage_map"))
+    return ctx.render("staff/map.html", kind="coverage", data_url=url_for("coverage_data"),
+                      title=ctx.t("nav_coverage_map"))
 
 
 @route("/staff/maps/problems", name="problem_map", roles=READ)
 def problem_map(ctx: Ctx):
-    return ctx.render("staff/map.html", kind="problems", data_url=url_for("problem_data"), title=ctx.t("nav_problem_map"))
+    return ctx.render("staff/map.html", kind="problems", data_url=url_for("problem_data"),
+                      title=ctx.t("nav_problem_map"))
 
 
 @route("/staff/maps/coverage.json", name="coverage_data", roles=READ)
@@ -613,4 +629,5 @@ def audit_page(ctx: Ctx):
 
 
 NAV.extend([("upload", "nav_upload", FIELD), ("coverage_map", "nav_coverage_map", READ),
-            ("problem_map", "nav_problem_map", READ), ("users", "nav_users", ADMIN), ("audit", "nav_audit", ("head", "admin"))])
+            ("problem_map", "nav_problem_map", READ), ("users", "nav_users", ADMIN),
+            ("audit", "nav_audit", ("head", "admin"))])

@@ -130,7 +130,8 @@ def error_page(office, request: Request, status: int, message_key: str, detail: 
         return JSONResponse({"error": i18n.t(message_key, lang), "detail": detail}, status_code=status)
     try:
         html = office.templates.get_template("error.html").render(
-            t=lambda k: i18n.t(k, lang), lang=lang, user=None, csrf="", status=status, message=i18n.t(message_key, lang),
+            t=lambda k: i18n.t(k, lang), lang=lang, user=None, csrf="", status=status,
+            message=i18n.t(message_key, lang),
             detail=detail, path=request.url.path, url_for=url_for, page=None, request=request)
         return HTMLResponse(html, status_code=status)
     except Exception:  # the error page itself must never fail into a traceback

@@ -29,7 +29,7 @@ from ..store import StoreError, UniqueViolation, ValueRejected, open_store
 from ..store.chain import GENESIS, record_hash
 from .samples import projection_notes
 from .schema import PROJECTIONS
-from .store import SampleStore, projection, sample_store
+from .store import CHECKED_COLUMNS, SampleStore, projection, sample_store
 
 BATCH = 2000
 #: Payload bytes of one session that the chain check keeps in memory for the copy, so that it is
@@ -179,7 +179,8 @@ def _prepared(store: SampleStore, session_id: str, batch: int, after: int = 0,
 
 
 def _check_chain(store: SampleStore, session_id: str, keep_bytes: int = 0,
-                 report: Optional["SessionPush"] = None, batch: int = BATCH) -> tuple[Optional[str], Optional[list[Batch]]]:
+                 report: Optional["SessionPush"] = None,
+                 batch: int = BATCH) -> tuple[Optional[str], Optional[list[Batch]]]:
     """(None, batches) if the source chain is whole and every payload is a record of its kind, else
     (why not, naming the record, None). Nothing is written before this pass has read the whole session.
 
@@ -266,7 +267,8 @@ def _insert_batch(target: SampleStore, rows: list[tuple], projections: Optional[
     return ids
 
 
-def _projection_rows(rows: list[tuple], report: Optional["SessionPush"] = None) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+def _projection_rows(rows: list[tuple],
+                     report: Optional["SessionPush"] = None) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
     """table -> (columns, rows) of the projections of ``rows``, derived from their payloads.
 
     Raises :class:`MalformedRecord` naming the first record whose payload is not a record of its kind."""
@@ -280,10 +282,7 @@ def _projection_rows(rows: list[tuple], report: Optional["SessionPush"] = None) 
             values = projection(kind, dumped)  # in column order (a test holds it to that)
         except Exception as exc:  # any shape of bad payload: named, never a traceback
             raise MalformedRecord(seq, rid, kind, f"{type(exc).__name__}: {str(exc)[:120]}") from None
-        if report is not None and kind != "event" and (values.get("operator_mcc") is None
-                                                       or values.get("operator_mnc") is None
-                                                       or values.get("cell_id") is None
-                                                       or values.get("channel") is None):
+        if report is not None and kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
             for note in projection_notes(kind, dumped):
                 report.noted += 1
                 if len(report.notes) < MAX_NOTES:
@@ -332,8 +331,8 @@ def _ensure_session(target: SampleStore, row: dict[str, Any], report: SessionPus
     # a new session arrives open; it is closed below once its records are in
     values = tuple(row[c] if c not in ("status", "ended_utc") else (None if c == "ended_utc" else "open")
                    for c in SESSION_COLUMNS)
-    target.execute(f"INSERT INTO sessions ({cols}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))}) ON CONFLICT DO NOTHING",
-                   values, f"creating session {row['session_id']}")
+    target.execute(f"INSERT INTO sessions ({cols}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))}) "
+                   "ON CONFLICT DO NOTHING", values, f"creating session {row['session_id']}")
     there = _session_row(target, row["session_id"])
     differs = [c for c in IMMUTABLE_SESSION if there[c] != row[c]]
     if differs:
@@ -381,7 +380,8 @@ def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], b
     sp = SessionPush(sid, records=s["records"])
     broken, kept = _check_chain(source, sid, KEEP_BYTES, sp, batch)
     if broken:
-        sp.status, sp.reason = "rejected", f"{broken}" if "payload" in broken else f"hash chain broken in the source at {broken}"
+        malformed = "payload is not a valid" in broken
+        sp.status, sp.reason = "rejected", broken if malformed else f"hash chain broken in the source at {broken}"
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
         return sp
     row = _session_row(source, sid)

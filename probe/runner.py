@@ -56,9 +56,9 @@ def run_capture(store: Store, config: CaptureConfig, *, lang: str = "en", quiet:
         if quiet:
             summary = cap.run()
         else:
-            with Live(render(state, lang, store.path, cap.gazetteer), console=console, refresh_per_second=2,
+            with Live(render(state, lang, store.label, cap.gazetteer), console=console, refresh_per_second=2,
                       transient=False) as live:
-                summary = cap.run(on_tick=lambda st: live.update(render(st, lang, store.path, cap.gazetteer)))
+                summary = cap.run(on_tick=lambda st: live.update(render(st, lang, store.label, cap.gazetteer)))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

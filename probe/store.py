@@ -32,10 +32,12 @@ from ..store import Store as BaseStore
 from ..store import StoreError, open_store
 from ..store.chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
 from .ids import uuid7
-from .samples import (Event, Sample, SpeedTestRecord, event_columns, projection_notes, sample_columns,
-                      speedtest_columns, time_text)
+from .samples import (INTEGER_IDS, OPERATOR_CODES, Event, Sample, SpeedTestRecord, event_columns, projection_notes,
+                      sample_columns, speedtest_columns, time_text)
 from .schema import PROJECTIONS
 
+#: projection columns that may be left null on purpose (see :func:`~qamtu.probe.samples.projection_notes`)
+CHECKED_COLUMNS = (*OPERATOR_CODES, *INTEGER_IDS)
 COLUMN_FUNCS = {"sample": sample_columns, "speedtest": speedtest_columns, "event": event_columns}
 #: kind -> the INSERT of its projection row: record_id, session_id, seq, time_utc, then the table's columns in order.
 PROJECTION_INSERTS = {
@@ -101,22 +103,20 @@ class SessionWriter:
             for sql, params in statements:
                 tx.execute(sql, params)
         self.seq, self.head = seq, h
-        self._note(kind, dumped)
+        if kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
+            self._note(kind, dumped, time_utc)
         return rid
 
-    def _note(self, kind: str, dumped: dict[str, Any]) -> None:
+    def _note(self, kind: str, dumped: dict[str, Any], time_utc: datetime) -> None:
         """After a record whose projection left values out (operator code not digits, identifier too
         large), record a warning event saying so, once per distinct note in the session."""
-        if kind == "event":
-            return
         if self.noted is None:
             self.noted = set()
         for note in projection_notes(kind, dumped):
             if note not in self.noted:
                 self.noted.add(note)
-                self._append("event", datetime.now(timezone.utc),
-                             Event(type="warning", message=f"record {self.seq}: {note}",
-                                   details={"record_seq": self.seq, "projection": note}))
+                self._append("event", time_utc, Event(type="warning", message=f"record {self.seq}: {note}",
+                                                      details={"record_seq": self.seq, "projection": note}))
 
     def sample(self, sample: Sample, time_utc: datetime) -> str:
         """Commit one sample; returns its record id once it is durable."""

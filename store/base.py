@@ -26,7 +26,8 @@ from .migrations import LEGACY_MARKER, Migration, latest, registered
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
 _STORE_MIGRATIONS = ("CREATE TABLE IF NOT EXISTS store_migrations (owner TEXT NOT NULL, number INTEGER NOT NULL, "
-                     "name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_utc TEXT NOT NULL, PRIMARY KEY (owner, number))")
+                     "name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_utc TEXT NOT NULL, "
+                     "PRIMARY KEY (owner, number))")
 _LEGACY_TABLE = ("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                  "applied_utc TEXT NOT NULL)")
 
@@ -157,10 +158,12 @@ class Store:
         if isinstance(exc, sqlite3.IntegrityError) and "unique" in low:
             return UniqueViolation(f"{self.label}: {action} failed: a row with this key is already there ({text})")
         if isinstance(exc, (OverflowError, TypeError, ValueError)):
-            return ValueRejected(f"{self.label}: {action} failed: a value cannot be stored ({type(exc).__name__}: {text})")
+            return ValueRejected(f"{self.label}: {action} failed: a value cannot be stored "
+                                 f"({type(exc).__name__}: {text})")
         if self.read_only and ("readonly" in low or "read-only" in low):
             hint = "the store was opened read-only (a read or verify command); nothing was written"
-        elif "readonly" in low or "read-only" in low or ("unable to open" in low and self.path and _read_only_fs(self.path)):
+        elif "readonly" in low or "read-only" in low or (
+                "unable to open" in low and self.path and _read_only_fs(self.path)):
             hint = "the file or its folder is read-only: recording stopped; use a writable --db path"
         elif "full" in low:
             hint = "the disk is full: recording stopped; free space, then start a new session (the file is intact)"
@@ -168,9 +171,23 @@ class Store:
             hint = "another program holds a write lock on the file; close it and retry"
         elif "not a database" in low or "malformed" in low:
             hint = "the file is not a Qamtu/SQLite database or is damaged"
+        elif "no such table" in low:
+            hint = self._older_schema_hint(text)
         else:
             hint = text
         return StoreError(f"{self.label}: {action} failed: {hint} ({type(exc).__name__}: {text})")
+
+    def _older_schema_hint(self, text: str) -> str:
+        """Advice for a missing table: a store of an older qamtu opened read-only is not upgraded."""
+        try:
+            pending = self.pending_migrations() if self.read_only else []
+        except BaseException:  # the store cannot even say: keep the engine's words
+            pending = []
+        if not pending:
+            return text
+        names = ", ".join(f"{m.owner} {m.number}" for m in pending)
+        return (f"{text}: the store was written by an older qamtu (missing migrations {names}) and read commands "
+                "never upgrade a store; run a writing command on it once (or push it into an up-to-date store)")
 
     def _legacy_version(self) -> int:
         """The single-sequence schema version of qamtu 0.1.0 (SQLite: ``user_version``)."""
@@ -261,7 +278,8 @@ class Store:
             self._depth = 0
             if self._failed:
                 self._rollback()
-                raise StoreError(f"{self.label}: {action}: a write inside the transaction failed; nothing of it was kept")
+                raise StoreError(f"{self.label}: {action}: a write inside the transaction failed; "
+                                 "nothing of it was kept")
             try:
                 self._exec("COMMIT", ())
             except self._engine_errors as exc:
@@ -323,9 +341,9 @@ class Store:
         return pd.DataFrame.from_records(rows, columns=names, coerce_float=True) if rows else \
             pd.DataFrame({n: pd.Series(dtype=object) for n in names})
 
-    def read_parallel(self, table: str, sql: str, params: Sequence[Any], convert: Callable[[Iterator[list[tuple]]], Any],
-                      *, workers: int = 2, progress: Callable[[int], None] | None = None,
-                      chunk: int = 500_000) -> list[Any]:
+    def read_parallel(self, table: str, sql: str, params: Sequence[Any],
+                      convert: Callable[[Iterator[list[tuple]]], Any], *, workers: int = 2,
+                      progress: Callable[[int], None] | None = None, chunk: int = 500_000) -> list[Any]:
         """Read a large ``SELECT ... FROM table ... WHERE ...`` in ``workers`` processes, each over a slice of
         ``table``'s rows, on a read-only connection of its own.
 

@@ -6,8 +6,9 @@ own, ``link_hash(form, *fields, prev_hash, payload)``; the first entry's ``prev_
 :data:`GENESIS`. ``form`` names the layout and its version (``"qamtu-record-v1"``), so two kinds of
 history can never produce the same text.
 
-The probe's records (sessions of samples) use this layout. Every record stores ``prev_hash``, the SHA-256 of the previous record's canonical form, and
-``hash``, the SHA-256 of its own. The canonical form of a record is the UTF-8 text::
+The probe's records (sessions of samples) use this layout. Every record stores ``prev_hash``,
+the SHA-256 of the previous record's canonical form, and ``hash``, the SHA-256 of its own. The
+canonical form of a record is the UTF-8 text::
 
     qamtu-record-v1 \\n session_id \\n seq \\n record_id \\n kind \\n time_utc \\n prev_hash \\n payload
 
@@ -46,7 +47,8 @@ def link_hash(form: str, *fields: object) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def record_hash(session_id: str, seq: int, record_id: str, kind: str, time_utc: str, prev_hash: str, payload: str) -> str:
+def record_hash(session_id: str, seq: int, record_id: str, kind: str, time_utc: str, prev_hash: str,
+                payload: str) -> str:
     """SHA-256 (hex) of a probe record's canonical form (:func:`link_hash` with ``qamtu-record-v1``)."""
     return link_hash(FORM, session_id, seq, record_id, kind, time_utc, prev_hash, payload)
 

@@ -27,6 +27,7 @@ import importlib
 import threading
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata, resources
 
 from .errors import StoreError
@@ -93,8 +94,8 @@ def register_migrations(owner: str, migrations: list[Migration]) -> None:
         _registry[owner] = ms
 
 
-def owner_modules() -> dict[str, str]:
-    """owner -> module that registers its migrations: the data table first, then entry points by name."""
+@lru_cache(maxsize=1)
+def _owner_modules() -> tuple[tuple[str, str], ...]:
     table = tomllib.loads(resources.files(__package__).joinpath("data", "owners.toml").read_text(encoding="utf-8"))
     out = dict(table["owners"])
     try:
@@ -103,7 +104,13 @@ def owner_modules() -> dict[str, str]:
         eps = []
     for ep in sorted(eps, key=lambda e: e.name):
         out.setdefault(ep.name, ep.value)
-    return out
+    return tuple(out.items())
+
+
+def owner_modules() -> dict[str, str]:
+    """owner -> module that registers its migrations: the data table first, then entry points by name
+    (read once per process)."""
+    return dict(_owner_modules())
 
 
 def load_owners() -> None:

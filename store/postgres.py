@@ -84,7 +84,8 @@ class PostgresStore(Store):
         binary = " (FORMAT BINARY)" if types else ""
         with self._lock:
             try:
-                with self._conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}") as cp:
+                statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN{binary}"
+                with self._conn.cursor() as cur, cur.copy(statement) as cp:
                     if types:
                         cp.set_types(list(types))
                     for r in rows:
@@ -102,7 +103,8 @@ class PostgresStore(Store):
         if isinstance(exc, psycopg.errors.UniqueViolation):
             return UniqueViolation(f"{self.label}: {action} failed: a row with this key is already there ({text})")
         if isinstance(exc, (OverflowError, TypeError, ValueError, psycopg.DataError)):
-            return ValueRejected(f"{self.label}: {action} failed: a value cannot be stored ({type(exc).__name__}: {text})")
+            return ValueRejected(f"{self.label}: {action} failed: a value cannot be stored "
+                                 f"({type(exc).__name__}: {text})")
         if self.read_only and "read-only transaction" in low:
             hint = "the store was opened read-only (a read or verify command); nothing was written"
         elif "read-only" in low or "read only" in low:
@@ -113,6 +115,8 @@ class PostgresStore(Store):
             hint = "the database user lacks a right (CREATE on the schema, INSERT on the tables)"
         elif 'extension "postgis"' in low or "postgis" in low and "not available" in low:
             hint = "PostGIS is not installed on the server (Debian: postgresql-15-postgis-3)"
+        elif isinstance(exc, psycopg.errors.UndefinedTable):
+            hint = self._older_schema_hint(text)
         else:
             hint = text
         return StoreError(f"{self.label}: {action} failed: {hint} ({type(exc).__name__}: {text})")

@@ -4,8 +4,9 @@ Qamtu writes SQL with ``?`` placeholders (SQLite's qmark style). psycopg wants `
 every other ``%`` as a format character. :func:`to_pyformat` rewrites a statement token by token:
 a ``?`` inside a string literal (``'a?b'``, ``E'..'``), a quoted identifier (``"a?"``), a
 dollar-quoted body (``$f$ ... $f$``) or a comment is left alone; outside them ``?`` becomes ``%s``.
-Every ``%`` is doubled, inside literals too, since psycopg does not read SQL quoting. :func:`split_statements` cuts a migration's text at the semicolons that
-end statements, with the same rules, and drops comment-only pieces.
+Every ``%`` is doubled, inside literals too, since psycopg does not read SQL quoting.
+:func:`split_statements` cuts a migration's text at the semicolons that end statements, with the
+same rules, and drops comment-only pieces.
 """
 
 from __future__ import annotations

@@ -41,9 +41,11 @@ def make_store(path: Path, gazetteer) -> dict:
         auth.add_user(store, f"{role}1", role, PASSWORD)
     village = next(s for s in gazetteer if s.located and s.kind == "village" and s.name_ru)
     out = {"store": store, "village": village}
-    for n, (number, op, svc) in enumerate([("109-1", "kcell", "mobile_internet"), ("109-2", "beeline", "mobile_voice")]):
+    plan = [("109-1", "kcell", "mobile_internet"), ("109-2", "beeline", "mobile_voice")]
+    for n, (number, op, svc) in enumerate(plan):
         facts = ComplaintFacts(channel="109", external_number=number, received="2026-11-02", addressee="inspection",
-                               substance=f"Нет интернета {PAYLOAD}", language="ru", address_text=f"{village.name_ru} {PAYLOAD}",
+                               substance=f"Нет интернета {PAYLOAD}", language="ru",
+                               address_text=f"{village.name_ru} {PAYLOAD}",
                                kato=village.kato, operators=[op], services=[svc], needs_person=False)
         person = Applicant(name=f"Тест Тестов {PAYLOAD}", iin="", postal_address="ул. Абая 1", phone="+77010000000")
         r = records.register_complaint(store, facts, person, by="desk1", appeals=appeals(), gazetteer=gazetteer)

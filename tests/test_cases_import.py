@@ -58,7 +58,9 @@ def test_bad_rows_are_listed_by_row_number_and_nothing_is_written(store, tmp_pat
 
 def test_repeated_number_in_one_file(store, tmp_path):
     bad = _bad_copy(tmp_path, {"109-55881": "ЖТ-2026-000123", "\n109;": "\nE-Otinish;"})
-    with pytest.raises(ImportRowsError, match="row 3, column 'Номер обращения': e_otinish number 'ЖТ-2026-000123' repeats row 2"):
+    with pytest.raises(
+        ImportRowsError, match="row 3, column 'Номер обращения': e_otinish number 'ЖТ-2026-000123' repeats row 2"
+    ):
         import_file(store, bad, by="clerk", appeals=A)
 
 
@@ -77,9 +79,12 @@ def test_xlsx_with_a_custom_mapping(store, tmp_path):
     p = tmp_path / "export.xlsx"
     wb.save(p)
     m = tmp_path / "m.toml"
-    m.write_text('date_formats = ["%Y-%m-%d"]\n[columns]\nexternal_number = "No"\nreceived = "Date"\n'
-                 'applicant_name = "Who"\npostal_address = "Addr"\nsubstance = "Text"\naddress_text = "Place"\n'
-                 '[defaults]\nchannel = "109"\nlanguage = "ru"\naddressee = "Инспекция"\n', encoding="utf-8")
+    m.write_text(
+        'date_formats = ["%Y-%m-%d"]\n[columns]\nexternal_number = "No"\nreceived = "Date"\n'
+        'applicant_name = "Who"\npostal_address = "Addr"\nsubstance = "Text"\naddress_text = "Place"\n'
+        '[defaults]\nchannel = "109"\nlanguage = "ru"\naddressee = "Инспекция"\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ImportRowsError, match="row 3, column 'Who': empty"):
         import_file(store, p, by="clerk", appeals=A, mapping=load_mapping(m))
     ws["C3"] = "Пак Сергей"

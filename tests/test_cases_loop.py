@@ -45,7 +45,7 @@ def test_thirty_demo_complaints_are_matched_grouped_and_marked(demo):
         cs = records.complaints(store)
         assert len(cs) == 30 and all(c["demo"] for c in cs)
         assert {c["language"] for c in cs} == {"kk", "ru"}
-        assert records.complaints(store, unassigned=True) == []     # a person confirmed the unsure ones
+        assert records.complaints(store, unassigned=True) == []  # a person confirmed the unsure ones
         cases = {c["case_id"]: c for c in records.list_cases(store)}
         assert len(cases) == 4 and sum(c["complainants"] for c in cases.values()) == 30
         main = records.get_case(store, summary["main_case"])
@@ -68,7 +68,7 @@ def test_answer_letters_in_both_languages_render_kazakh_letters(demo):
     assert "Өтінішке ЖАУАП" in kk and all(ch in kk for ch in "әқңөұүі")
     assert "ОТВЕТ на обращение" in ru and "Порядок обжалования" in ru and "ст. 91" in ru
     texts = [_pdf_text(p) for p in pdfs]
-    measured = [t for t in texts if "42 " in t and "5 Мбит/с" in t]   # the no-violation case cites its numbers
+    measured = [t for t in texts if "42 " in t and "5 Мбит/с" in t]  # the no-violation case cites its numbers
     assert measured and all("ДЕМО" in t for t in texts)
     redirected = [t for t in texts if "Казтелерадио" in t]
     assert redirected
@@ -106,26 +106,65 @@ def test_plan_creates_inspection_records_and_findings_flow_back(demo, tmp_path):
         assert [s.kato for t in trips for s in t.stops] == [kcell["kato"]]
         assert trips[0].day == date(2026, 12, 1) and trips[0].km > 0 and trips[0].minutes > 60
         # without a registered act no inspection record is made
-        assert create_inspections(store, trips, registers=Registers.load(registers_dir), gazetteer=g,
-                                  inspectors=["Demo inspector"], instruments=["DEMO-MODEM-1"], by="planner") == []
-        records.transition(store, kcell["case_id"], "inspection_appointed", by="head",
-                           fields={"act_number": "DEMO-5", "act_registered": "2026-11-30"})
+        assert (
+            create_inspections(
+                store,
+                trips,
+                registers=Registers.load(registers_dir),
+                gazetteer=g,
+                inspectors=["Demo inspector"],
+                instruments=["DEMO-MODEM-1"],
+                by="planner",
+            )
+            == []
+        )
+        records.transition(
+            store,
+            kcell["case_id"],
+            "inspection_appointed",
+            by="head",
+            fields={"act_number": "DEMO-5", "act_registered": "2026-11-30"},
+        )
         trips = plan_trips(store, start=date(2026, 12, 1), cal=load_calendar(), gazetteer=g, settings=planning())
-        made = create_inspections(store, trips, registers=Registers.load(registers_dir), gazetteer=g,
-                                  inspectors=["Demo inspector"], instruments=["DEMO-MODEM-1"], by="planner")
+        made = create_inspections(
+            store,
+            trips,
+            registers=Registers.load(registers_dir),
+            gazetteer=g,
+            inspectors=["Demo inspector"],
+            instruments=["DEMO-MODEM-1"],
+            by="planner",
+        )
         assert len(made) == 1 and made[0]["operator"] == "401-02"
         insp_id = made[0]["inspection_id"]
         s = g.get(kcell["kato"])
     with SampleStore(db) as ss:
         poor = Condition("LTE", rsrp_dbm=-115.0, download_mbps=1.5, upload_mbps=0.5)
-        write_campaign(ss, Campaign(settlements={s.kato: (s.lat, s.lon)}, condition=lambda k, o: poor,
-                                    start=datetime.combine(date(2026, 11, 20), time(5), timezone.utc), days=3,
-                                    operators=("401-02",), samples_per_visit=5, speedtests_per_visit=6,
-                                    inspector="Demo inspector", inspection_id=insp_id, seed=5))
+        write_campaign(
+            ss,
+            Campaign(
+                settlements={s.kato: (s.lat, s.lon)},
+                condition=lambda k, o: poor,
+                start=datetime.combine(date(2026, 11, 20), time(5), timezone.utc),
+                days=3,
+                operators=("401-02",),
+                samples_per_visit=5,
+                speedtests_per_visit=6,
+                inspector="Demo inspector",
+                inspection_id=insp_id,
+                seed=5,
+            ),
+        )
     with open_cases_store(db) as store:
         rows = flow_findings(store, insp_id, by="inspector", registers_folder=registers_dir)
-        assert rows == [{"case_id": kcell["case_id"], "verdict": "violation", "moved": ["measured", "violation_found"],
-                         "synthetic": True}]
+        assert rows == [
+            {
+                "case_id": kcell["case_id"],
+                "verdict": "violation",
+                "moved": ["measured", "violation_found"],
+                "synthetic": True,
+            }
+        ]
         assert records.get_case(store, kcell["case_id"])["state"] == "violation_found"
         assert all(r["ok"] for r in records.verify(store))
     assert date(2026, 12, 1) + timedelta(days=0) == trips[0].day

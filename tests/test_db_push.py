@@ -267,7 +267,7 @@ def test_parallel_workers_push_every_session_exactly_once(tmp_path, pg_url):
 
 def test_references_are_checked_once_per_statement_on_postgres(tmp_path, pg_url):
     """Migration 4: PostgreSQL checks what the foreign keys said with statement triggers (see
-    probe/migrations.py); every way of breaking a reference is still refused, and nothing of a
+    probe/sql/0002.postgresql.sql); every way of breaking a reference is still refused, and nothing of a
     refused statement stays."""
     from qamtu.probe.push import _projection_rows, _rows
 

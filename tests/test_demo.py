@@ -24,6 +24,16 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
     con = sqlite3.connect(db)
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
+    office = result["office"]        # how to open the office on the demo's store, with DEMO users
+    assert office["command"] == f"qamtu office serve --db {db}"
+    assert sorted(u["role"] for u in office["users"]) == ["admin", "desk", "head", "inspector"]
+    from qamtu.office.auth import authenticate
+    from qamtu.store import open_store
+
+    with open_store(db) as os_:
+        for u in office["users"]:
+            assert authenticate(os_, u["name"], u["password"])["role"] == u["role"]
+        assert os_.scalar("SELECT COUNT(*) FROM office_users WHERE demo = 1") == 4
     with Store(db) as st:
         assert all(r.ok for r in st.verify())
         field = st.samples_frame(session=s["session_id"])
@@ -40,3 +50,8 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
     with zipfile.ZipFile(outputs["inspection bundle"]) as z:
         assert any(n.endswith(".pdf") for n in z.namelist()) and any("manifest" in n for n in z.namelist())
     assert outputs["district summary (XLSX)"].stat().st_size > 5000
+    # the complaints loop (cases): answer letters in both languages, the 109 table, every history intact
+    answers = [p for k, p in outputs.items() if k.startswith("cases: answer ") and p.suffix == ".pdf"]
+    assert {p.name for p in answers} == {"answer_kk.pdf", "answer_ru.pdf"}
+    assert outputs["cases: 109 district table (xlsx)"].stat().st_size > 5000
+    assert all(r["ok"] for r in json.loads(outputs["cases: case history check (JSON)"].read_text(encoding="utf-8")))

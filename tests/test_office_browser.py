@@ -119,7 +119,8 @@ def test_issue_answer(browser, office):
     from qamtu.office import auth
 
     assert records.get_case(office["store"], office["case1"])["state"] == "answered"
-    assert any(r["action"] == "answer_issued" and r["target"] == office["complaint1"] for r in auth.audit_log(office["store"]))
+    assert any(r["action"] == "answer_issued" and r["target"] == office["complaint1"]
+               for r in auth.audit_log(office["store"]))
 
 
 def test_upload_store_file(browser, office):
@@ -129,7 +130,8 @@ def test_upload_store_file(browser, office):
     village = office["village"]
     laptop = office["tmp"] / "laptop.db"
     with sample_store(laptop, create=True) as st:
-        write_campaign(st, Campaign({village.kato: (village.lat, village.lon)}, lambda k, o: Condition("LTE", -100, 5, 1),
+        write_campaign(st, Campaign({village.kato: (village.lat, village.lon)},
+                                    lambda k, o: Condition("LTE", -100, 5, 1),
                                     days=1, operators=("401-02",), samples_per_visit=5, speedtests_per_visit=1,
                                     start=datetime(2026, 11, 3, 6, tzinfo=timezone.utc)))
     sign_in(browser, office["base"], "inspector")
@@ -158,3 +160,22 @@ def test_maps_without_script_errors(browser, office):
         assert browser.find_element(By.ID, el_id).get_attribute("data-ready") == "1", path
         assert browser.find_elements(By.CSS_SELECTOR, ".leaflet-interactive, canvas"), path
         assert not script_errors(browser), path
+
+
+def test_language_switch_and_phone_width(browser, office):
+    sign_in(browser, office["base"], "desk")
+    browser.find_element(By.CSS_SELECTOR, 'a[href="?lang=ru"]').click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "header nav"), "Дела"))
+    browser.get(office["base"] + "/staff/cases")              # remembered in the cookie
+    assert "Дела" in browser.find_element(By.TAG_NAME, "h1").text
+    browser.find_element(By.CSS_SELECTOR, 'a[href="?lang=kk"]').click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), "Істер"))
+    browser.set_window_size(390, 844)                         # a phone
+    try:
+        for path in ("/staff/cases", "/staff/intake", f"/staff/cases/{office['case0']}"):
+            browser.get(office["base"] + path)
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 1, (path, overflow)
+    finally:
+        browser.set_window_size(1200, 900)

@@ -24,7 +24,8 @@ def hostile_gazetteer(tmp_path_factory):
     import json
 
     path = tmp_path_factory.mktemp("gaz") / "settlements.geojson"
-    feats = [settlement_feature("611010001", 43.3, 68.2, name=PAYLOAD), settlement_feature("611010002", 43.4, 68.3, name="Ақтөбе")]
+    feats = [settlement_feature("611010001", 43.3, 68.2, name=PAYLOAD),
+             settlement_feature("611010002", 43.4, 68.3, name="Ақтөбе")]
     path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False), encoding="utf-8")
     return Gazetteer.load(path)
 
@@ -58,7 +59,8 @@ def test_every_staff_route_every_role_and_signed_out(office):
         for method in page.methods:
             r = anon.request(method, _path(page, office), data={"csrf_token": "x"} if method == "POST" else None)
             if method == "GET" and not page.path.endswith(".json"):
-                assert r.status_code == 303 and r.headers["location"].startswith("/staff/signin"), (page.name, r.status_code)
+                assert r.status_code == 303, (page.name, r.status_code)
+                assert r.headers["location"].startswith("/staff/signin"), page.name
             else:
                 assert r.status_code == 401, (page.name, method, r.status_code)
     for role in ROLES:
@@ -96,7 +98,8 @@ def test_signin_rate_limited(tmp_path, hostile_gazetteer):
     with running(app_for(ids["store"], tmp_path, gazetteer=hostile_gazetteer)) as base:
         c = httpx.Client(base_url=base)
         token = csrf_of(c.get("/staff/signin").text)
-        codes = [c.post("/staff/signin", data={"name": "head1", "password": "wrong password!", "csrf_token": token}).status_code
+        wrong = {"name": "head1", "password": "wrong password!", "csrf_token": token}
+        codes = [c.post("/staff/signin", data=wrong).status_code
                  for _ in range(RATES["signin"].burst + 1)]
         assert codes[:-1] == [401] * RATES["signin"].burst and codes[-1] == 429, codes
         r = c.post("/staff/signin", data={"name": "head1", "password": PASSWORD, "csrf_token": token})
@@ -121,6 +124,8 @@ def test_hostile_text_rendered_as_text(office):
         r = client.get(path)
         assert r.status_code == 200, path
         assert RAW not in r.text and "<img src=x" not in r.text, path
+    found = client.get("/staff/cases", params={"q": office["complaint0"].lower()}).text   # search by talon
+    assert office["case0"] in found and office["case1"] not in found
     case_page = client.get(f"/staff/cases/{office['case0']}").text
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in case_page            # the settlement name, escaped
     complaint = client.get(f"/staff/complaints/{office['complaint0']}").text
@@ -198,7 +203,8 @@ def test_audit_log_is_append_only_and_secrets_hashed(office):
     hashes = [r["password_hash"] for r in store.query("SELECT password_hash FROM office_users")]
     assert all(h.startswith("$argon2id$") for h in hashes)
     key = auth.add_key(store, "akimat-109")
-    assert key.startswith("q311_") and auth.key_name(store, key) == "akimat-109" and auth.key_name(store, key + "x") is None
+    assert key.startswith("q311_") and auth.key_name(store, key) == "akimat-109"
+    assert auth.key_name(store, key + "x") is None
     assert key not in str(store.query("SELECT * FROM office_api_keys"))
     tokens = [r["token_sha256"] for r in store.query("SELECT token_sha256 FROM office_sessions")]
     assert tokens and all(len(t) == 64 for t in tokens)
@@ -226,3 +232,35 @@ def test_cli_users_and_keys(tmp_path):
     with open_store(db) as store:
         assert auth.key_name(store, key) == "akimat"
         assert auth.authenticate(store, "aigerim", PASSWORD)["role"] == "desk"
+
+
+def test_serve_command_runs_the_app(tmp_path):
+    """`qamtu office serve` as a user starts it: a real process on a loopback port."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import QAMTU
+    from office_support import free_port
+
+    port = free_port()
+    db = tmp_path / "served.db"
+    proc = subprocess.Popen([str(QAMTU), "office", "serve", "--db", str(db), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/staff/", follow_redirects=False, timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "office serve did not start"
+                time.sleep(0.3)
+        assert r.status_code == 303 and r.headers["location"].startswith("/staff/signin")
+        assert "server" not in r.headers
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        out = proc.communicate(timeout=20)[0].decode("utf-8", "replace")
+    assert db.exists() and "Traceback" not in out
+    assert "GET dashboard -> 303" in out and "/staff/" not in out.split("Ctrl-C stops", 1)[-1]

@@ -7,9 +7,10 @@ import tomllib
 
 from conftest import REPO
 
-PACKAGES = ("device", "store", "probe", "mapping", "reports", "cases")
+PACKAGES = ("device", "store", "probe", "mapping", "reports", "cases", "office")
 #: package -> the Qamtu packages it may import (besides the root ``qamtu`` and itself); see docs/architecture.md.
-#: device, mapping and store are at the bottom; cases sits above reports; nothing imports cases or the CLI.
+#: device, mapping and store are at the bottom; cases sits above reports, office above cases; only the CLI
+#: imports office; nothing imports the CLI.
 ALLOWED = {
     "device": set(),
     "mapping": set(),
@@ -17,6 +18,7 @@ ALLOWED = {
     "probe": {"device", "mapping", "store"},
     "reports": {"device", "mapping", "store", "probe"},
     "cases": {"device", "mapping", "store", "probe", "reports"},
+    "office": {"device", "mapping", "store", "probe", "reports", "cases"},
 }
 #: every second-level name a module may name: the packages, and the root's own modules/data
 ROOT_NAMES = {"__version__", "package_path", "QamtuError"}

@@ -141,7 +141,7 @@ def test_operator_codes_must_be_digits_when_recording_and_pushing(tmp_path):
         w = st.begin_session("Ainur")
         w.sample(_Dumped(sample), T0)
         w.close()
-        assert st.query("SELECT operator_mcc, operator_mnc FROM samples") == [{"operator_mcc": None, "operator_mnc": None}]
+        assert st.rows("SELECT operator_mcc, operator_mnc FROM samples") == [(None, None)]
         notes = [r[0] for r in st.rows("SELECT message FROM events WHERE type = 'warning' ORDER BY seq")]
         assert any("operator_mcc" in n and "not a 3-digit code" in n for n in notes), notes
         assert all(r.ok for r in st.verify())
@@ -248,6 +248,10 @@ def test_postgres_placeholders_literals_and_range(cluster):
 
 
 # ---------------------------------------------------------------------------------------------- the boundary
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def _store_private_names() -> set[str]:
     """Underscore members defined by the store's classes, and the connection."""
     names = {"conn", "_conn"}
@@ -255,9 +259,9 @@ def _store_private_names() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef):
                 for item in ast.walk(node):
-                    if isinstance(item, ast.FunctionDef) and item.name.startswith("_") and not item.name.startswith("__"):
+                    if isinstance(item, ast.FunctionDef) and _private(item.name):
                         names.add(item.name)
-                    if isinstance(item, ast.Attribute) and item.attr.startswith("_") and not item.attr.startswith("__") \
+                    if isinstance(item, ast.Attribute) and _private(item.attr) \
                             and isinstance(item.value, ast.Name) and item.value.id == "self":
                         names.add(item.attr)
     return names

@@ -34,6 +34,8 @@ RELEASED = {
                      "07becca701e9a0bc45c21e66d5f86fbdeb145140ad05f1bb2f4ce0eceaf6be40"),
     ("reports", 2): ("b59d1894f83f4fbcbf7c667fcd1a3e909fbb7644a033d737bc01fad7efafcd24",
                      "0c0e4ac98206ec293b959692752481538d08d0c3981ddb959fe7bc66adc103da"),
+    ("office", 1): ("24d1596a9f4ffd57648d39aa2f5bc088f413d39f43fef1d98688617528c0825c",
+                    "90b96a24bfa2cc1a06391aa4d97dc6b346e377c3358858856a8daec71370ee1f"),
 }
 
 PLACES = {"611633100": (42.467228, 68.904243), "611010000": (43.301946, 68.27037)}
@@ -68,6 +70,21 @@ def test_owners_come_from_the_data_table():
     # probe's tables are created before reports': owners are applied in the table's order
     order = [(m.owner, m.number) for m in registered()]
     assert order.index(("probe", 1)) < order.index(("reports", 1))
+
+
+def test_a_package_outside_the_repository_registers_through_an_entry_point(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import qamtu.store.migrations as migrations
+
+    ep = EntryPoint(name="plugin", value="qamtu_plugin.schema", group=migrations.ENTRY_POINT_GROUP)
+    monkeypatch.setattr(migrations.metadata, "entry_points", lambda group: [ep] if group == ep.group else [])
+    migrations._owner_modules.cache_clear()
+    try:
+        assert list(owner_modules())[-1] == "plugin" and owner_modules()["plugin"] == "qamtu_plugin.schema"
+        assert owner_modules()["probe"] == "qamtu.probe.schema", "the data table wins over an entry point"
+    finally:
+        migrations._owner_modules.cache_clear()
 
 
 def test_registration_refuses_gaps_and_a_different_list():
@@ -153,6 +170,8 @@ def test_read_only_open_never_migrates_or_switches_the_journal(tmp_path):
         assert len(st.samples_frame()) > 0
         with pytest.raises(StoreError, match="opened read-only"):
             st.execute("DELETE FROM events")
+        with pytest.raises(StoreError, match=r"older qamtu \(missing migrations probe 2(, cases 1)?\) and read commands never upgrade"):
+            st.query("SELECT * FROM no_such_table_yet")
     assert evidence.read_bytes() == before
     conn = sqlite3.connect(evidence)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
