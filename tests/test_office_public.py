@@ -404,3 +404,46 @@ def test_due_date_comes_from_the_calendar_not_a_fixed_offset():
     cal, ap = load_calendar(), appeals()
     d = compute(cal, ap, date(2026, 12, 14)).due   # before Independence Day (16-17 December)
     assert (d - date(2026, 12, 14)).days > 15 + 4
+
+
+# ------------------------------------------------------------------------------------ PostgreSQL
+def test_public_side_on_postgresql(tmp_path, gazetteer):
+    """The same queries on the office server's engine: form, look-up, pages, open data, Open311."""
+    from pg import Cluster, pg_bin, postgis_available
+
+    if pg_bin() is None or not postgis_available():
+        pytest.fail("PostgreSQL/PostGIS are needed (apt: postgresql postgresql-15-postgis-3; .ci/run installs them)")
+    cluster = Cluster().start()
+    try:
+        url = cluster.create_db("office_public")
+        store = open_store(url)
+        key = auth.add_key(store, "pgclient")
+        _register(store, gazetteer, "109-pg", PLAIN_KATO, "kcell", "post", today_kz().isoformat(), person=PERSON)
+        app = app_for(store, tmp_path, gazetteer=gazetteer)
+        with running(app) as base, httpx.Client(base_url=base, timeout=30) as c:
+            r = _post_complaint(c)
+            assert r.status_code == 200, r.text[:300]
+            talon = re.search(r'id="talon">([^<]+)<', r.text).group(1)
+            page = c.get("/public/receipt")
+            r = c.post("/public/receipt", data={"csrf_token": csrf_of(page.text), "talon": talon})
+            assert r.status_code == 200 and re.search(r'id="due">([^<]+)<', r.text)
+            s = c.get(f"/public/settlements/{PLAIN_KATO}?lang=ru")
+            assert s.status_code == 200 and 'class="n-open">1<' in s.text
+            counts = {x["kato"]: x["open"] for x in c.get("/public/map.json").json()["settlements"]}
+            assert counts == {HOSTILE_KATO: 1, PLAIN_KATO: 1}
+            assert len(list(csv.DictReader(io.StringIO(c.get("/public/open-data/settlements.csv").text)))) == 2
+            assert len(c.get("/open311/v2/requests.json?status=open").json()) == 2
+            assert c.get("/open311/v2/requests.json?status=closed").json() == []
+            r = c.post("/open311/v2/requests.json", data={
+                "api_key": key, "service_code": "post", "address_id": PLAIN_KATO, "attribute[operator]": "kcell",
+                "description": "нет почты", "last_name": "Сапарова", "attribute[postal_address]": "Туркестан"})
+            assert r.status_code == 201, r.text
+            t = c.get(f"/open311/v2/tokens/{r.json()[0]['token']}.json").json()
+            assert t[0]["service_request_id"] == r.json()[0]["service_request_id"]
+            for u in ("/", f"/public/settlements/{PLAIN_KATO}", "/open311/v2/requests.json",
+                      "/public/open-data/settlements.geojson"):
+                text = c.get(u).text
+                assert PERSON["name"] not in text and PERSON["phone"] not in text and "Сапарова" not in text
+        store.close()
+    finally:
+        cluster.stop()
