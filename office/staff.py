@@ -289,11 +289,17 @@ def complaint_confirm(ctx: Ctx):
     from ..cases.registers import appeals
 
     cid = ctx.params["complaint_id"]
+    kato = ctx.field("kato_other") or ctx.field("kato")
+    if not kato:
+        from .errors import OfficeError
+
+        raise OfficeError("kato: pick the settlement from the candidates or give its 9-digit KATO code")
+    _settlement_or_error(ctx, kato)
     ops = [o for o in ctx.form.getlist("operator") if isinstance(o, str) and o]
     svcs = [s for s in ctx.form.getlist("service") if isinstance(s, str) and s]
     out = records.confirm_complaint(ctx.store, cid, by=ctx.user["name"], appeals=appeals(ctx.office.registers),
-                                    gazetteer=ctx.office.gazetteer, **_confirm_kwargs(ctx.field("kato"), ops, svcs))
-    ctx.audit("complaint_confirmed", cid, {"kato": ctx.field("kato"), "cases": out["cases"]})
+                                    gazetteer=ctx.office.gazetteer, **_confirm_kwargs(kato, ops, svcs))
+    ctx.audit("complaint_confirmed", cid, {"kato": kato, "cases": out["cases"]})
     return ctx.redirect(url_for("complaint", complaint_id=cid))
 
 
