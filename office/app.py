@@ -22,7 +22,7 @@ from .limits import FORM_LIMIT, UPLOAD_LIMIT, BodyLimit, RateLimiter
 log = logging.getLogger("qamtu.office")
 
 #: the modules whose @route declarations make up the app (a new module adds one entry)
-VIEW_MODULES: tuple[str, ...] = ("qamtu.office.staff",)
+VIEW_MODULES: tuple[str, ...] = ("qamtu.office.staff", "qamtu.office.public", "qamtu.office.open311")
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -103,7 +103,7 @@ def create_app(db, *, behind_proxy: bool = False, max_upload: int = UPLOAD_LIMIT
     that sets them); ``max_upload``: bytes of a store file upload; ``rates``: overrides of
     :data:`qamtu.office.limits.RATES` by name."""
     from ..store import open_store
-    from . import schema  # noqa: F401  (registers the office migrations)
+    from . import public_schema, schema  # noqa: F401  (register the office migrations)
 
     store = db if hasattr(db, "transaction") else open_store(db, create=True)
     for name in VIEW_MODULES:

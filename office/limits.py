@@ -35,6 +35,8 @@ class Rate:
 RATES: dict[str, Rate] = {
     "signin": Rate(burst=10, per_minute=6),         # 10 tries, then one every 10 s
     "public_post": Rate(burst=5, per_minute=2),     # complaint form, Open311 POST
+    "lookup": Rate(burst=10, per_minute=10),        # talon look-up (against enumeration)
+    "open311_post": Rate(burst=30, per_minute=30),  # Open311 POST (a keyed client may relay many residents)
 }
 
 
