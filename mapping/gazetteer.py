@@ -1,6 +1,7 @@
 """The settlement gazetteer: loading and checking ``settlements.geojson``, look-up and search.
 
-A :class:`Settlement` is one KATO populated place of Turkistan region. Its position (WGS84
+A :class:`Settlement` is one KATO populated place of the gazetteer's regions (by default the
+inspection's territory: Shymkent city 79, Zhambyl 31, Turkistan 61 and Kyzylorda 43). Its position (WGS84
 degrees) is the point matched from OpenStreetMap or GeoNames, or ``None`` where no source point
 was found: a position is never invented.
 """
@@ -34,17 +35,21 @@ class Settlement(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kato: str = Field(pattern=r"^61\d{7}$", description="9-digit KATO code, kept as text")
+    kato: str = Field(pattern=r"^\d{9}$", description="9-digit KATO code, kept as text")
     name_kk: str = Field(min_length=1)
     name_ru: str = Field(min_length=1)
     name_latin: Optional[str] = None
     kind: Kind
     kato_name_kk: str = Field(min_length=1, description="Kazakh name as written in KATO, with type marker")
     kato_name_ru: str = Field(min_length=1, description="Russian name as written in KATO, with type marker")
-    district_kato: str = Field(pattern=r"^61\d{2}00000$")
+    region_kato: str = Field(pattern=r"^\d{2}0000000$", description="KATO code of the region (oblast row)")
+    region_name_kk: str = Field(min_length=1)
+    region_name_ru: str = Field(min_length=1)
+    district_kato: str = Field(pattern=r"^\d{9}$", description="the unit: district, city of regional "
+                               "significance, or a city district of Shymkent")
     district_name_kk: str = Field(min_length=1)
     district_name_ru: str = Field(min_length=1)
-    rural_okrug_kato: Optional[str] = Field(default=None, pattern=r"^61\d{4}000$")
+    rural_okrug_kato: Optional[str] = Field(default=None, pattern=r"^\d{6}000$")
     rural_okrug_name_kk: Optional[str] = None
     rural_okrug_name_ru: Optional[str] = None
     population: Optional[int] = Field(default=None, ge=0, description="persons; see population_source")
