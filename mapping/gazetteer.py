@@ -116,8 +116,9 @@ def _parse_feature(path: Path, index: int, feature: Any) -> Settlement:
 class Gazetteer:
     """Settlements of one file, checked on load, with look-up by KATO code and name search."""
 
-    def __init__(self, settlements: list[Settlement], path: Path | None = None):
+    def __init__(self, settlements: list[Settlement], path: Path | None = None, meta: dict[str, Any] | None = None):
         self.path = path
+        self.meta = meta or {}
         self.settlements = settlements
         self._by_kato = {s.kato: s for s in settlements}
 
@@ -144,10 +145,64 @@ class Gazetteer:
             if s.kato in seen:
                 raise GazetteerError(f"{path}: feature #{i} (kato {s.kato}): field 'kato' appears twice")
             seen.add(s.kato)
-        return cls(settlements, path)
+        return cls(settlements, path, {k: v for k, v in data.items() if k not in ("type", "features")})
 
     def __len__(self) -> int:
         return len(self.settlements)
+
+    @cached_property
+    def region_prefixes(self) -> tuple[str, ...]:
+        """2-digit KATO prefixes of the regions, in the order the file lists them (else by code)."""
+        listed = [r for r in self.meta.get("regions", []) if isinstance(r, str)]
+        present = sorted({s.kato[:2] for s in self.settlements})
+        return tuple([r for r in listed if r in present] + [r for r in present if r not in listed])
+
+    @cached_property
+    def regions(self) -> dict[str, tuple[str, str]]:
+        """(Kazakh name, Russian name) of each region by its 9-digit KATO code, in file order."""
+        names = {s.region_kato: (s.region_name_kk, s.region_name_ru) for s in self.settlements}
+        return {p + "0000000": names[p + "0000000"] for p in self.region_prefixes}
+
+    def resolve_regions(self, items: list[str] | tuple[str, ...] | None, option: str = "--region") -> tuple[str, ...]:
+        """9-digit region codes from prefixes (``61``, ``610000000``) or Kazakh/Russian/Latin names
+        (``Turkistan``, ``Жамбыл``); empty or None: every region. GazetteerError lists the valid ones."""
+        if not items:
+            return tuple(self.regions)
+        out: list[str] = []
+        for item in items:
+            for part in str(item).split(","):
+                code = self._region_of(part.strip())
+                if code is None:
+                    valid = "; ".join(f"{c[:2]} ({kk} / {ru})" for c, (kk, ru) in self.regions.items())
+                    raise GazetteerError(f"{option}: {part.strip()!r} is not a region of the gazetteer; valid: {valid}")
+                if code not in out:
+                    out.append(code)
+        return tuple(out)
+
+    def _region_of(self, text: str) -> str | None:
+        if text.isdigit():
+            code = text[:2] + "0000000"
+            return code if code in self.regions and (len(text) == 2 or text[2:].strip("0") == "") else None
+        key = search_key(text)
+        if not key:
+            return None
+        for code, names in self.regions.items():
+            for name in names:
+                words = [w for w in name.replace(".", " ").split() if w.lower() not in
+                         ("облысы", "область", "г", "қ", "обл")]
+                stem = search_key(" ".join(words))
+                if stem and (key == stem or (len(key) >= 4 and (stem.startswith(key) or key.startswith(stem[:5])))):
+                    return code
+        return None
+
+    def select(self, regions: list[str] | tuple[str, ...] | None) -> "Gazetteer":
+        """A gazetteer of the given regions only (codes or names as :meth:`resolve_regions` takes)."""
+        codes = set(self.resolve_regions(regions))
+        if codes == set(self.regions):
+            return self
+        g = Gazetteer([s for s in self.settlements if s.region_kato in codes], self.path)
+        g.meta = {**self.meta, "regions": [c[:2] for c in self.regions if c in codes]}
+        return g
 
     def __iter__(self):
         return iter(self.settlements)
@@ -205,21 +260,42 @@ def _default_gazetteer() -> Gazetteer:
 
 
 def district_stats(gazetteer: Gazetteer, populated_only: bool = True) -> list[dict[str, Any]]:
-    """Per district (17 units): settlements total, with and without coordinates, sorted by KATO.
+    """Per unit, then per region, then for the whole gazetteer: settlements total, with and without
+    coordinates, and the located share in percent; units sorted by KATO within their region.
 
+    Each row has ``level`` (``district``, ``region`` or ``total``) and the region's code and names.
     ``populated_only`` counts cities, towns and villages only (not stations or farm objects).
     """
-    rows: dict[str, dict[str, Any]] = {}
+    def blank(level: str, kato: str, kk: str, ru: str, region: Settlement | None) -> dict[str, Any]:
+        return {"level": level, "region_kato": region.region_kato if region else None,
+                "region_name_kk": region.region_name_kk if region else None,
+                "region_name_ru": region.region_name_ru if region else None,
+                "district_kato": kato, "district_name_kk": kk, "district_name_ru": ru,
+                "total": 0, "with_coords": 0, "without_coords": 0, "located_pct": None}
+
+    units: dict[str, dict[str, Any]] = {}
+    regions: dict[str, dict[str, Any]] = {}
+    total = blank("total", "000000000", "Барлығы", "Итого", None)
     for s in gazetteer:
         if populated_only and not s.populated:
             continue
-        row = rows.setdefault(s.district_kato, {
-            "district_kato": s.district_kato, "district_name_kk": s.district_name_kk,
-            "district_name_ru": s.district_name_ru, "total": 0, "with_coords": 0, "without_coords": 0})
-        row["total"] += 1
-        row["with_coords" if s.located else "without_coords"] += 1
-    out = [rows[k] for k in sorted(rows)]
-    total = {"district_kato": "610000000", "district_name_kk": "Облыс бойынша барлығы", "district_name_ru": "Итого по области",
-             "total": sum(r["total"] for r in out), "with_coords": sum(r["with_coords"] for r in out),
-             "without_coords": sum(r["without_coords"] for r in out)}
-    return out + [total]
+        unit = units.setdefault(s.district_kato, blank("district", s.district_kato, s.district_name_kk,
+                                                       s.district_name_ru, s))
+        region = regions.setdefault(s.region_kato, blank("region", s.region_kato, s.region_name_kk + " бойынша барлығы",
+                                                         "Итого: " + s.region_name_ru, s))
+        for row in (unit, region, total):
+            row["total"] += 1
+            row["with_coords" if s.located else "without_coords"] += 1
+    out = []
+    for code in sorted(regions, key=_region_order(gazetteer)):
+        out += [units[k] for k in sorted(units) if units[k]["region_kato"] == code] + [regions[code]]
+    out.append(total)
+    for row in out:
+        row["located_pct"] = round(100.0 * row["with_coords"] / row["total"], 1) if row["total"] else None
+    return out
+
+
+def _region_order(gazetteer: Gazetteer):
+    """Sort key of region codes: the order the gazetteer was built in (its ``regions`` list), else by code."""
+    order = {r + "0000000": i for i, r in enumerate(gazetteer.region_prefixes)}
+    return lambda code: (order.get(code, len(order)), code)
