@@ -23,6 +23,10 @@ from .names import search_key
 
 Kind = Literal["city", "settlement_town", "village", "railway_station", "other"]
 POPULATED_KINDS: tuple[str, ...] = ("city", "settlement_town", "village")
+#: Row labels of district roll-ups: one row per region (under its KATO code), one for all regions.
+REGION_TOTAL_KK = "{} бойынша барлығы"
+REGION_TOTAL_RU = "Итого: {}"
+TOTAL_KATO = "000000000"
 
 
 def default_gazetteer_path() -> Path:
@@ -275,14 +279,14 @@ def district_stats(gazetteer: Gazetteer, populated_only: bool = True) -> list[di
 
     units: dict[str, dict[str, Any]] = {}
     regions: dict[str, dict[str, Any]] = {}
-    total = blank("total", "000000000", "Барлығы", "Итого", None)
+    total = blank("total", TOTAL_KATO, "Барлығы", "Итого", None)
     for s in gazetteer:
         if populated_only and not s.populated:
             continue
         unit = units.setdefault(s.district_kato, blank("district", s.district_kato, s.district_name_kk,
                                                        s.district_name_ru, s))
-        region = regions.setdefault(s.region_kato, blank("region", s.region_kato, s.region_name_kk + " бойынша барлығы",
-                                                         "Итого: " + s.region_name_ru, s))
+        region = regions.setdefault(s.region_kato, blank("region", s.region_kato, REGION_TOTAL_KK.format(s.region_name_kk),
+                                                         REGION_TOTAL_RU.format(s.region_name_ru), s))
         for row in (unit, region, total):
             row["total"] += 1
             row["with_coords" if s.located else "without_coords"] += 1

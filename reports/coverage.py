@@ -332,8 +332,8 @@ def coverage_map_from_store(db: Path | str | Store, out: Path | str, *, offline:
 
 
 def region_summary(cl: Classification) -> list[dict[str, Any]]:
-    """The region rows of the roll-up (one per scope), for printing."""
-    rows = cl.districts[cl.districts["district_kato"] == "610000000"]
+    """The region rows of the roll-up (one per region and scope, then all regions together), for printing."""
+    rows = cl.districts[cl.districts["level"] != "district"]
     return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
             for r in rows.to_dict(orient="records")]
 
