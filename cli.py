@@ -53,55 +53,72 @@ def _root(
 
 
 # --------------------------------------------------------------------------- settlements
-settlements_app = typer.Typer(help="The settlement gazetteer of Turkistan region (KATO 61).", no_args_is_help=True)
+settlements_app = typer.Typer(help="The settlement gazetteer: by default the inspection's territory (Shymkent 79, "
+                              "Zhambyl 31, Turkistan 61, Kyzylorda 43).", no_args_is_help=True)
 app.add_typer(settlements_app, name="settlements")
 
 GazetteerOpt = typer.Option(None, "--gazetteer", help="Settlements GeoJSON (default: the bundled settlements.geojson).")
+RegionOpt = typer.Option([], "--region", help="Only this region: KATO prefix (61) or name (Turkistan, Жамбыл); "
+                                              "repeatable or comma-separated. Default: every region of the gazetteer.")
 
 
-def _gazetteer(path: Optional[Path]):
+def _gazetteer(path: Optional[Path], region: Optional[list[str]] = None):
     from .mapping.gazetteer import Gazetteer
 
-    return Gazetteer.load(path)
+    return Gazetteer.load(path).select(region or None)
 
 
 @settlements_app.command("build")
 def settlements_build(
     sources: Optional[Path] = typer.Option(None, "--sources", help="Folder of source files (default: the bundled data/sources)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output GeoJSON (default: settlements.geojson of the package)."),
+    regions: Optional[str] = typer.Option(None, "--regions", help="Comma-separated KATO region prefixes or names, or "
+                                          "'all' (the whole country: needs national sources, see data/sources/"
+                                          "SOURCES.md). Default: 79,31,61,43, the inspection's territory."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Rebuild settlements.geojson from the bundled KATO, OSM and GeoNames sources (same bytes every run)."""
+    """Rebuild settlements.geojson, district and region polygons from KATO, OSM, GeoNames and geokz (same bytes every run).
+
+    Example: qamtu settlements build --regions all --sources /tmp/kz-sources --out /tmp/kz/settlements.geojson
+    """
     from .mapping.build import build_settlements
 
-    result = build_settlements(sources, out)
+    result = build_settlements(sources, out, regions=regions)
     if as_json:
         emit_json(result)
     else:
-        console.print(f"wrote {result['features']} settlements to {result['path']} (sha256 {result['sha256'][:16]}…)")
-        console.print(f"wrote {result['districts']} district polygons to {result['districts_path']}")
+        console.print(f"wrote {result['features']} settlements of regions {', '.join(result['regions'])} to "
+                      f"{result['path']} (sha256 {result['sha256'][:16]}…); cities, towns and villages located: "
+                      f"{result['populated_with_coordinates']} of {result['populated']}", highlight=False)
+        console.print(f"wrote {result['districts']} district polygons to {result['districts_path']} "
+                      f"({result['districts_approximate']} approximate)", highlight=False)
+        if result["units_without_polygon"]:
+            console.print(f"units without a polygon: {', '.join(result['units_without_polygon'])}", highlight=False)
 
 
 @settlements_app.command("stats")
 def settlements_stats(
     gazetteer: Optional[Path] = GazetteerOpt,
     all_kinds: bool = typer.Option(False, "--all-kinds", help="Count railway stations and other objects too."),
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Per district: settlements total, with and without coordinates."""
+    """Per region and district: settlements total, located, without coordinates, located share (%)."""
     from .mapping.gazetteer import district_stats
 
-    rows = district_stats(_gazetteer(gazetteer), populated_only=not all_kinds)
+    rows = district_stats(_gazetteer(gazetteer, region), populated_only=not all_kinds)
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="Settlements by district" + ("" if all_kinds else " (cities, towns, villages)"))
-    for header in ("KATO", "Kazakh", "Russian", "total", "located", "no coords"):
-        table.add_column(header, justify="right" if header in ("total", "located", "no coords") else "left")
-    for r in rows:
+    table = Table(title="Settlements by region and district" + ("" if all_kinds else " (cities, towns, villages)"))
+    for header in ("KATO", "Kazakh", "Russian", "total", "located", "no coords", "located %"):
+        table.add_column(header, justify="right" if header in ("total", "located", "no coords", "located %") else "left")
+    for i, r in enumerate(rows):
+        bold = r["level"] != "district"
         table.add_row(r["district_kato"], r["district_name_kk"], r["district_name_ru"],
-                      str(r["total"]), str(r["with_coords"]), str(r["without_coords"]),
-                      end_section=r is rows[-2])
+                      str(r["total"]), str(r["with_coords"]), str(r["without_coords"]), f"{r['located_pct']:.1f}",
+                      style="bold" if bold else None,
+                      end_section=bold or (i + 1 < len(rows) and rows[i + 1]["level"] == "total"))
     console.print(table)
 
 
@@ -109,11 +126,12 @@ def settlements_stats(
 def settlements_search(
     text: str = typer.Argument(..., help="Name in Kazakh, Russian or Latin letters; case and Kazakh/Russian look-alikes ignored."),
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many results."),
+    region: list[str] = RegionOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Find settlements by name."""
-    found = _gazetteer(gazetteer).search(text, limit=limit)
+    """Find settlements by name in every region (or --region); same-name places show their region and district."""
+    found = _gazetteer(gazetteer, region).search(text, limit=limit)
     if as_json:
         emit_json([s.as_dict() for s in found])
         return
@@ -121,10 +139,10 @@ def settlements_search(
         console.print(f"no settlement matches {text!r}")
         raise typer.Exit(1)
     table = Table()
-    for col in ("kato", "name_kk", "name_ru", "name_latin", "kind", "district", "lat", "lon"):
+    for col in ("kato", "name_kk", "name_ru", "name_latin", "kind", "region", "district", "lat", "lon"):
         table.add_column(col)
     for s in found:
-        table.add_row(s.kato, s.name_kk, s.name_ru, s.name_latin or "", s.kind, s.district_name_ru,
+        table.add_row(s.kato, s.name_kk, s.name_ru, s.name_latin or "", s.kind, s.region_name_ru, s.district_name_ru,
                       "" if s.lat is None else f"{s.lat:.5f}", "" if s.lon is None else f"{s.lon:.5f}")
     console.print(table)
 
@@ -151,13 +169,14 @@ def settlements_show(
 def settlements_qa(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
     limit_km: float = typer.Option(30.0, "--limit-km", help="List points further than this from their okrug's median (km)."),
+    region: list[str] = RegionOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Points to check in the field: far from their rural okrug, or without coordinates."""
+    """Points to check in the field, per region: far from their rural okrug, outside their unit's polygon, unlocated."""
     from .mapping.qa import okrug_outliers, qa_markdown
 
-    g = _gazetteer(gazetteer)
+    g = _gazetteer(gazetteer, region)
     if as_json:
         emit_json(okrug_outliers(g, limit_km))
         return
@@ -188,8 +207,8 @@ def settlements_locate(
     if tag.kato is None:
         console.print(f"no settlement: {tag.reason.text}")
         raise typer.Exit(1)
-    console.print(f"{data['kato']} {data['name_kk']} / {data['name_ru']} — {data['distance_m']:.0f} m "
-                  f"(reach {data['reach_m']:.0f} m)")
+    console.print(f"{data['kato']} {data['name_kk']} / {data['name_ru']} ({data['district_name_ru']}, "
+                  f"{data['region_name_ru']}) — {data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)", highlight=False)
 
 
 # --------------------------------------------------------------------------- sessions

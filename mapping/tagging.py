@@ -98,7 +98,9 @@ class Tag:
              "reason": self.reason.name.lower(), "reason_text": self.reason.text, "rule_version": self.rule_version}
         if gazetteer is not None and self.kato is not None:
             s = gazetteer.get(self.kato)
-            d.update(name_kk=s.name_kk, name_ru=s.name_ru, district_kato=s.district_kato)
+            d.update(name_kk=s.name_kk, name_ru=s.name_ru, district_kato=s.district_kato,
+                     district_name_kk=s.district_name_kk, district_name_ru=s.district_name_ru,
+                     region_kato=s.region_kato, region_name_kk=s.region_name_kk, region_name_ru=s.region_name_ru)
         return d
 
 
