@@ -32,7 +32,7 @@ from shapely.geometry import mapping, shape
 from .. import package_path
 from .errors import GazetteerError
 from .geodesy import haversine_m
-from .names import clean_kato_name
+from .names import clean_kato_name, region_name_matches
 from .pointmatch import PLACE_RANK, UNIT_BUFFER_DEG, Place, SourcePoint, match_key, match_places
 
 #: The inspection's territory: Shymkent city, Zhambyl, Turkistan and Kyzylorda regions.
@@ -152,13 +152,8 @@ def resolve_region(item: str, regions: dict[str, dict[str, str]]) -> str | None:
     item = item.strip()
     if item.isdigit():
         return item[:2] if item[:2] in regions and (len(item) == 2 or item[2:].strip("0") == "") else None
-    key = match_key(item)
-    for prefix, row in regions.items():
-        names = {match_key(row["name_ru"]), match_key(row["name_kk"])}
-        stems = {n.replace("область", "").replace("облысы", "").replace("ская", "").replace("кая", "") for n in names}
-        if key in names or key in stems or any(s and key.startswith(s) for s in stems):
-            return prefix
-    return None
+    return next((prefix for prefix, row in regions.items()
+                 if region_name_matches(item, (row["name_ru"], row["name_kk"]))), None)
 
 
 def city_region(row: dict[str, str]) -> bool:

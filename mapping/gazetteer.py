@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .. import package_path
 from .errors import GazetteerError
-from .names import search_key
+from .names import region_name_matches, search_key
 
 Kind = Literal["city", "settlement_town", "village", "railway_station", "other"]
 POPULATED_KINDS: tuple[str, ...] = ("city", "settlement_town", "village")
@@ -187,17 +187,7 @@ class Gazetteer:
         if text.isdigit():
             code = text[:2] + "0000000"
             return code if code in self.regions and (len(text) == 2 or text[2:].strip("0") == "") else None
-        key = search_key(text)
-        if not key:
-            return None
-        for code, names in self.regions.items():
-            for name in names:
-                words = [w for w in name.replace(".", " ").split() if w.lower() not in
-                         ("облысы", "область", "г", "қ", "обл")]
-                stem = search_key(" ".join(words))
-                if stem and (key == stem or (len(key) >= 4 and (stem.startswith(key) or key.startswith(stem[:5])))):
-                    return code
-        return None
+        return next((code for code, names in self.regions.items() if region_name_matches(text, names)), None)
 
     def select(self, regions: list[str] | tuple[str, ...] | None) -> "Gazetteer":
         """A gazetteer of the given regions only (codes or names as :meth:`resolve_regions` takes)."""
@@ -264,7 +254,7 @@ def _default_gazetteer() -> Gazetteer:
 
 
 def district_stats(gazetteer: Gazetteer, populated_only: bool = True) -> list[dict[str, Any]]:
-    """Per unit, then per region, then for the whole gazetteer: settlements total, with and without
+    """Per unit, then per region, then (with several regions) for all: settlements total, with and without
     coordinates, and the located share in percent; units sorted by KATO within their region.
 
     Each row has ``level`` (``district``, ``region`` or ``total``) and the region's code and names.
@@ -293,7 +283,8 @@ def district_stats(gazetteer: Gazetteer, populated_only: bool = True) -> list[di
     out = []
     for code in sorted(regions, key=_region_order(gazetteer)):
         out += [units[k] for k in sorted(units) if units[k]["region_kato"] == code] + [regions[code]]
-    out.append(total)
+    if len(regions) > 1:
+        out.append(total)
     for row in out:
         row["located_pct"] = round(100.0 * row["with_coords"] / row["total"], 1) if row["total"] else None
     return out
