@@ -112,7 +112,8 @@ def settlements_stats(
         return
     table = Table(title="Settlements by region and district" + ("" if all_kinds else " (cities, towns, villages)"))
     for header in ("KATO", "Kazakh", "Russian", "total", "located", "no coords", "located %"):
-        table.add_column(header, justify="right" if header in ("total", "located", "no coords", "located %") else "left")
+        numeric = header in ("total", "located", "no coords", "located %")
+        table.add_column(header, justify="right" if numeric else "left")
     for i, r in enumerate(rows):
         bold = r["level"] != "district"
         table.add_row(r["district_kato"], r["district_name_kk"], r["district_name_ru"],
@@ -711,11 +712,11 @@ def _coverage_progress(disabled: bool):
 
 def _summary_table(rows: list[dict], title: str) -> Table:
     table = Table(title=title)
-    for h in ("scope", "settlements", "measured", "judged", "thin", "no mobile", "2G only", "no internet",
+    for h in ("region", "scope", "settlements", "measured", "judged", "thin", "no mobile", "2G only", "no internet",
               "below std", "meets std"):
-        table.add_column(h, justify="left" if h == "scope" else "right")
+        table.add_column(h, justify="left" if h in ("region", "scope") else "right")
     for r in rows:
-        table.add_row(r["scope_name"], *(str(r[k]) for k in ("settlements", "measured", "judged", "thin_data",
+        table.add_row(r.get("district_name_ru", ""), r["scope_name"], *(str(r[k]) for k in ("settlements", "measured", "judged", "thin_data",
                                                               "without_mobile", "only_2g", "without_internet",
                                                               "internet_below_standard", "internet_meets_standard")))
     return table
@@ -732,6 +733,7 @@ def map_coverage(
     export: list[Path] = typer.Option([], "--export", help="Also write the classification to FILE.gpkg, "
                                                            ".geojson or .csv; repeatable."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Coverage map of every settlement, coloured by mobile and mobile-internet status.
@@ -743,7 +745,8 @@ def map_coverage(
     bar, update = _coverage_progress(as_json)
     with bar:
         result = coverage_map_from_store(db, out, offline=offline, period=period, operators=operator or None,
-                                         rules_path=rules, exports=export, progress=update)
+                                         rules_path=rules, exports=export, progress=update,
+                                         gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return
@@ -752,7 +755,7 @@ def map_coverage(
                   f"rule set {result['rule_set']}, period {result['period']}", highlight=False)
     for e in result["exports"]:
         console.print(f"wrote {e['path']} ({', '.join(f'{k}: {v}' for k, v in e['rows'].items())})", highlight=False)
-    console.print(_summary_table(result["summary"], "Region (judged settlements only)"))
+    console.print(_summary_table(result["summary"], "Regions (judged settlements only)"))
 
 
 @coverage_app.command("classify")
@@ -763,6 +766,7 @@ def coverage_classify(
     out: list[Path] = typer.Option([], "--out", help="Write the classification to FILE.gpkg, .geojson or .csv; "
                                                      "repeatable."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Classify settlements x operators; print the region roll-up (or everything with --json)."""
@@ -772,7 +776,8 @@ def coverage_classify(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update)
+        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update,
+                                    gazetteer=_gazetteer(None, region))
     written = []
     if out:
         hexes, res = hex_signal(inputs.samples, cl.rules)
@@ -784,7 +789,7 @@ def coverage_classify(
     console.print(f"rule set {meta['rule_set']['version']} (valid from {meta['rule_set']['valid_from']}), "
                   f"period {meta['period']['label']}; {meta['counts']['samples_in_period']} samples, "
                   f"{meta['counts']['speedtests_in_period']} speed tests", highlight=False)
-    console.print(_summary_table(region_summary(cl), "Region (judged settlements only)"))
+    console.print(_summary_table(region_summary(cl), "Regions (judged settlements only)"))
     for e in written:
         console.print(f"wrote {e['path']}", highlight=False)
 
@@ -797,9 +802,11 @@ def report_districts(
     operator: list[str] = OperatorOpt,
     period: Optional[str] = PeriodOpt,
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """District summary (XLSX; Kazakh and Russian headers) and optional PNG map per district.
+    """District summary (XLSX; Kazakh and Russian headers; a section with totals per region) and optional PNG map
+    per district.
 
     Example: qamtu report districts --db qamtu.db --out summary.xlsx --png-dir districts/
     """
@@ -808,7 +815,7 @@ def report_districts(
     bar, update = _coverage_progress(as_json)
     with bar:
         result = district_report_from_store(db, out, png_dir=png_dir, period=period, operators=operator or None,
-                                            rules_path=rules, progress=update)
+                                            rules_path=rules, progress=update, gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return
@@ -1087,6 +1094,7 @@ def map_problems(
     offline: bool = typer.Option(False, "--offline", help="No tile server: one self-contained file that opens "
                                                           "without any network."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Problem map: year slider, a layer per dimension, overdue settlements highlighted, history popups (kk/ru).
@@ -1097,7 +1105,8 @@ def map_problems(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        result = problem_map_from_store(db, out, years=years, offline=offline, rules_path=rules, progress=update)
+        result = problem_map_from_store(db, out, years=years, offline=offline, rules_path=rules, progress=update,
+                                        gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return
@@ -1117,6 +1126,7 @@ def report_problems(
     png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Folder of the PNG charts (default: "
                                                                    "<out>-charts next to the workbook)."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Problem workbook: a sheet per year, plans by priority, district totals, PNG charts (kk/ru headings).
@@ -1127,7 +1137,8 @@ def report_problems(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        result = problem_report_from_store(db, out, years=years, png_dir=png_dir, rules_path=rules, progress=update)
+        result = problem_report_from_store(db, out, years=years, png_dir=png_dir, rules_path=rules, progress=update,
+                                           gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return

@@ -496,7 +496,8 @@ def build_settlements(sources: Path | None = None, out: Path | None = None,
         "regions": list(chosen),
         "kato_version": version,
         "attribution": "KATO classifier NK RK 11-2025, Bureau of National Statistics (stat.gov.kz); "
-                       "coordinates © OpenStreetMap contributors (ODbL 1.0) and GeoNames (CC BY 4.0) via Who's On First",
+                       "coordinates © OpenStreetMap contributors (ODbL 1.0) and GeoNames (CC BY 4.0) "
+                       "via Who's On First",
         "license": "ODbL-1.0 (derivative database of OpenStreetMap data)",
     })
     out.parent.mkdir(parents=True, exist_ok=True)

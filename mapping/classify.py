@@ -491,13 +491,14 @@ def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: G
             units = sorted(k for k in names if region_of[k] == rk)
             for dk in units:
                 part = rows[rows["district_kato"] == dk]
-                out.append({"level": "district", "region_kato": rk, "district_kato": dk, "district_name_kk": names[dk][0],
-                            "district_name_ru": names[dk][1], "scope": scope,
+                out.append({"level": "district", "region_kato": rk, "district_kato": dk,
+                            "district_name_kk": names[dk][0], "district_name_ru": names[dk][1], "scope": scope,
                             **_rollup_counts(part, int((base["district_kato"] == dk).sum()))})
             in_region = base["district_kato"].isin(units)
             out.append({"level": "region", "region_kato": rk, "district_kato": rk,
-                        "district_name_kk": REGION_TOTAL_KK.format(rkk), "district_name_ru": REGION_TOTAL_RU.format(rru),
-                        "scope": scope, **_rollup_counts(rows[rows["district_kato"].isin(units)], int(in_region.sum()))})
+                        "district_name_kk": REGION_TOTAL_KK.format(rkk),
+                        "district_name_ru": REGION_TOTAL_RU.format(rru), "scope": scope,
+                        **_rollup_counts(rows[rows["district_kato"].isin(units)], int(in_region.sum()))})
         if len(gazetteer.regions) > 1:
             out.append({"level": "total", "region_kato": TOTAL_KATO, "district_kato": TOTAL_KATO,
                         "district_name_kk": "Барлығы", "district_name_ru": "Итого", "scope": scope,

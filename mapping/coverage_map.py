@@ -360,8 +360,45 @@ class _Page(MacroElement):
 
 
 # --------------------------------------------------------------------------- shared base map
+def read_outlines(gazetteer: Gazetteer, districts_path: Path | str | None = None,
+                  region_path: Path | str | None = None) -> tuple[dict, dict, list[list[float]]]:
+    """District polygons (labelled) and region outlines of the gazetteer's regions, and the bounds
+    ([[south, west], [north, east]], degrees) the map fits: the selected regions' outlines."""
+    districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
+    region_file = Path(region_path) if region_path else package_path("mapping", "data", "regions.geojson")
+    districts, region = read_labelled_districts(districts_file), _read_geojson(region_file)
+    wanted = set(gazetteer.regions)
+
+    def keep(f: dict) -> bool:
+        code = (f.get("properties") or {}).get("region_kato")
+        return code is None or code in wanted  # outlines without a region code (older files) are all kept
+
+    districts = {**districts, "features": [f for f in districts["features"] if keep(f)]}
+    region = {**region, "features": [f for f in region["features"] if keep(f)]}
+    xs, ys = [], []
+    for f in region["features"] or districts["features"]:
+        geom = f.get("geometry") or {}
+        for x, y in _coords(geom.get("coordinates")):
+            xs.append(x)
+            ys.append(y)
+    located = [s for s in gazetteer if s.located]
+    xs += [s.lon for s in located]
+    ys += [s.lat for s in located]
+    bounds = [[min(ys), min(xs)], [max(ys), max(xs)]] if xs else [[40.5, 59.0], [47.5, 76.0]]
+    return districts, region, bounds
+
+
+def _coords(c: Any):
+    """Every [x, y] pair of a GeoJSON coordinates array."""
+    if isinstance(c, list) and len(c) >= 2 and all(isinstance(v, (int, float)) for v in c[:2]):
+        yield c[0], c[1]
+    elif isinstance(c, list):
+        for part in c:
+            yield from _coords(part)
+
+
 def read_labelled_districts(districts_file: Path) -> dict:
-    """The district polygons with a kk/ru ``label`` that says when a boundary is approximate or of 2017."""
+    """The district polygons with a kk/ru ``label`` that says when a boundary is approximate or historical."""
     districts = _read_geojson(districts_file)
     for i, f in enumerate(districts.get("features", [])):
         p = f.get("properties") or {}
@@ -390,9 +427,9 @@ def base_map(bounds: list[list[float]], title: str, css: str, offline: bool, reg
     root.header.add_child(Element(f"<title>{_html_escape(title)}</title>"), name="title")
     if not offline:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    folium.GeoJson(region, name="Облыс / Область", control=False, interactive=False,
-                   style_function=lambda f: {"color": "#222", "weight": 2.2, "fill": False}).add_to(m)
-    folium.GeoJson(districts, name="Аудандар (2017) / Районы (2017)",
+    folium.GeoJson(region, name="Облыстар / Области", control=False, interactive=False,
+                   style_function=lambda f: {"color": "#222", "weight": 2.6, "fill": False}).add_to(m)
+    folium.GeoJson(districts, name="Аудандар / Районы (2024)",
                    style_function=lambda f: {"color": "#555", "weight": 1.2, "fillOpacity": 0.03, "fillColor": "#888",
                                              "dashArray": "6 4" if f["properties"].get("approximate") else None},
                    tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False)).add_to(m)
@@ -426,21 +463,13 @@ def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str
     caller has it already. Returns what was written: path, bytes, markers, hexagons, rule set and
     version, offline flag."""
     out = Path(out)
-    districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
-    region_file = Path(region_path) if region_path else package_path("data", "sources", "turkistan_adm1_approx_2017.geojson")
-    districts, region = read_labelled_districts(districts_file), _read_geojson(region_file)
+    districts, region, bounds = read_outlines(gazetteer, districts_path, region_path)
 
     if hexes is None and samples is not None and len(samples):
         hexes = hex_signal(samples, cl.rules)
     hexes, hex_res = hexes or (None, None)
 
     located = [s for s in gazetteer if s.located]
-    if located:
-        lats = [s.lat for s in located]
-        lons = [s.lon for s in located]
-        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
-    else:
-        bounds = [[40.5, 65.5], [45.5, 71.0]]
     m = base_map(bounds, title or "Қамту / Qamtu — ұялы байланыс картасы / карта покрытия", _CSS, offline, region,
                  districts, prefer_canvas=False)
     root = m.get_root()

@@ -522,8 +522,10 @@ def _district_totals(chosen, years: list[int], cells: pd.DataFrame, gazetteer: G
     rank = {rk: i for i, rk in enumerate(gazetteer.regions)}
     df["_r"] = [rank.get(r, len(rank)) for r in df["region_kato"]]
     df["_l"] = df["level"].map({"district": 0, "region": 1, "total": 2})
-    df = df.sort_values(["year", "_o", "_r", "_l", "district_kato"]).drop(columns=["_o", "_r", "_l"]).reset_index(drop=True)
-    return df[["level", "region_kato", "district_kato", "district_name_kk", "district_name_ru", "year", "dimension", "settlements", "problem",
+    df = df.sort_values(["year", "_o", "_r", "_l", "district_kato"]).drop(columns=["_o", "_r", "_l"])
+    df = df.reset_index(drop=True)
+    return df[["level", "region_kato", "district_kato", "district_name_kk", "district_name_ru", "year", "dimension",
+               "settlements", "problem",
                "overdue", "resolved", "no_problem", "unknown"]]
 
 
