@@ -243,11 +243,12 @@ def _curated(sources: Path, kato: dict[str, dict[str, str]], osm: dict[str, Sour
     if not path.exists():
         return {}
     out = {}
+    prefixes = {c[:2] for c in kato}
     for line, r in enumerate(_read_csv(path, ["kato", "name_kk", "name_ru", "name_latin", "lat", "lon",
                                               "population", "population_source", "coord_source",
                                               "coord_source_id", "match_method"]), start=2):
         code = r["kato"]
-        if code[:2] not in {c[:2] for c in kato}:
+        if code[:2] not in prefixes:
             continue  # the table's region is not in this KATO file
         if code not in kato:
             raise GazetteerError(f"{path}:{line}: field 'kato' {code} is not in the KATO file")
@@ -332,17 +333,27 @@ def build_features(sources: Path, regions: Iterable[str] | str | None = None) ->
         if r["lat"] and okrug:
             anchors[okrug].append((float(r["lat"]), float(r["lon"])))
     to_match = []
+    areas: dict[str, Any] = {}  # buffered, prepared search area per unit (or per city region)
+
+    def search_area(region: str, district: str | None) -> Any:
+        key = district or region
+        if key not in areas:
+            if district is None:
+                area = shapely.union_all([polygons[u] for u in region_units(kato, region) if u in polygons])
+            else:
+                area = polygons.get(SPLIT_FROM.get(district, district))
+            if area is not None and not area.is_empty:
+                area = area.buffer(UNIT_BUFFER_DEG)
+                shapely.prepare(area)
+            areas[key] = area
+        return areas[key]
+
     for code, region, district, okrug in places:
         if code in curated:
             continue
-        if district is None:
-            area = shapely.union_all([polygons[u] for u in region_units(kato, region) if u in polygons])
-        else:
-            area = polygons.get(SPLIT_FROM.get(district, district))
+        area = search_area(region, district)
         if area is None or area.is_empty:
             continue
-        area = area.buffer(UNIT_BUFFER_DEG)
-        shapely.prepare(area)
         row = kato[code]
         keys = frozenset(k for k in (match_key(row["name_kk"]), match_key(row["name_ru"])) if k)
         to_match.append(Place(code, keys, okrug, area, kind_of(row["name_ru"]) == "city"))
