@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .. import package_path
 from .errors import GazetteerError
@@ -71,6 +71,14 @@ class Settlement(BaseModel):
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
+        return v
+
+    @field_validator("region_kato")
+    @classmethod
+    def _region_of_kato(cls, v: str, info: ValidationInfo) -> str:
+        kato = info.data.get("kato")
+        if kato and kato[:2] != v[:2]:
+            raise ValueError(f"{v} is not the region of KATO code {kato} (expected {kato[:2]}0000000)")
         return v
 
     @property
