@@ -283,7 +283,8 @@ def district_stats(gazetteer: Gazetteer, populated_only: bool = True) -> list[di
             continue
         unit = units.setdefault(s.district_kato, blank("district", s.district_kato, s.district_name_kk,
                                                        s.district_name_ru, s))
-        region = regions.setdefault(s.region_kato, blank("region", s.region_kato, REGION_TOTAL_KK.format(s.region_name_kk),
+        region = regions.setdefault(s.region_kato, blank("region", s.region_kato,
+                                                         REGION_TOTAL_KK.format(s.region_name_kk),
                                                          REGION_TOTAL_RU.format(s.region_name_ru), s))
         for row in (unit, region, total):
             row["total"] += 1

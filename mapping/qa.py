@@ -136,7 +136,8 @@ def qa_markdown(gazetteer: Gazetteer, limit_km: float = OUTLIER_KM, districts_pa
         if outside:
             out += ["| KATO | name (kk) | name (ru) | unit | km outside | lies in | source | conclusion |",
                     "| --- | --- | --- | --- | ---: | --- | --- | --- |"]
-            out += [f"| {r['kato']} | {r['name_kk']} | {r['name_ru']} | {r['district_name_ru']} | {r['km_outside']:.2f} "
+            out += [f"| {r['kato']} | {r['name_kk']} | {r['name_ru']} | {r['district_name_ru']} "
+                    f"| {r['km_outside']:.2f} "
                     f"| {r['inside']} | {r['coord_source']} {r['coord_source_id']} | {r['verdict']} |" for r in outside]
         else:
             out.append("None.")
@@ -144,7 +145,8 @@ def qa_markdown(gazetteer: Gazetteer, limit_km: float = OUTLIER_KM, districts_pa
         missing = sorted((s for s in gazetteer if s.populated and not s.located and s.region_kato == code),
                          key=lambda s: s.kato)
         out += ["", f"### Cities, towns and villages without coordinates ({len(missing)})", "",
-                "| district | total | located | without coordinates | located % |", "| --- | ---: | ---: | ---: | ---: |"]
+                "| district | total | located | without coordinates | located % |",
+                "| --- | ---: | ---: | ---: | ---: |"]
         out += [f"| {r['district_name_ru']} | {r['total']} | {r['with_coords']} | {r['without_coords']} "
                 f"| {r['located_pct']:.1f} |" for r in rows]
         if missing:

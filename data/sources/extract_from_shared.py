@@ -87,7 +87,8 @@ def main(shared: Path, into: Path, regions: tuple[str, ...] | None) -> None:
     _dump({"type": "FeatureCollection", "features": [{
         "type": "Feature",
         "properties": {"name_en": "Kazakhstan", "boundary_year": 2017,
-                       "note": "union of geoBoundaries gbOpen KAZ ADM2 (2017, OSM/Wambacher, ODbL), simplified 0.005 deg"},
+                       "note": "union of geoBoundaries gbOpen KAZ ADM2 (2017, OSM/Wambacher, ODbL), "
+                               "simplified 0.005 deg"},
         "geometry": mapping(shapely.set_precision(country, 1e-5)),
     }]}, into / "kazakhstan_outline_2017.geojson")
 
