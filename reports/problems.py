@@ -55,6 +55,10 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
                 progress("classifying years", n, len(year_list))
         surveys, plans = survey_frame(store), plans_frame(store)
         coverage_version = cl.rules.version
+    # only the selected regions (--region): records of other regions' settlements are left out
+    prefixes = list(g.region_prefixes)
+    surveys = surveys[surveys["kato"].astype(str).str[:2].isin(prefixes)]
+    plans = plans[plans["kato"].astype(str).str[:2].isin(prefixes)]
     notes = []
     if synthetic:
         notes.append(SYNTHETIC_NOTE.format(n=synthetic))
