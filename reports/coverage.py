@@ -323,12 +323,28 @@ def coverage_map_from_store(db: Path | str | Store, out: Path | str, *, offline:
     notes = []
     if inputs.synthetic_sessions:
         notes.append(SYNTHETIC_NOTE.format(n=inputs.synthetic_sessions))
-    hexes, res = hex_signal(inputs.samples, cl.rules)  # once, for the map and the exports
+    hexes, res = hex_signal(_in_selected_regions(inputs.samples, g), cl.rules)  # once, for the map and the exports
     result = build_coverage_map(cl, g, out, offline=offline, notes=notes, hexes=(hexes, res))
     result["synthetic_sessions"] = inputs.synthetic_sessions
     result["exports"] = [export_classification(cl, path, hexes=hexes, hex_resolution=res) for path in exports]
     result["summary"] = region_summary(cl)
     return result
+
+
+def _in_selected_regions(samples, g: Gazetteer):
+    """The samples inside the selected regions' outlines (buffered 0.05°), when ``--region`` chose
+    part of the gazetteer; all samples otherwise. Keeps the H3 layer to the regions on the map."""
+    full = Gazetteer.load()
+    if set(g.regions) == set(full.regions) or not len(samples):
+        return samples
+    import shapely
+    from shapely.geometry import shape
+
+    from ..mapping.coverage_map import read_outlines
+
+    _districts, regions, _bounds = read_outlines(g)
+    area = shapely.union_all([shape(f["geometry"]) for f in regions["features"]]).buffer(0.05)
+    return samples[shapely.contains_xy(area, samples["lon"].to_numpy(float), samples["lat"].to_numpy(float))]
 
 
 def region_summary(cl: Classification) -> list[dict[str, Any]]:

@@ -140,6 +140,13 @@ def test_cli_map_coverage_offline_with_exports(designed):
     assert data["synthetic_sessions"] == 6 and "Синтетические данные, не измерения" in html
     region = next(r for r in data["summary"] if r["scope"] == "all" and r["district_kato"] == "610000000")
     assert region["without_mobile"] == sum(1 for m, _ in BEST.values() if m == "no_service")
+    # --region: the designed campaign is in Turkistan; a Zhambyl map has its settlements only, no hexagons
+    zh = json.loads(run_qamtu("map", "coverage", "--db", str(db), "--out", str(tmp / "zh.html"), "--offline",
+                              "--region", "31", "--json").stdout)
+    g = Gazetteer.load()
+    assert zh["markers"] == sum(1 for s in g if s.located and s.region_kato == "310000000")
+    assert data["hexagons"] > 0 and zh["hexagons"] == 0
+    assert {r["district_kato"] for r in zh["summary"]} == {"310000000"}
 
 
 def test_cli_classify_and_report(designed):
