@@ -77,7 +77,7 @@ def settlements_build(
                                           "SOURCES.md). Default: 79,31,61,43, the inspection's territory."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Rebuild settlements.geojson, district and region polygons from KATO, OSM, GeoNames and geokz (same bytes every run).
+    """Rebuild settlements.geojson, district and region polygons from KATO, OSM, GeoNames, geokz (same bytes every run).
 
     Example: qamtu settlements build --regions all --sources /tmp/kz-sources --out /tmp/kz/settlements.geojson
     """
@@ -209,7 +209,8 @@ def settlements_locate(
         console.print(f"no settlement: {tag.reason.text}")
         raise typer.Exit(1)
     console.print(f"{data['kato']} {data['name_kk']} / {data['name_ru']} ({data['district_name_ru']}, "
-                  f"{data['region_name_ru']}) — {data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)", highlight=False)
+                  f"{data['region_name_ru']}) — {data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)",
+                  highlight=False)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -716,9 +717,10 @@ def _summary_table(rows: list[dict], title: str) -> Table:
               "below std", "meets std"):
         table.add_column(h, justify="left" if h in ("region", "scope") else "right")
     for r in rows:
-        table.add_row(r.get("district_name_ru", ""), r["scope_name"], *(str(r[k]) for k in ("settlements", "measured", "judged", "thin_data",
-                                                              "without_mobile", "only_2g", "without_internet",
-                                                              "internet_below_standard", "internet_meets_standard")))
+        table.add_row(r.get("district_name_ru", ""), r["scope_name"],
+                      *(str(r[k]) for k in ("settlements", "measured", "judged", "thin_data", "without_mobile",
+                                            "only_2g", "without_internet", "internet_below_standard",
+                                            "internet_meets_standard")))
     return table
 
 

@@ -267,7 +267,8 @@ legend.onAdd = function(){
   I.forEach(function(m){ var r=el('div'); var k=el('span',null,'qamtu-ring'); k.style.borderColor=m[1]; r.appendChild(k); r.appendChild(el('span', m[2]+' / '+m[3])); d.appendChild(r); });
   var r=el('div'); var k=el('span',null,'qamtu-ring qamtu-dash'); r.appendChild(k);
   r.appendChild(el('span','Үзік шеңбер: деректер аз, баға берілмеген / Пунктир: мало данных, без оценки')); d.appendChild(r);
-  var b=el('div','Аудан шекаралары: 2024 ж. (geokz, CC BY 4.0) / Границы районов: 2024 г. (geokz, CC BY 4.0)','qamtu-sub'); d.appendChild(b);
+  var b=el('div','Аудан шекаралары: 2024 ж. (geokz, CC BY 4.0) / '+
+    'Границы районов: 2024 г. (geokz, CC BY 4.0)','qamtu-sub'); d.appendChild(b);
   if(D.approximateDistricts.length){
     d.appendChild(el('div','Үзік сызық — шамамен / Пунктир — приблизительные: '+
       D.approximateDistricts.map(function(x){return x[0]+' / '+x[1];}).join('; '),'qamtu-sub qamtu-approx'));

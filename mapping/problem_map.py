@@ -230,7 +230,8 @@ legend.onAdd = function(){
   d.appendChild(el('div','Ұялы байланыс, интернет — жыл бойғы өлшемдер (бағаланғандар); теледидар/радио, пошта, сымды интернет — сауалнама / '+
                      'Мобильная связь, интернет — измерения за год (только оценённые); ТВ/радио, почта, фиксированный интернет — обследования','qamtu-sub'));
   d.appendChild(el('div', D.formula, 'qamtu-sub'));
-  d.appendChild(el('div','Аудан шекаралары: 2024 ж. (geokz, CC BY 4.0) / Границы районов: 2024 г. (geokz, CC BY 4.0)','qamtu-sub'));
+  d.appendChild(el('div','Аудан шекаралары: 2024 ж. (geokz, CC BY 4.0) / '+
+    'Границы районов: 2024 г. (geokz, CC BY 4.0)','qamtu-sub'));
   if(D.approximateDistricts.length){
     d.appendChild(el('div','Үзік сызық — шамамен / Пунктир — приблизительные: '+
       D.approximateDistricts.map(function(x){return x[0]+' / '+x[1];}).join('; '),'qamtu-sub'));
