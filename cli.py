@@ -1,9 +1,23 @@
 """The ``qamtu`` command: a thin typer layer over the four packages.
 
 Each command parses its options, calls one library function and prints the result, as a rich
-table for people or as JSON with ``--json``. Errors derived from :class:`qamtu.QamtuError` are
-printed as one line naming the command and exit with status 1; nothing here holds logic that a
-test of the library could not reach.
+table for people or as JSON with ``--json``. Nothing here holds logic that a test of the library
+could not reach. Three mechanisms hold for every command (new ones included):
+
+* **Errors.** The root group (:class:`QamtuGroup`) turns any :class:`qamtu.QamtuError` raised by a
+  command into one line ``error (qamtu <command>): <message>`` on stderr and exit status 1, inside
+  the app, so ``typer.testing.CliRunner`` sees what users see. The prefix names the command from
+  the registered command names, never from argv; database passwords are redacted. Anything else
+  is a bug and keeps its traceback.
+* **Choices.** An option whose value comes from a registry is declared with
+  :func:`choice_option` and a :class:`Choice` (``DRIVER``, ``SIM_PROFILE``, ``EXPORT_FORMAT``, ...):
+  the value is checked while the command line is parsed, before anything is opened or written,
+  the error lists the valid values, and the help lists them from the registry (filled in lazily,
+  so start-up does not import every registry).
+* **Printing data.** Every value that comes from a store, a file or the command line goes through
+  :func:`safe` (or :func:`cells` for table rows) before rich renders it: markup is escaped and
+  terminal control characters are shown as ``\\xNN``; a database location goes through
+  :func:`shown_db` (password redacted).
 """
 
 from __future__ import annotations
@@ -11,24 +25,209 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
-from . import QamtuError, __version__
+from . import QamtuError, __version__, package_path
+from .textsafe import printable, redact_secrets
+
+
+# --------------------------------------------------------------------------- printing data safely
+def safe(value: Any) -> str:
+    """Every data value rich renders goes through it: markup escaped, control characters shown."""
+    return printable(value, markup=True, keep_lines=True)
+
+
+def cells(*values: Any) -> list[str]:
+    """A table row of data values, each through :func:`safe`."""
+    return [safe(v) for v in values]
+
+
+def shown_db(db: Any) -> str:
+    """How a ``--db`` value is printed: password redacted, then :func:`safe`."""
+    return safe(redact_secrets(db))
+
+
+# --------------------------------------------------------------------------- choices from registries
+class Choice:
+    """The values of an option taken from a registry by name.
+
+    ``names`` is called lazily (when the option is parsed or its help shown), so listing a registry
+    costs nothing at start-up. ``patterns`` are other accepted forms, shown in the help and checked
+    by prefix (e.g. ``transcript:FILE``).
+    """
+
+    def __init__(self, key: str, names: Callable[[], Sequence[str]], patterns: Sequence[str] = ()):
+        self.key = key
+        self.names = names
+        self.patterns = tuple(patterns)
+        self.placeholder = f"{{choices:{key}}}"
+        CHOICES[key] = self
+
+    def valid(self) -> list[str]:
+        return [*self.names(), *self.patterns]
+
+    def listing(self) -> str:
+        return ", ".join(self.valid())
+
+    def check_one(self, value: str) -> str:
+        prefixes = tuple(p.split(":", 1)[0] + ":" for p in self.patterns if ":" in p)
+        if value in self.names() or (prefixes and value.startswith(prefixes)):
+            return value
+        raise typer.BadParameter(f"{value!r} is not one of: {self.listing()}")
+
+    def callback(self, value: Any) -> Any:
+        """Typer callback: check a value (or each value of a list; ``None`` passes)."""
+        if value is None:
+            return value
+        if isinstance(value, (list, tuple)):
+            return [self.check_one(v) for v in value]
+        return self.check_one(value)
+
+
+CHOICES: dict[str, Choice] = {}
+
+
+def choice_option(default: Any, *decls: str, choice: Choice, help: str, **kwargs: Any) -> Any:
+    """A typer option whose value must be one of ``choice``'s registry (checked at parse time)."""
+    return typer.Option(default, *decls, help=f"{help} One of: {choice.placeholder}.", callback=choice.callback,
+                        **kwargs)
+
+
+def _driver_names() -> list[str]:
+    from .device.drivers import driver_names
+
+    return driver_names()
+
+
+def _profile_names() -> list[str]:
+    from .device.simulator import profile_names
+
+    return profile_names()
+
+
+def _method_names() -> list[str]:
+    from .probe.speedtest import method_names
+
+    return method_names()
+
+
+def _exporter_names() -> list[str]:
+    from .mapping.writers import exporter_names
+
+    return exporter_names()
+
+
+def _bundled_rule_sets() -> list[str]:
+    return sorted(p.stem for p in package_path("mapping", "rules").glob("*.toml"))
+
+
+def _live_languages() -> list[str]:
+    from .probe.live import LANGUAGES
+
+    return list(LANGUAGES)
+
+
+def _document_languages() -> list[str]:
+    from .reports.documents import LANGS
+
+    return list(LANGS)
+
+
+def _binding_modes() -> list[str]:
+    from typing import get_args
+
+    from .probe.speedtest.binding import BindingMode
+
+    return list(get_args(BindingMode))
+
+
+def _grounds() -> list[str]:
+    from typing import get_args
+
+    from .reports.inspections import Inspection
+
+    return list(get_args(Inspection.model_fields["grounds"].annotation))
+
+
+DRIVER = Choice("driver", _driver_names)
+SIM_PROFILE = Choice("sim-profile", _profile_names, patterns=("transcript:FILE",))
+EXPORT_FORMAT = Choice("export-format", _exporter_names)
+SPEEDTEST_METHOD = Choice("speedtest-method", _method_names)
+BINDING = Choice("binding", _binding_modes)
+LIVE_LANGUAGE = Choice("live-language", _live_languages)
+DOCUMENT_LANGUAGE = Choice("document-language", _document_languages)
+GROUNDS = Choice("grounds", _grounds)
+TEMPLATE_KIND = Choice("template-kind", lambda: ["plan", "survey"])
+
+
+def _fill_choice_help(command: Any) -> None:
+    """Replace the ``{choices:KEY}`` placeholders in the help of ``command`` and its sub-commands."""
+    for param in getattr(command, "params", ()):
+        text = getattr(param, "help", None)
+        if text and "{choices:" in text:
+            for key, choice in CHOICES.items():
+                if choice.placeholder in text:
+                    text = text.replace(choice.placeholder, choice.listing())
+            param.help = text
+    for sub in getattr(command, "commands", {}).values():
+        _fill_choice_help(sub)
+
+
+# --------------------------------------------------------------------------- the app and its errors
+err_console = Console(stderr=True)
+
+
+def report_error(command: str, exc: QamtuError) -> None:
+    """Print ``error (COMMAND): MESSAGE`` on stderr: markup and control characters escaped, passwords redacted."""
+    err_console.print(f"[bold red]error[/] ({safe(command)}): {safe(redact_secrets(exc))}", highlight=False,
+                      soft_wrap=True)
+
+
+class QamtuGroup(TyperGroup):
+    """The root command group: Qamtu errors become one line and exit 1 inside the app (see the module doc)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        ctx.meta["qamtu.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        _fill_choice_help(command)
+        return command
+
+    def command_path(self, ctx: Any) -> str:
+        """``qamtu`` and the registered command names given on the command line (no values)."""
+        words, group = ["qamtu"], self
+        for token in ctx.meta.get("qamtu.args", []):
+            sub = group.commands.get(token) if isinstance(group, TyperGroup) else None
+            if sub is None:
+                break
+            words.append(token)
+            group = sub
+        return " ".join(words)
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QamtuError as exc:
+            report_error(self.command_path(ctx), exc)
+            raise typer.Exit(1) from None
+
 
 app = typer.Typer(
     name="qamtu",
+    cls=QamtuGroup,
     help="Qamtu: measure mobile and internet quality in the field; build maps and evidence.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 console = Console()
-err_console = Console(stderr=True)
 
 JsonOpt = typer.Option(False, "--json", help="Print the result as JSON on stdout.")
 
@@ -70,8 +269,10 @@ def _gazetteer(path: Optional[Path], region: Optional[list[str]] = None):
 
 @settlements_app.command("build")
 def settlements_build(
-    sources: Optional[Path] = typer.Option(None, "--sources", help="Folder of source files (default: the bundled data/sources)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output GeoJSON (default: settlements.geojson of the package)."),
+    sources: Optional[Path] = typer.Option(None, "--sources",
+                                           help="Folder of source files (default: the bundled data/sources)."),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="Output GeoJSON (default: settlements.geojson of the package)."),
     regions: Optional[str] = typer.Option(None, "--regions", help="Comma-separated KATO region prefixes or names, or "
                                           "'all' (the whole country: needs national sources, see data/sources/"
                                           "SOURCES.md). Default: 79,31,61,43, the inspection's territory."),
@@ -116,8 +317,8 @@ def settlements_stats(
         table.add_column(header, justify="right" if numeric else "left")
     for i, r in enumerate(rows):
         bold = r["level"] != "district"
-        table.add_row(r["district_kato"], r["district_name_kk"], r["district_name_ru"],
-                      str(r["total"]), str(r["with_coords"]), str(r["without_coords"]), f"{r['located_pct']:.1f}",
+        table.add_row(*cells(r["district_kato"], r["district_name_kk"], r["district_name_ru"],
+                             r["total"], r["with_coords"], r["without_coords"], f"{r['located_pct']:.1f}"),
                       style="bold" if bold else None,
                       end_section=bold or (i + 1 < len(rows) and rows[i + 1]["level"] == "total"))
     console.print(table)
@@ -125,7 +326,8 @@ def settlements_stats(
 
 @settlements_app.command("search")
 def settlements_search(
-    text: str = typer.Argument(..., help="Name in Kazakh, Russian or Latin letters; case and Kazakh/Russian look-alikes ignored."),
+    text: str = typer.Argument(..., help="Name in Kazakh, Russian or Latin letters; case and Kazakh/Russian "
+                                         "look-alikes ignored."),
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many results."),
     region: list[str] = RegionOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
@@ -137,14 +339,14 @@ def settlements_search(
         emit_json([s.as_dict() for s in found])
         return
     if not found:
-        console.print(f"no settlement matches {text!r}")
+        console.print(f"no settlement matches {safe(repr(text))}")
         raise typer.Exit(1)
     table = Table()
     for col in ("kato", "name_kk", "name_ru", "name_latin", "kind", "region", "district", "lat", "lon"):
         table.add_column(col)
     for s in found:
-        table.add_row(s.kato, s.name_kk, s.name_ru, s.name_latin or "", s.kind, s.region_name_ru, s.district_name_ru,
-                      "" if s.lat is None else f"{s.lat:.5f}", "" if s.lon is None else f"{s.lon:.5f}")
+        table.add_row(*cells(s.kato, s.name_kk, s.name_ru, s.name_latin, s.kind, s.region_name_ru, s.district_name_ru,
+                             None if s.lat is None else f"{s.lat:.5f}", None if s.lon is None else f"{s.lon:.5f}"))
     console.print(table)
 
 
@@ -160,16 +362,15 @@ def settlements_show(
     if as_json:
         emit_json(data)
         return
-    table = Table(show_header=False)
-    for k, v in data.items():
-        table.add_row(k, "" if v is None else str(v))
-    console.print(table)
+    console.print(_kv_table(data))
 
 
 @settlements_app.command("qa")
 def settlements_qa(
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
-    limit_km: float = typer.Option(30.0, "--limit-km", help="List points further than this from their okrug's median (km)."),
+    out: Optional[Path] = typer.Option(None, "--out",
+                                       help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
+    limit_km: float = typer.Option(30.0, "--limit-km",
+                                   help="List points further than this from their okrug's median (km)."),
     region: list[str] = RegionOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
@@ -183,8 +384,10 @@ def settlements_qa(
         return
     text = qa_markdown(g, limit_km)
     if out:
-        out.write_text(text, encoding="utf-8")
-        console.print(f"wrote {out}")
+        from .safeio import write_text
+
+        write_text(out, text, what="QA page")
+        console.print(f"wrote {safe(out)}", highlight=False)
     else:
         console.print(text, markup=False, highlight=False)
 
@@ -206,11 +409,11 @@ def settlements_locate(
         emit_json(data)
         return
     if tag.kato is None:
-        console.print(f"no settlement: {tag.reason.text}")
+        console.print(f"no settlement: {safe(tag.reason.text)}")
         raise typer.Exit(1)
-    console.print(f"{data['kato']} {data['name_kk']} / {data['name_ru']} ({data['district_name_ru']}, "
-                  f"{data['region_name_ru']}) — {data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)",
-                  highlight=False)
+    console.print(f"{safe(data['kato'])} {safe(data['name_kk'])} / {safe(data['name_ru'])} "
+                  f"({safe(data['district_name_ru'])}, {safe(data['region_name_ru'])}) — "
+                  f"{data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)", highlight=False)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -221,17 +424,13 @@ DbOpt = typer.Option("qamtu.db", "--db", envvar="QAMTU_DB",
                      help="Sample store: a SQLite file, or postgresql://user@host/db for a regional server.")
 
 
-def _is_url(db) -> bool:
-    return str(db).startswith(("postgresql://", "postgres://"))
-
-
 def _store(db, must_exist: bool = True):
-    """Open the store named by --db (a file must exist unless ``must_exist`` is False)."""
-    from .probe.store import StoreError, open_store
+    """Open the store named by --db: read-only when it must exist (read and verify commands never write
+    or migrate), else for writing (a new file is created and migrated)."""
+    from .probe.store import SampleStore
+    from .store import open_store
 
-    if must_exist and not _is_url(db) and not Path(db).exists():
-        raise StoreError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
-    return open_store(db)
+    return SampleStore(open_store(db, create=not must_exist, read_only=must_exist))
 
 
 @sessions_app.command("list")
@@ -242,13 +441,12 @@ def sessions_list(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table(title=f"Sessions in {db}")
+    table = Table(title=f"Sessions in {shown_db(db)}")
     for header in ("session", "started UTC", "status", "inspector", "inspection", "samples", "no svc", "lost", "tests"):
         table.add_column(header, no_wrap=header in ("session", "started UTC"))
     for r in rows:
-        table.add_row(r["session_id"][:8], r["started_utc"][:16].replace("T", " "), r["status"], r["inspector"],
-                      r["inspection_id"] or "",
-                      str(r["samples"]), str(r["no_service"]), str(r["modem_lost"]), str(r["speedtests"]))
+        table.add_row(*cells(r["session_id"][:8], r["started_utc"][:16].replace("T", " "), r["status"], r["inspector"],
+                             r["inspection_id"], r["samples"], r["no_service"], r["modem_lost"], r["speedtests"]))
     console.print(table)
 
 
@@ -263,23 +461,22 @@ def sessions_show(session: str = typer.Argument(..., help="Session id (a unique 
     if len(df):
         df["operator"] = df["operator_mcc"].fillna("?") + "-" + df["operator_mnc"].fillna("?")
         for op, g in df.groupby("operator"):
-            per_op.append({"operator": op, "samples": int(len(g)), "no_service": int((g["status"] == "no_service").sum()),
+            per_op.append({"operator": op, "samples": int(len(g)),
+                           "no_service": int((g["status"] == "no_service").sum()),
                            "median_rsrp_dbm": None if g["rsrp_dbm"].isna().all() else float(g["rsrp_dbm"].median()),
                            "settlements": int(g["kato"].nunique())})
     info["operators"] = per_op
     if as_json:
         emit_json(info)
         return
-    table = Table(show_header=False, title=f"Session {info['session_id']}")
-    for k in ("started_utc", "ended_utc", "status", "inspector", "inspection_id", "host", "qamtu_version",
-              "samples", "no_service", "modem_lost", "speedtests", "records"):
-        table.add_row(k, "" if info[k] is None else str(info[k]))
-    console.print(table)
+    console.print(_kv_table({k: info[k] for k in ("started_utc", "ended_utc", "status", "inspector", "inspection_id",
+                                                   "host", "qamtu_version", "samples", "no_service", "modem_lost",
+                                                   "speedtests", "records")}, title=f"Session {info['session_id']}"))
     ops = Table(title="Per operator")
     for h in ("operator", "samples", "no_service", "median_rsrp_dbm", "settlements"):
         ops.add_column(h)
     for r in per_op:
-        ops.add_row(*("" if r[h] is None else str(r[h]) for h in ("operator", "samples", "no_service", "median_rsrp_dbm", "settlements")))
+        ops.add_row(*cells(*(r[h] for h in ("operator", "samples", "no_service", "median_rsrp_dbm", "settlements"))))
     console.print(ops)
 
 
@@ -294,9 +491,11 @@ def sessions_check(session: Optional[str] = typer.Argument(None, help="Session i
     else:
         for r in reports:
             if r["ok"]:
-                console.print(f"[green]ok[/] {r['session_id']}: {r['records']} records, head {r['head_hash'][:16]}…")
+                console.print(f"[green]ok[/] {safe(r['session_id'])}: {r['records']} records, "
+                              f"head {safe(r['head_hash'][:16])}…")
             else:
-                console.print(f"[red]BROKEN[/] {r['session_id']} at record {r['broken_at']} ({r['record_id']}): {r['reason']}")
+                console.print(f"[red]BROKEN[/] {safe(r['session_id'])} at record {r['broken_at']} "
+                              f"({safe(r['record_id'])}): {safe(r['reason'])}")
     if not all(r["ok"] for r in reports):
         raise typer.Exit(1)
 
@@ -304,7 +503,9 @@ def sessions_check(session: Optional[str] = typer.Argument(None, help="Session i
 @sessions_app.command("export")
 def sessions_export(session: str = typer.Argument(..., help="Session id or prefix."),
                     out: Path = typer.Option(..., "--out", help="Output file."),
-                    fmt: str = typer.Option("gpkg", "--format", help="csv, geojson or gpkg (layers: samples, speedtests, events)."),
+                    fmt: str = choice_option("gpkg", "--format", choice=EXPORT_FORMAT,
+                                             help="File format (gpkg: layers samples, speedtests, events; the others: "
+                                                  "samples)."),
                     db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     """Export a session for GIS staff or spreadsheets."""
     from .probe.export import export_session
@@ -314,7 +515,8 @@ def sessions_export(session: str = typer.Argument(..., help="Session id or prefi
     if as_json:
         emit_json(result)
     else:
-        console.print(f"wrote {result['path']} ({', '.join(f'{k}: {v}' for k, v in result['rows'].items())})")
+        console.print(f"wrote {safe(result['path'])} ({', '.join(f'{k}: {v}' for k, v in result['rows'].items())})",
+                      highlight=False)
 
 
 # --------------------------------------------------------------------------- db
@@ -346,18 +548,18 @@ def db_push(
     if as_json:
         emit_json(data)
     else:
-        table = Table(title=f"push {data['source']} -> {data['target']}")
+        table = Table(title=f"push {shown_db(data['source'])} -> {shown_db(data['target'])}")
         for h in ("session", "status", "records", "added", "skipped", "rejected", "reason"):
             table.add_column(h)
         for s in data["sessions"]:
-            table.add_row(s["session_id"][:8], s["status"], str(s["records"]), str(s["added"]), str(s["skipped"]),
-                          str(s["rejected"]), s["reason"] or "")
+            table.add_row(*cells(s["session_id"][:8], s["status"], s["records"], s["added"], s["skipped"],
+                                 s["rejected"], s["reason"]))
         console.print(table)
         console.print(f"added {data['added']}, skipped {data['skipped']}, rejected {data['rejected']} records")
         ins = data["inspections"]
         console.print(f"inspections: added {ins['added']}, skipped {ins['skipped']}, rejected {len(ins['rejected'])}")
         for r in ins["rejected"]:
-            console.print(f"  rejected inspection {r['inspection_id']}: {r['reason']}")
+            console.print(f"  rejected inspection {safe(r['inspection_id'])}: {safe(r['reason'])}")
     if (data["rejected"] or data["inspections"]["rejected"]
             or any(s["status"] == "rejected" for s in data["sessions"])):
         raise typer.Exit(1)
@@ -366,34 +568,43 @@ def db_push(
 # --------------------------------------------------------------------------- probe
 @app.command("probe")
 def probe_cmd(
-    port: list[str] = typer.Option(..., "--port", help="Modem AT port (repeat for one modem per operator): "
-                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path."),
+    port: list[str] = typer.Option(..., "--port", help="Modem port (repeat for one modem per operator): "
+                                   "/dev/ttyUSB2, COM7, socket://host:port, a pty path, modemmanager:0, "
+                                   "qmi:/dev/cdc-wdm0, mbim:/dev/cdc-wdm0."),
     inspector: str = typer.Option(..., "--inspector", help="Name of the inspector recording."),
     gnss: Optional[str] = typer.Option(None, "--gnss", help="GNSS source: serial URL (NMEA), gpsd://host:port, "
                                        "modem:URL or fixed:LAT,LON."),
-    driver: Optional[str] = typer.Option(None, "--driver", help="Force a modem driver (default: detected)."),
+    driver: Optional[str] = choice_option(None, "--driver", choice=DRIVER,
+                                          help="Force a modem driver (default: detected)."),
     inspection: Optional[str] = typer.Option(None, "--inspection", help="Inspection id these samples belong to."),
     interface: list[str] = typer.Option([], "--interface", help="Network interface of each --port, in the same order, "
                                         "for its speed tests (e.g. wwan0)."),
-    interval: float = typer.Option(1.0, "--interval", min=0.0, help="Seconds between radio readings (0: as fast as the modem answers)."),
+    interval: float = typer.Option(1.0, "--interval", min=0.0,
+                                   help="Seconds between radio readings (0: as fast as the modem answers)."),
     speedtest_every: Optional[float] = typer.Option(None, "--speedtest-every", help="Speed test every N minutes."),
-    speedtest_every_m: Optional[float] = typer.Option(None, "--speedtest-every-m", help="Speed test every N metres driven."),
+    speedtest_every_m: Optional[float] = typer.Option(None, "--speedtest-every-m",
+                                                      help="Speed test every N metres driven."),
     speedtest_on_entry: bool = typer.Option(False, "--speedtest-on-entry", help="Speed test on entering a settlement."),
-    speedtest_method: str = typer.Option("qamtu-http", "--speedtest-method", help="qamtu-http, speedtest-cli or iperf3."),
-    speedtest_server: Optional[str] = typer.Option(None, "--speedtest-server", help="Server URL (e.g. http://host:8080). "
-                                                   "Without it triggers are only recorded as events."),
+    speedtest_method: str = choice_option("qamtu-http", "--speedtest-method", choice=SPEEDTEST_METHOD,
+                                          help="Speed-test method."),
+    speedtest_server: Optional[str] = typer.Option(None, "--speedtest-server",
+                                                   help="Server URL (e.g. http://host:8080). Without it triggers are "
+                                                        "only recorded as events."),
     duration: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds."),
     max_samples: Optional[int] = typer.Option(None, "--max-samples", help="Stop after this many samples."),
     db: str = DbOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
-    lang: Optional[str] = typer.Option(None, "--lang", help="kk, ru or en (default: the system locale)."),
+    lang: Optional[str] = choice_option(None, "--lang", choice=LIVE_LANGUAGE,
+                                        help="Language of the live view (default: the system locale)."),
     quiet: bool = typer.Option(False, "--quiet", help="No live view."),
-    json_lines: bool = typer.Option(False, "--json-lines", help="Print each recorded sample/event/test as one JSON line."),
+    json_lines: bool = typer.Option(False, "--json-lines",
+                                    help="Print each recorded sample/event/test as one JSON line."),
 ) -> None:
     """Record radio samples (and speed tests) from modems and GNSS until stopped with Ctrl-C."""
     from .probe.capture import CaptureConfig
     from .probe.live import default_language
     from .probe.runner import run_capture, speedtest_runner
+    from .probe.workers import default_candidates
 
     if interface and len(interface) != len(port):
         raise typer.BadParameter(f"give one --interface per --port ({len(port)} ports, {len(interface)} interfaces)")
@@ -401,7 +612,7 @@ def probe_cmd(
                            interfaces=dict(zip(port, interface)), interval_s=interval,
                            speedtest_every_s=None if speedtest_every is None else speedtest_every * 60,
                            speedtest_every_m=speedtest_every_m, speedtest_on_entry=speedtest_on_entry,
-                           duration_s=duration, max_samples=max_samples)
+                           duration_s=duration, max_samples=max_samples, candidates=default_candidates)
     runner = speedtest_runner(speedtest_method, speedtest_server) if speedtest_server else None
     with _store(db, must_exist=False) as store:
         run_capture(store, config, lang=lang or default_language(), quiet=quiet, json_lines=json_lines,
@@ -426,26 +637,29 @@ def demo_cmd(
     table.add_column("what")
     table.add_column("where")
     for k, v in result.outputs.items():
-        table.add_row(k, str(v))
+        table.add_row(*cells(k, v))
     console.print(table)
     s = result.summary
     console.print(f"{s['samples']} samples ({s['no_service']} without service, {s['modem_lost']} with the modem lost), "
-                  f"{s['speedtests']} speed tests in session {s['session_id']}")
+                  f"{s['speedtests']} speed tests in session {safe(s['session_id'])}")
 
 
 # --------------------------------------------------------------------------- speed tests
 @app.command("speedtest")
 def speedtest_cmd(
     server: str = typer.Option(..., "--server", envvar="QAMTU_SPEEDTEST_SERVER",
-                               help="qamtu server URL http://host:port (iperf3: host[:port]; "
+                               help="qamtu server URL http://host:port, or https://host:port with "
+                                    "--param tls_pin_sha256=FINGERPRINT (iperf3: host[:port]; "
                                     "speedtest-cli: also speedtest.net:<id> for a pinned public server)."),
-    method: str = typer.Option("qamtu-http", "--method", help="qamtu-http (evidence), speedtest-cli (secondary) or iperf3."),
+    method: str = choice_option("qamtu-http", "--method", choice=SPEEDTEST_METHOD,
+                                help="Method (qamtu-http is the evidence; speedtest-cli secondary)."),
     interface: Optional[str] = typer.Option(None, "--interface", help="Send only through this interface (e.g. wwan0) "
                                             "and verify it by its byte counters."),
     param: list[str] = typer.Option([], "--param", help="Method parameter KEY=VALUE, repeatable "
                                     "(e.g. --param download_s=7 --param streams=3)."),
-    binding: str = typer.Option("auto", "--binding", help="How --interface binds: auto (SO_BINDTODEVICE on Linux), "
-                                "so_bindtodevice, or source_address (the interface's address; egress still verified)."),
+    binding: str = choice_option("auto", "--binding", choice=BINDING,
+                                 help="How --interface binds: auto (SO_BINDTODEVICE on Linux), so_bindtodevice, or "
+                                      "source_address (the interface's address; egress still verified)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run one speed test and print its result; exit 1 if it failed or is invalid.
@@ -454,14 +668,9 @@ def speedtest_cmd(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .probe.speedtest import method_names, run_speedtest
+    from .probe.speedtest import run_speedtest
     from .probe.speedtest.registry import params_from_pairs
 
-    if method not in method_names():
-        raise typer.BadParameter(f"unknown method {method!r}; choose one of: {', '.join(method_names())}",
-                                 param_hint="--method")
-    if binding not in ("auto", "so_bindtodevice", "source_address"):
-        raise typer.BadParameter("choose auto, so_bindtodevice or source_address", param_hint="--binding")
     try:
         params = params_from_pairs(method, param)
     except ValueError as exc:
@@ -480,11 +689,9 @@ def speedtest_cmd(
     if as_json:
         emit_json(result.model_dump(mode="json"))
     else:
-        table = Table(title=f"Speed test {result.test_id}", show_header=False)
-        for k, v in result.summary().items():
-            if k not in ("test_id",) and v not in (None, [], ""):
-                table.add_row(k, ", ".join(v) if isinstance(v, list) else str(v))
-        console.print(table)
+        console.print(_kv_table({k: ", ".join(v) if isinstance(v, list) else v for k, v in result.summary().items()
+                                 if k not in ("test_id",) and v not in (None, [], "")},
+                                title=f"Speed test {result.test_id}"))
     if not result.valid:
         raise typer.Exit(1)
 
@@ -496,24 +703,52 @@ def server_cmd(
     max_clients: int = typer.Option(8, "--max-clients", min=1, help="Client addresses testing at the same time."),
     max_streams: int = typer.Option(16, "--max-streams-per-client", min=1, help="Concurrent transfers per client."),
     max_transfer_s: float = typer.Option(30.0, "--max-transfer-s", min=0.1, help="Longest single transfer, seconds."),
+    tls_cert: Optional[Path] = typer.Option(None, "--tls-cert", help="Serve HTTPS only, with this certificate (PEM; "
+                                            "make one with `qamtu server-cert`). Probes pin its fingerprint."),
+    tls_key: Optional[Path] = typer.Option(None, "--tls-key", help="Private key of --tls-cert (PEM)."),
+    api_path: str = typer.Option("/qamtu/v1", "--api-path", help="Path of the qamtu-http API; probes pass the same "
+                                 "as --param api_path=... (docs/measurement-method.md)."),
 ) -> None:
     """Run the measurement server (qamtu-http and Speedtest-Mini endpoints) until Ctrl-C.
 
-    Example: qamtu server --host 0.0.0.0 --port 8080
+    Example: qamtu server --host 0.0.0.0 --port 8443 --tls-cert office.crt --tls-key office.key
     """
     import asyncio
 
     from .probe.speedtest import ServerLimits, serve
+    from .probe.speedtest.tls import cert_fingerprint, server_context
 
     limits = ServerLimits(max_clients=max_clients, max_streams_per_client=max_streams, max_transfer_s=max_transfer_s)
-    err_console.print(f"qamtu server on http://{host}:{port} (limits: {limits.model_dump()}); Ctrl-C stops it")
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+    ctx = server_context(tls_cert, tls_key) if tls_cert else None
+    scheme = "https" if ctx else "http"
+    pin = f"; probes pin --param tls_pin_sha256={cert_fingerprint(tls_cert)}" if tls_cert else ""
+    err_console.print(f"qamtu server on {scheme}://{host}:{port} (limits: {limits.model_dump()}){pin}; Ctrl-C stops it",
+                      markup=False, highlight=False)
     try:
-        asyncio.run(serve(host, port, limits))
+        asyncio.run(serve(host, port, limits, ssl_context=ctx, api_path=api_path))
     except KeyboardInterrupt:
         err_console.print("stopped")
     except OSError as exc:
-        err_console.print(f"[bold red]error[/] (qamtu server): cannot listen on {host}:{port}: {exc.strerror or exc}")
+        err_console.print(f"[bold red]error[/] (qamtu server): cannot listen on {safe(host)}:{port}: "
+                          f"{safe(exc.strerror or exc)}")
         raise typer.Exit(1) from exc
+
+
+@app.command("server-cert")
+def server_cert_cmd(
+    name: list[str] = typer.Option(..., "--name", help="Host name or IP address the probes use (repeatable)."),
+    out: Path = typer.Option(Path("."), "--out", help="Folder for server.crt and server.key (never overwritten)."),
+    days: int = typer.Option(825, "--days", min=1, max=3650, help="Validity, days."),
+) -> None:
+    """Make the office's self-signed TLS certificate for `qamtu server` and print the fingerprint probes pin."""
+    from .probe.speedtest.tls import make_self_signed
+
+    pin = make_self_signed(out / "server.crt", out / "server.key", name, days)
+    console.print(f"certificate: {out / 'server.crt'}\nkey: {out / 'server.key'} (mode 0600)\n"
+                  f"probes: --server https://{name[0]}:PORT --param tls_pin_sha256={pin}",
+                  markup=False, highlight=False)
 
 
 # --------------------------------------------------------------------------- device
@@ -526,38 +761,53 @@ app.add_typer(modem_app, name="modem")
 app.add_typer(gnss_app, name="gnss")
 app.add_typer(simulate_app, name="simulate")
 
-PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL: /dev/ttyUSB2, COM7, socket://host:port, a pty path.")
-DriverOpt = typer.Option(None, "--driver", help="Force a driver: generic, quectel, huawei, simcom, sierra, telit "
-                                                "(default: chosen from ATI/+CGMI/+CGMM).")
+PortOpt = typer.Option(..., "--port", help="Serial port or pyserial URL (/dev/ttyUSB2, COM7, socket://host:port, "
+                                           "a pty path), modemmanager:0 (see `qamtu devices`), qmi:/dev/cdc-wdm0 "
+                                           "or mbim:/dev/cdc-wdm0.")
+DriverOpt = choice_option(None, "--driver", choice=DRIVER,
+                          help="Force a driver (default: chosen from ATI/+CGMI/+CGMM).")
 TimeoutOpt = typer.Option(5.0, "--timeout", min=0.1, help="Per-command timeout, seconds.")
 
 
 def _kv_table(rows: dict[str, Any], title: str | None = None) -> Table:
-    table = Table(show_header=False, title=title)
+    """Two columns, key and value, every cell through :func:`safe`."""
+    table = Table(show_header=False, title=None if title is None else safe(title))
     for k, v in rows.items():
-        table.add_row(k, "" if v is None else str(v))
+        table.add_row(*cells(k, v))
     return table
 
 
 @app.command("devices")
 def devices_cmd(as_json: bool = JsonOpt) -> None:
-    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA."""
+    """Serial ports with USB VID:PID, known modem models and which port is AT or NMEA; modems ModemManager owns."""
     from .device import list_serial_ports
+    from .device.modemmanager import list_mm_modems
 
     ports = list_serial_ports()
+    mm = list_mm_modems()
     if as_json:
-        emit_json([p.model_dump(mode="json") for p in ports])
+        emit_json({"serial_ports": [p.model_dump(mode="json") for p in ports], "modemmanager": mm})
         return
-    if not ports:
-        console.print("no serial ports found (is the modem plugged in? `lsusb` shows USB devices)")
+    if not ports and not mm:
+        console.print("no serial ports and no ModemManager modems found "
+                      "(is the modem plugged in? `lsusb` shows USB devices)")
         return
-    table = Table(title="Serial ports")
-    for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
-        table.add_column(col)
-    for p in ports:
-        table.add_row(p.device, f"{p.vid}:{p.pid}" if p.vid else "", "" if p.usb_interface is None else str(p.usb_interface),
-                      p.model or p.description or "", p.driver or "", p.role or "", ", ".join(p.holders))
-    console.print(table)
+    if ports:
+        table = Table(title="Serial ports")
+        for col in ("device", "vid:pid", "if", "model", "driver", "role", "held by"):
+            table.add_column(col)
+        for p in ports:
+            table.add_row(*cells(p.device, f"{p.vid}:{p.pid}" if p.vid else "", p.usb_interface,
+                                 p.model or p.description, p.driver, p.role, ", ".join(p.holders)))
+        console.print(table)
+    if mm:
+        table = Table(title="Modems owned by ModemManager (use these port strings with --port)")
+        for col in ("port", "modem", "IMEI", "state", "its ports"):
+            table.add_column(col)
+        for m in mm:
+            table.add_row(*cells(m["port"], f"{m['manufacturer'] or ''} {m['model'] or ''}".strip(), m["imei"],
+                                 m["state"], ", ".join(m["ports"])))
+        console.print(table)
 
 
 @modem_app.command("read")
@@ -578,15 +828,15 @@ def modem_read(port: str = PortOpt, driver: Optional[str] = DriverOpt, timeout: 
         table.add_column("field")
         dumps = [c.model_dump(mode="json") for c in r.cells]
         for d in dumps:
-            table.add_column(d["rat"], justify="right")
+            table.add_column(safe(d["rat"]), justify="right")
         for k in dumps[0]:
             if k != "rat" and any(d[k] is not None for d in dumps):
-                table.add_row(k, *("" if d[k] is None else str(d[k]) for d in dumps))
+                table.add_row(*cells(k, *(d[k] for d in dumps)))
         console.print(table)
     else:
         console.print("no serving cell (no service)")
     for n in r.notes:
-        console.print(f"note: {n}", highlight=False)
+        console.print(f"note: {safe(n)}", highlight=False)
 
 
 @modem_app.command("info")
@@ -644,18 +894,19 @@ def _serve(device: Any, duration: Optional[float]) -> None:
         signal.signal(signal.SIGTERM, old)
 
 
-SpeedOpt = typer.Option(1.0, "--speed", min=0.001, help="Scenario seconds per wall second (60: a 1-hour drive in a minute).")
-DurationOpt = typer.Option(None, "--duration", min=0.0, help="Stop after this many wall seconds (default: until Ctrl-C).")
+SpeedOpt = typer.Option(1.0, "--speed", min=0.001,
+                        help="Scenario seconds per wall second (60: a 1-hour drive in a minute).")
+DurationOpt = typer.Option(None, "--duration", min=0.0,
+                           help="Stop after this many wall seconds (default: until Ctrl-C).")
 
 
 @simulate_app.command("modem")
-def simulate_modem(profile: str = typer.Option("generic", "--profile", help="Modem profile (generic, quectel-ec25, "
-                                                                             "quectel-rm500q, quectel-rm520n, huawei-me909, "
-                                                                             "simcom-sim7600, sierra-em7455, telit-le910, "
-                                                                             "telit-lm960) or transcript:FILE to replay a "
-                                                                             "recorded transcript."),
-                   scenario: Optional[Path] = typer.Option(None, "--scenario", help="Route/scenario JSON (default: "
-                                                                                     "one point in Turkestan, good LTE)."),
+def simulate_modem(profile: str = choice_option("generic", "--profile", choice=SIM_PROFILE,
+                                                help="Modem profile, or transcript:FILE to replay a recorded "
+                                                     "transcript."),
+                   scenario: Optional[Path] = typer.Option(None, "--scenario",
+                                                           help="Route/scenario JSON (default: one point in "
+                                                                "Turkestan, good LTE)."),
                    operator: str = typer.Option("401-02", "--operator", help="MCC-MNC of the simulated SIM."),
                    speed: float = SpeedOpt, duration: Optional[float] = DurationOpt) -> None:
     """Serve a simulated modem on a pty; prints the port path, then runs until stopped."""
@@ -692,7 +943,34 @@ OperatorOpt = typer.Option([], "--operator", help="Only this operator (MCC-MNC s
                                                   "repeatable. Default: every operator in the store.")
 PeriodOpt = typer.Option(None, "--period", help="2026, 2026-06, 2026-06-01..2026-08-31 or 90d "
                                                 "(default: the rule set's window up to the latest record).")
-RulesOpt = typer.Option(None, "--rules", help="Coverage rule-set TOML (default: the bundled kz-coverage rule set).")
+RULE_SET = Choice("rule-set", _bundled_rule_sets, patterns=("a TOML file",))
+
+
+def _rules_path(value: Optional[Path]) -> Optional[Path]:
+    """--rules: a bundled rule set by name, or a TOML file that exists (checked before anything runs)."""
+    if value is None:
+        return None
+    if str(value) in RULE_SET.names():
+        return package_path("mapping", "rules", f"{value}.toml")
+    if value.is_file():
+        return value
+    raise typer.BadParameter(f"{str(value)!r} is neither a bundled rule set nor a file; give one of: "
+                             f"{RULE_SET.listing()}")
+
+
+RulesOpt = typer.Option(None, "--rules", callback=_rules_path,
+                        help=f"Coverage rule set (default: the bundled one in force). One of: {RULE_SET.placeholder}.")
+
+
+def _export_files(value: list[Path]) -> list[Path]:
+    """--export/--out FILE: the format named by each suffix must be a registered exporter."""
+    from .mapping.writers import format_of
+
+    for path in value:
+        if format_of(path) not in EXPORT_FORMAT.names():
+            raise typer.BadParameter(f"{str(path)!r}: the suffix names no export format; end it in one of: "
+                                     + ", ".join(f".{n}" for n in EXPORT_FORMAT.names()))
+    return value
 
 
 def _coverage_progress(disabled: bool):
@@ -717,10 +995,10 @@ def _summary_table(rows: list[dict], title: str) -> Table:
               "below std", "meets std"):
         table.add_column(h, justify="left" if h in ("region", "scope") else "right")
     for r in rows:
-        table.add_row(r.get("district_name_ru", ""), r["scope_name"],
-                      *(str(r[k]) for k in ("settlements", "measured", "judged", "thin_data", "without_mobile",
-                                            "only_2g", "without_internet", "internet_below_standard",
-                                            "internet_meets_standard")))
+        table.add_row(*cells(r.get("district_name_ru", ""), r["scope_name"],
+                             *(r[k] for k in ("settlements", "measured", "judged", "thin_data", "without_mobile",
+                                              "only_2g", "without_internet", "internet_below_standard",
+                                              "internet_meets_standard"))))
     return table
 
 
@@ -732,8 +1010,9 @@ def map_coverage(
     period: Optional[str] = PeriodOpt,
     offline: bool = typer.Option(False, "--offline", help="No tile server: one self-contained file that opens "
                                                           "without any network (plain background, district outlines)."),
-    export: list[Path] = typer.Option([], "--export", help="Also write the classification to FILE.gpkg, "
-                                                           ".geojson or .csv; repeatable."),
+    export: list[Path] = typer.Option([], "--export", callback=_export_files,
+                                      help="Also write the classification to FILE, in the format its suffix names "
+                                           f"({EXPORT_FORMAT.placeholder}); repeatable."),
     rules: Optional[Path] = RulesOpt,
     region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
@@ -752,11 +1031,12 @@ def map_coverage(
     if as_json:
         emit_json(result)
         return
-    console.print(f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, "
+    console.print(f"wrote {safe(result['path'])} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, "
                   f"{result['hexagons']} hexagons, {'offline' if offline else 'online tiles'}); "
-                  f"rule set {result['rule_set']}, period {result['period']}", highlight=False)
+                  f"rule set {safe(result['rule_set'])}, period {safe(result['period'])}", highlight=False)
     for e in result["exports"]:
-        console.print(f"wrote {e['path']} ({', '.join(f'{k}: {v}' for k, v in e['rows'].items())})", highlight=False)
+        console.print(f"wrote {safe(e['path'])} ({', '.join(f'{k}: {v}' for k, v in e['rows'].items())})",
+                      highlight=False)
     console.print(_summary_table(result["summary"], "Regions (judged settlements only)"))
 
 
@@ -765,8 +1045,9 @@ def coverage_classify(
     db: str = DbOpt,
     operator: list[str] = OperatorOpt,
     period: Optional[str] = PeriodOpt,
-    out: list[Path] = typer.Option([], "--out", help="Write the classification to FILE.gpkg, .geojson or .csv; "
-                                                     "repeatable."),
+    out: list[Path] = typer.Option([], "--out", callback=_export_files,
+                                   help="Write the classification to FILE, in the format its suffix names "
+                                        f"({EXPORT_FORMAT.placeholder}); repeatable."),
     rules: Optional[Path] = RulesOpt,
     region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
@@ -788,12 +1069,12 @@ def coverage_classify(
         emit_json({**cl.as_dict(), "exports": written})
         return
     meta = cl.meta()
-    console.print(f"rule set {meta['rule_set']['version']} (valid from {meta['rule_set']['valid_from']}), "
-                  f"period {meta['period']['label']}; {meta['counts']['samples_in_period']} samples, "
+    console.print(f"rule set {safe(meta['rule_set']['version'])} (valid from {safe(meta['rule_set']['valid_from'])}), "
+                  f"period {safe(meta['period']['label'])}; {meta['counts']['samples_in_period']} samples, "
                   f"{meta['counts']['speedtests_in_period']} speed tests", highlight=False)
     console.print(_summary_table(region_summary(cl), "Regions (judged settlements only)"))
     for e in written:
-        console.print(f"wrote {e['path']}", highlight=False)
+        console.print(f"wrote {safe(e['path'])}", highlight=False)
 
 
 @report_app.command("districts")
@@ -821,16 +1102,16 @@ def report_districts(
     if as_json:
         emit_json(result)
         return
-    console.print(f"wrote {result['path']} (sheets: {', '.join(result['sheets'])}); rule set {result['rule_set']}, "
-                  f"period {result['period']}", highlight=False)
+    console.print(f"wrote {safe(result['path'])} (sheets: {safe(', '.join(result['sheets']))}); rule set "
+                  f"{safe(result['rule_set'])}, period {safe(result['period'])}", highlight=False)
     if result["pngs"]:
-        console.print(f"wrote {len(result['pngs'])} district maps to {png_dir}", highlight=False)
+        console.print(f"wrote {len(result['pngs'])} district maps to {safe(png_dir)}", highlight=False)
     table = Table(title="Districts, best of operators (judged settlements only)")
     for h in ("district", "settlements", "measured", "no mobile", "no internet", "unmeasured"):
         table.add_column(h, justify="left" if h == "district" else "right")
     for r in result["summary"]:
-        table.add_row(r["district_name_ru"], *(str(r[k]) for k in ("settlements", "measured", "without_mobile",
-                                                                    "without_internet", "unmeasured")))
+        table.add_row(*cells(r["district_name_ru"], *(r[k] for k in ("settlements", "measured", "without_mobile",
+                                                                      "without_internet", "unmeasured"))))
     console.print(table)
 
 
@@ -860,7 +1141,8 @@ def _rules(path: Optional[Path]):
 
 @inspection_app.command("new")
 def inspection_new(
-    grounds: str = typer.Option(..., "--grounds", help="complaint or prosecutor (anonymous complaints are not grounds)."),
+    grounds: str = choice_option(..., "--grounds", choice=GROUNDS,
+                                 help="Grounds of the inspection (anonymous complaints are not grounds)."),
     grounds_number: str = typer.Option(..., "--grounds-number", help="Registration number of the complaint or demand."),
     grounds_date: str = typer.Option(..., "--grounds-date", help="Date of the complaint or demand, YYYY-MM-DD."),
     operator: str = typer.Option(..., "--operator", help="Operator inspected: MCC-MNC (401-77) or a name (Tele2)."),
@@ -870,7 +1152,8 @@ def inspection_new(
     act_registered: str = typer.Option(..., "--act-registered", help="Date the act was registered with the "
                                        "legal-statistics body, YYYY-MM-DD."),
     inspector: list[str] = typer.Option(..., "--inspector", help="Inspector (repeat for several)."),
-    instrument: list[str] = typer.Option(..., "--instrument", help="Instrument id from the instrument register (repeat)."),
+    instrument: list[str] = typer.Option(..., "--instrument",
+                                         help="Instrument id from the instrument register (repeat)."),
     inspection_id: Optional[str] = typer.Option(None, "--id", help="Inspection id (default: INSP-YEAR-NNNN)."),
     notes: str = typer.Option("", "--notes", help="Free text kept with the record."),
     db: str = DbOpt, registers: Optional[Path] = RegistersOpt, gazetteer: Optional[Path] = GazetteerOpt,
@@ -882,15 +1165,16 @@ def inspection_new(
 
     mcc, mnc = parse_operator(operator)
     with _store(db, must_exist=False) as store:
-        insp = create_inspection(store, _registers(registers), gazetteer=_gazetteer(gazetteer), inspection_id=inspection_id,
-                                 grounds=grounds, grounds_number=grounds_number, grounds_date=grounds_date,
-                                 operator=f"{mcc}-{mnc}", kato=kato, address=address, act_number=act_number,
-                                 act_registered=act_registered, inspectors=inspector, instruments=instrument, notes=notes)
+        insp = create_inspection(store, _registers(registers), gazetteer=_gazetteer(gazetteer),
+                                 inspection_id=inspection_id, grounds=grounds, grounds_number=grounds_number,
+                                 grounds_date=grounds_date, operator=f"{mcc}-{mnc}", kato=kato, address=address,
+                                 act_number=act_number, act_registered=act_registered, inspectors=inspector,
+                                 instruments=instrument, notes=notes)
     if as_json:
         emit_json(insp.model_dump())
     else:
-        console.print(f"inspection {insp.inspection_id} recorded; measure with: qamtu probe --inspection "
-                      f"{insp.inspection_id} ...", highlight=False)
+        console.print(f"inspection {safe(insp.inspection_id)} recorded; measure with: qamtu probe --inspection "
+                      f"{safe(insp.inspection_id)} ...", highlight=False)
 
 
 @inspection_app.command("list")
@@ -903,12 +1187,12 @@ def inspection_list(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table(title=f"Inspections in {db}")
+    table = Table(title=f"Inspections in {shown_db(db)}")
     for h in ("id", "operator", "KATO", "act", "registered", "samples", "tests"):
         table.add_column(h)
     for r in rows:
-        table.add_row(r["inspection_id"], r["operator"], r["kato"], r["act_number"], r["act_registered"],
-                      str(r["samples"]), str(r["speedtests"]))
+        table.add_row(*cells(r["inspection_id"], r["operator"], r["kato"], r["act_number"], r["act_registered"],
+                             r["samples"], r["speedtests"]))
     console.print(table)
 
 
@@ -923,10 +1207,8 @@ def inspection_show(inspection_id: str = typer.Argument(..., help="Inspection id
     if as_json:
         emit_json(info)
         return
-    table = Table(show_header=False, title=f"Inspection {inspection_id}")
-    for k, v in info.items():
-        table.add_row(k, ", ".join(map(str, v)) if isinstance(v, list) else str(v))
-    console.print(table)
+    console.print(_kv_table({k: ", ".join(map(str, v)) if isinstance(v, list) else v for k, v in info.items()},
+                            title=f"Inspection {inspection_id}"))
 
 
 @inspection_app.command("findings")
@@ -941,27 +1223,28 @@ def inspection_findings(inspection_id: str = typer.Argument(..., help="Inspectio
     if as_json:
         emit_json(f)
         return
-    table = Table(title=f"Findings of {inspection_id} (rule set {f['rule_set']['version']})")
+    table = Table(title=f"Findings of {safe(inspection_id)} (rule set {safe(f['rule_set']['version'])})")
     for h in ("technology", "threshold", "tests", "below", "share", "95 % CI", "days", "verdict"):
         table.add_column(h)
     for r in f["indicators"]:
         ci = "" if r["ci_low"] is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} %"
-        table.add_row(r["technology_label"], "" if r["threshold_mbps"] is None else f"{r['threshold_mbps']:g} Mbit/s",
-                      str(r["n"]), "" if r["n_below"] is None else str(r["n_below"]),
-                      "" if r["share_below"] is None else f"{100 * r['share_below']:.1f} %", ci, str(r["days"]),
-                      r["verdict"])
+        threshold = None if r["threshold_mbps"] is None else f"{r['threshold_mbps']:g} Mbit/s"
+        share = None if r["share_below"] is None else f"{100 * r['share_below']:.1f} %"
+        table.add_row(*cells(r["technology_label"], threshold, r["n"], r["n_below"], share, ci, r["days"],
+                             r["verdict"]))
     console.print(table)
     for r in f["indicators"]:
-        console.print(f"{r['technology_label']}: {r['verdict']}: {escape(r['reason'])}", highlight=False)
-    console.print(f"verdict: [bold]{f['verdict']}[/]; rule: {escape(f['findings_rule']['rule_en'])}")
+        console.print(f"{safe(r['technology_label'])}: {safe(r['verdict'])}: {safe(r['reason'])}", highlight=False)
+    console.print(f"verdict: [bold]{safe(f['verdict'])}[/]; rule: {safe(f['findings_rule']['rule_en'])}")
     legal = f.get("legal")
     if legal:
-        console.print(f"proposed: art. {legal['article']} part {legal['part']}, fine {legal['fine_mci']} MCI = "
-                      f"{legal['fine_tenge']} tenge (MCI {legal['mci_tenge']} from {legal['mci_valid_from']})", highlight=False)
+        console.print(safe(f"proposed: art. {legal['article']} part {legal['part']}, fine {legal['fine_mci']} MCI = "
+                           f"{legal['fine_tenge']} tenge (MCI {legal['mci_tenge']} from {legal['mci_valid_from']})"),
+                      highlight=False)
         if legal["repeat_of"]:
             r = legal["repeat_of"]
-            console.print(f"repeat offence: earlier violation in {r['inspection_id']} (act {r['act_number']}, offence "
-                          f"{r['offence_date']})", highlight=False)
+            console.print(safe(f"repeat offence: earlier violation in {r['inspection_id']} (act {r['act_number']}, "
+                               f"offence {r['offence_date']})"), highlight=False)
     if f["synthetic"]:
         console.print("[yellow]synthetic data: not evidence[/]")
 
@@ -980,8 +1263,11 @@ def _iso_date(option: str, value: Optional[str]):
 def inspection_documents(
     inspection_id: str = typer.Argument(..., help="Inspection id."),
     out: Path = typer.Option(..., "--out", help="Folder for the documents."),
-    lang: str = typer.Option("kk,ru", "--lang", help="Languages, comma-separated: kk, ru."),
-    issue_date: Optional[str] = typer.Option(None, "--date", help="Date of the documents, YYYY-MM-DD (default: today, UTC)."),
+    lang: str = typer.Option("kk,ru", "--lang", callback=lambda v: ",".join(DOCUMENT_LANGUAGE.callback(
+                                 [x.strip() for x in v.split(",") if x.strip()])),
+                             help=f"Languages, comma-separated: {DOCUMENT_LANGUAGE.placeholder}."),
+    issue_date: Optional[str] = typer.Option(None, "--date",
+                                             help="Date of the documents, YYYY-MM-DD (default: today, UTC)."),
     deadline_days: Optional[int] = typer.Option(None, "--deadline-days", help="Order deadline in calendar days "
                                                 "(at least the register's minimum, 10)."),
     templates: Optional[Path] = typer.Option(None, "--templates", help="Folder of the office's DOCX templates."),
@@ -994,13 +1280,14 @@ def inspection_documents(
     day = _iso_date("--date", issue_date)
     with _store(db) as store:
         docs = generate_documents(store, inspection_id, out, rules=_rules(rules), registers=_registers(registers),
-                                  gazetteer=_gazetteer(gazetteer), langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
+                                  gazetteer=_gazetteer(gazetteer),
+                                  langs=tuple(x.strip() for x in lang.split(",") if x.strip()),
                                   issue_date=day, deadline_days=deadline_days, templates=templates)
     if as_json:
         emit_json({k: str(v) for k, v in docs.items()})
     else:
         for name, path in docs.items():
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {safe(path)}", highlight=False)
 
 
 @inspection_app.command("bundle")
@@ -1027,8 +1314,8 @@ def inspection_bundle(
     if as_json:
         emit_json(result)
     else:
-        console.print(f"wrote {result['path']}: {result['members']} members, signed by {result['signer']} "
-                      f"(key {result['key_id']}), manifest SHA-256 {result['manifest_sha256']}", highlight=False)
+        console.print(f"wrote {safe(result['path'])}: {result['members']} members, signed by {safe(result['signer'])} "
+                      f"(key {safe(result['key_id'])}), manifest SHA-256 {result['manifest_sha256']}", highlight=False)
 
 
 @keys_app.command("new")
@@ -1042,15 +1329,16 @@ def keys_new(name: str = typer.Option(..., "--name", help="Inspector's name (als
     if as_json:
         emit_json(result)
         return
-    console.print(f"private key: {result['private_key']} (mode 0600: keep it secret)\npublic key: "
-                  f"{result['public_key_file']}\nadd to the office key list (office_keys.toml):", highlight=False)
+    console.print(f"private key: {safe(result['private_key'])} (mode 0600: keep it secret)\npublic key: "
+                  f"{safe(result['public_key_file'])}\nadd to the office key list (office_keys.toml):", highlight=False)
     sys.stdout.write(result["office_list_entry"])
 
 
 @app.command("verify")
 def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."),
-               office_keys: Optional[Path] = typer.Option(None, "--office-keys", help="Office key list TOML "
-                                                          "(default: office_keys.toml of --registers, else the bundled list)."),
+               office_keys: Optional[Path] = typer.Option(None, "--office-keys",
+                                                          help="Office key list TOML (default: office_keys.toml of "
+                                                               "--registers, else the bundled list)."),
                registers: Optional[Path] = RegistersOpt, as_json: bool = JsonOpt) -> None:
     """Check every hash, hash chain and the signature of a bundle; exit 1 naming the first mismatch."""
     from .reports.bundle import verify_bundle
@@ -1058,15 +1346,18 @@ def verify_cmd(bundle: Path = typer.Argument(..., help="Evidence bundle (.zip)."
 
     keys, keys_path = load_office_keys(office_keys, registers)
     rep = verify_bundle(bundle, keys, str(keys_path))
+    shown = rep.as_dict()  # control characters escaped: data cannot redraw the verdict line
+    where = safe(bundle)
     if as_json:
-        emit_json(rep.as_dict())
+        emit_json(shown)
     elif rep.ok:
-        console.print(f"[green]OK[/] {bundle}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
-                      f"signed by {escape(str(rep.signer.get('name')))} (key {rep.signer.get('key_id')}, in the office "
-                      "key list)", highlight=False)
+        console.print(f"[green]OK[/] {where}: {rep.checked_files} files and {rep.checked_chains} hash chains intact; "
+                      f"signed by {safe(shown['signer'].get('name'))} "
+                      f"(key {safe(shown['signer'].get('key_id'))}, named so in the office key list)",
+                      highlight=False, soft_wrap=True)
     else:
         label = "UNTRUSTED" if rep.intact else "FAILED"
-        console.print(f"[red]{label}[/] {bundle}: {escape(rep.problem or '')}", highlight=False, soft_wrap=True)
+        console.print(f"[red]{label}[/] {where}: {safe(shown['problem'])}", highlight=False, soft_wrap=True)
     if not rep.ok:
         raise typer.Exit(1)
 
@@ -1083,8 +1374,8 @@ def _problems_summary(rows: list[dict], title: str) -> Table:
     for h in ("year", "internet", "mobile", "tv/radio", "post", "any", "overdue", "resolved"):
         table.add_column(h, justify="right")
     for r in rows:
-        table.add_row(*(str(r[k]) for k in ("year", "internet", "mobile", "tv_radio", "post", "any", "overdue",
-                                            "resolved")))
+        table.add_row(*cells(*(r[k] for k in ("year", "internet", "mobile", "tv_radio", "post", "any", "overdue",
+                                              "resolved"))))
     return table
 
 
@@ -1112,11 +1403,11 @@ def map_problems(
     if as_json:
         emit_json(result)
         return
-    console.print(f"wrote {result['path']} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, years "
-                  f"{result['years'][0]}–{result['years'][-1]}, {'offline' if offline else 'online tiles'}); "
-                  f"rules {result['problem_rules']}", highlight=False)
+    console.print(f"wrote {safe(result['path'])} ({result['bytes'] / 1e6:.2f} MB, {result['markers']} settlements, "
+                  f"years {result['years'][0]}–{result['years'][-1]}, {'offline' if offline else 'online tiles'}); "
+                  f"rules {safe(result['problem_rules'])}", highlight=False)
     for n in result["notes"]:
-        console.print(f"note: {n}", highlight=False)
+        console.print(f"note: {safe(n)}", highlight=False)
     console.print(_problems_summary(result["summary"], "Settlements with a problem (region)"))
 
 
@@ -1144,11 +1435,11 @@ def report_problems(
     if as_json:
         emit_json(result)
         return
-    console.print(f"wrote {result['path']} (sheets: {', '.join(result['sheets'])}); rules {result['problem_rules']}",
-                  highlight=False)
-    console.print(f"wrote {len(result['pngs'])} charts: {', '.join(result['pngs'])}", highlight=False)
+    console.print(f"wrote {safe(result['path'])} (sheets: {safe(', '.join(result['sheets']))}); rules "
+                  f"{safe(result['problem_rules'])}", highlight=False)
+    console.print(f"wrote {len(result['pngs'])} charts: {safe(', '.join(result['pngs']))}", highlight=False)
     for n in result["notes"]:
-        console.print(f"note: {n}", highlight=False)
+        console.print(f"note: {safe(n)}", highlight=False)
     console.print(_problems_summary(result["summary"], "Settlements with a problem (region)"))
 
 
@@ -1156,8 +1447,8 @@ def _import_result(result: dict, as_json: bool, what: str) -> None:
     if as_json:
         emit_json(result)
         return
-    console.print(f"imported {result['rows']} {what} from {result['path']} ({result['new']} new, {result['replaced']} "
-                  f"replaced; {result['settlements']} settlements)", highlight=False)
+    console.print(f"imported {result['rows']} {what} from {safe(result['path'])} ({result['new']} new, "
+                  f"{result['replaced']} replaced; {result['settlements']} settlements)", highlight=False)
 
 
 @problems_app.command("import-survey")
@@ -1188,24 +1479,19 @@ def problems_import_plan(
 
 @problems_app.command("template")
 def problems_template(
-    kind: str = typer.Argument(..., help="survey or plan"),
+    kind: str = typer.Argument(..., callback=TEMPLATE_KIND.callback, help=f"One of: {TEMPLATE_KIND.placeholder}."),
     out: Path = typer.Option(..., "--out", help="FILE.csv (header row) or FILE.xlsx (header and an instruction "
                                                 "sheet in Kazakh and Russian)."),
 ) -> None:
     """Write an empty import template."""
     from .reports.surveys import write_template
 
-    console.print(f"wrote {write_template(kind, out)}", highlight=False)
+    console.print(f"wrote {safe(write_template(kind, out))}", highlight=False)
 
 
 def main() -> None:
-    """Console entry point: run the app, turning Qamtu errors into one clear line and exit code 1."""
-    try:
-        app()
-    except QamtuError as exc:
-        command = " ".join(["qamtu", *sys.argv[1:3]]).strip()
-        err_console.print(f"[bold red]error[/] ({escape(command)}): {escape(str(exc))}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+    """Console entry point (``qamtu``): the app itself turns Qamtu errors into one line and exit 1."""
+    app(prog_name="qamtu")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,10 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pg import Cluster  # noqa: E402
 
 from qamtu.mapping.gazetteer import Gazetteer  # noqa: E402
-from qamtu.probe.chain import GENESIS, canonical_json, record_hash  # noqa: E402
+from qamtu.store.chain import GENESIS, canonical_json, record_hash  # noqa: E402
 from qamtu.probe.ids import uuid7  # noqa: E402
 from qamtu.probe.push import push  # noqa: E402
-from qamtu.probe.store import Store, open_store, projection  # noqa: E402
+from qamtu.probe.store import Store, projection  # noqa: E402
+from qamtu.probe.store import sample_store as open_store  # noqa: E402
 from qamtu.probe.synthetic import Campaign, Condition, write_campaign  # noqa: E402
 
 PER_SESSION = 50_000
@@ -51,7 +52,7 @@ def _template(tmp: Path) -> dict:
         write_campaign(st, Campaign({"611010000": (43.301946, 68.27037)}, lambda k, o: Condition("LTE", -95, 9, 2),
                                     days=1, samples_per_visit=1, speedtests_per_visit=0, operators=("401-02",)))
         import json
-        row = st._raw("SELECT payload FROM records WHERE kind = 'sample' LIMIT 1").fetchone()[0]
+        row = st.scalar("SELECT payload FROM records WHERE kind = 'sample' LIMIT 1")
     return json.loads(row)
 
 
@@ -67,9 +68,6 @@ def fill(path: Path, n: int, progress: Progress) -> None:
         while done < n:
             sid = uuid7()
             count = min(PER_SESSION, n - done)
-            st._raw("BEGIN IMMEDIATE")
-            st._raw("INSERT INTO sessions VALUES (?, ?, NULL, 'open', 'bench', NULL, 'bench', '0', '{}')",
-                    (sid, t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
             prev, recs, projs = GENESIS, [], []
             for i in range(count):
                 lat, lon, kato = places[(done + i) % len(places)]
@@ -85,9 +83,11 @@ def fill(path: Path, n: int, progress: Progress) -> None:
                 values = projection("sample", p)
                 projs.append((rid, sid, i + 1, t, *values.values()))
                 prev = h
-            st.conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", recs)
-            st.conn.executemany(f"INSERT INTO samples VALUES ({', '.join('?' * len(projs[0]))})", projs)
-            st._raw("COMMIT")
+            with st.transaction("writing a bench session") as tx:
+                tx.execute("INSERT INTO sessions VALUES (?, ?, NULL, 'open', 'bench', NULL, 'bench', '0', '{}')",
+                           (sid, t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ")))
+                tx.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?)", recs)
+                tx.executemany(f"INSERT INTO samples VALUES ({', '.join('?' * len(projs[0]))})", projs)
             done += count
             progress.update(task, completed=done)
 
@@ -134,8 +134,8 @@ def classify_bench(url: str, n: int, console: Console) -> list[tuple]:
         with console.status(f"generating {n:,} sample rows inside PostgreSQL…"):
             t = time.perf_counter()
             # projection rows only (no chained records): skip the foreign-key check for this bench table
-            st._raw("SET session_replication_role = replica")
-            st._raw("""
+            st.execute("SET session_replication_role = replica")
+            st.execute("""
 INSERT INTO samples (record_id, session_id, seq, time_utc, status, port, operator_mcc, operator_mnc, technology,
                      rsrp_dbm, lat, lon, fix_mode, kato, tag_reason, inspector)
 SELECT 'r' || g, 's' || (g / 50000), g % 50000, to_char(timestamp '2026-01-01' + g * interval '3 second',
@@ -143,15 +143,15 @@ SELECT 'r' || g, 's' || (g / 50000), g % 50000, to_char(timestamp '2026-01-01' +
        (ARRAY['LTE','LTE','UMTS','GSM'])[1 + g % 4], -70 - (g % 60), 41 + (g % 997) * 0.005, 66 + (g % 991) * 0.005,
        '3D', '61' || lpad(((g / 7) % 800)::text, 7, '0'), 'tagged', 'bench'
 FROM generate_series(1, %s) g""".replace("%s", str(n)))
-            st._raw("ANALYZE samples")
+            st.execute("ANALYZE samples")
             fill_s = time.perf_counter() - t
         rows = [("generate + analyze", n, fill_s, "")]
         for label, window in (("whole table", ""), ("one month", "AND time_utc >= '2026-03-01' AND time_utc < '2026-04-01'")):
             sql = CLASSIFY_SQL.format(window=window)
-            plan = "\n".join(r[0] for r in st._raw("EXPLAIN " + sql).fetchall())
+            plan = "\n".join(r[0] for r in st.rows("EXPLAIN " + sql))
             used = [ix for ix in ("samples_time", "samples_kato", "samples_geom") if ix in plan]
             t = time.perf_counter()
-            groups = st._raw(sql).fetchall()
+            groups = st.rows(sql)
             rows.append((f"classification aggregate, {label}", len(groups), time.perf_counter() - t,
                          ", ".join(used) or "none (sequential scan)"))
     return rows
@@ -182,7 +182,7 @@ def main() -> None:
                     fill(laptop, args.samples, progress)
                 fill_s = time.perf_counter() - t
                 with Store(laptop) as st:
-                    held = st._raw("SELECT COUNT(*) FROM records").fetchone()[0]
+                    held = st.scalar("SELECT COUNT(*) FROM records")
                 if held != args.samples:
                     raise SystemExit(f"{laptop}: holds {held:,} records, not --samples {args.samples:,}")
                 size = laptop.stat().st_size / 2**20

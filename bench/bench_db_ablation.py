@@ -25,9 +25,10 @@ from pg import Cluster  # noqa: E402
 
 from bench_db import process_cpu_s  # noqa: E402
 
-from qamtu.probe.push import (BATCH, RECORD_COLUMNS, SessionPush, _copy_rows, _ensure_session,  # noqa: E402
+from qamtu.probe.push import (BATCH, RECORD_COLUMNS, SessionPush, _ensure_session,  # noqa: E402
                               _projection_rows, _rows, _session_row)
-from qamtu.probe.store import Store, open_store  # noqa: E402
+from qamtu.probe.store import Store  # noqa: E402
+from qamtu.probe.store import sample_store as open_store  # noqa: E402
 
 FOREIGN_KEYS = ["DROP TRIGGER records_session_id_insert_check ON records",
                 "DROP TRIGGER samples_record_id_insert_check ON samples",
@@ -55,18 +56,17 @@ def run_variant(cluster: Cluster, name: str, statements: list[str], projections:
     per_record = []
     with open_store(url) as dst:
         for sql in statements:
-            dst._raw(sql)
+            dst.execute(sql)
         for sid in prepared:
             _ensure_session(dst, _session_row(source, sid), SessionPush(sid))
-        pid = dst._raw("SELECT pg_backend_pid()").fetchone()[0]
+        pid = dst.scalar("SELECT pg_backend_pid()")
         for i, (sid, batches) in enumerate(prepared.items()):
             before, records = process_cpu_s(pid), 0
             for rows, proj in batches:
-                with dst.conn.transaction():
-                    cur = dst.conn.cursor()
-                    _copy_rows(cur, "records", RECORD_COLUMNS, rows, dst.column_types("records", RECORD_COLUMNS))
+                with dst.transaction("copying a batch") as tx:
+                    tx.copy("records", RECORD_COLUMNS, rows, dst.column_types("records", RECORD_COLUMNS))
                     for table, (cols, values) in proj.items() if projections else ():
-                        _copy_rows(cur, table, cols, values, dst.column_types(table, cols))
+                        tx.copy(table, cols, values, dst.column_types(table, cols))
                 records += len(rows)
             if i:
                 per_record.append((process_cpu_s(pid) - before) / records * 1e6)
@@ -80,8 +80,8 @@ def main() -> None:
     args = ap.parse_args()
     console = Console()
     source = Store(args.laptop)
-    sids = [r[0] for r in source._raw("SELECT session_id FROM sessions ORDER BY session_id LIMIT ?",
-                                      (args.sessions,)).fetchall()]
+    sids = [r[0] for r in source.rows("SELECT session_id FROM sessions ORDER BY session_id LIMIT ?",
+                                      (args.sessions,))]
     with console.status("reading and preparing the sessions…"):
         prepared = {sid: [(rows, _projection_rows(rows)) for rows in _rows(source, sid, BATCH)] for sid in sids}
     cluster = Cluster().start()

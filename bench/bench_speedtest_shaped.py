@@ -7,7 +7,9 @@ veth. Printed per case and method: Mbit/s down/up, measured/shaped and measured/
 netem is not available on this kernel, so no delay can be added: the RTT is the veth's (< 1 ms).
 
 Run as root:  .venv/bin/python bench/bench_speedtest_shaped.py [--rates 5,20,100] [--losses 0,1] [--repeat 3]
-             [--json out.json]
+             [--json out.json] [--methods iperf3,qamtu-http,qamtu-http+tls,speedtest-cli]
+``qamtu-http+tls`` is qamtu-http over TLS to a second server (port 8443) with a fresh self-signed
+certificate, pinned by its fingerprint.
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ SCRIPT = HERE / "speedtest_netns.sh"
 QAMTU = str(Path(sys.executable).with_name("qamtu"))
 TAG = f"b{os.getpid() % 100000}"
 CLI_NS, SRV_NS, IF = f"qs-cli-{TAG}", f"qs-srv-{TAG}", f"qsc-{TAG}"
-SERVERS = {"qamtu-http": "http://10.77.0.2:8080", "speedtest-cli": "http://10.77.0.2:8080", "iperf3": "10.77.0.2:5201"}
+SERVERS = {"qamtu-http": "http://10.77.0.2:8080", "speedtest-cli": "http://10.77.0.2:8080", "iperf3": "10.77.0.2:5201",
+           "qamtu-http+tls": "https://10.77.0.2:8443"}
+TLS_PARAMS: list[str] = []  # tls_pin_sha256=..., set once the certificate is made
 
 
 def run_method(method: str, params: list[str]) -> dict:
-    cmd = ["ip", "netns", "exec", CLI_NS, QAMTU, "speedtest", "--method", method, "--server", SERVERS[method],
+    real = method.removesuffix("+tls")
+    params = params + (TLS_PARAMS if method.endswith("+tls") else [])
+    cmd = ["ip", "netns", "exec", CLI_NS, QAMTU, "speedtest", "--method", real, "--server", SERVERS[method],
            "--interface", IF, "--json"]
     for p in params:
         cmd += ["--param", p]
@@ -78,6 +84,19 @@ def main() -> None:
                                        "--port", "8080"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, "iperf3", "-s", "-B", "10.77.0.2", "-p", "5201"],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if any(m.endswith("+tls") for m in methods):
+            import tempfile
+
+            from qamtu.probe.speedtest.tls import make_self_signed
+
+            certs = Path(tempfile.mkdtemp(prefix="qamtu-bench-tls-"))
+            pin = make_self_signed(certs / "server.crt", certs / "server.key", ["10.77.0.2"])
+            TLS_PARAMS.append(f"tls_pin_sha256={pin}")
+            procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, QAMTU, "server", "--host", "10.77.0.2",
+                                           "--port", "8443", "--tls-cert", str(certs / "server.crt"), "--tls-key",
+                                           str(certs / "server.key")],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            time.sleep(2)
         wait_for_server()
         for rate in rates:
             for loss in losses:

@@ -16,7 +16,8 @@ from .at import ATChannel, ATResponse
 from .errors import ParseError
 from .models import Cell, ModemInfo, ModemReading, Rat, RawExchange, RegState, Technology, utc_now
 from .parse_3gpp import ACT_TECHNOLOGY, Operator, Registration, parse_cesq, parse_cops, parse_creg, parse_csq
-from .values import clean, operator_name, split_eci, split_nci
+from .sanity import check_cells
+from .values import clean, collecting_notes, finite, operator_name, split_eci, split_nci
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class GenericModem:
     """
 
     name = "generic"
+    #: AT command that returns the modem's data counters (data/counters: ``COUNTER_COMMANDS``), None if none
+    counter_command: str | None = None
 
     def __init__(self, channel: ATChannel, identity: Identity | None = None) -> None:
         self.channel = channel
@@ -102,6 +105,20 @@ class GenericModem:
             self.cmd(c)
         self._setup_done = True
 
+    def data_counters(self) -> tuple[int, int]:
+        """The modem's own ``(rx_bytes, tx_bytes)``. Safe to call from another thread while the probe reads
+        the modem: each AT command holds the channel's lock, so answers never interleave.
+
+        :raises ParseError: the modem has no counter command, or its answer is not understood.
+        :raises ATError, PortError: the modem does not answer.
+        """
+        from .counters import COUNTER_COMMANDS
+
+        if self.counter_command is None:
+            raise ParseError("data counters", "", f"the {self.name} driver has no data counter command")
+        resp = self.channel.command(self.counter_command, check=True)
+        return COUNTER_COMMANDS[self.counter_command]("\n".join(resp.lines))
+
     # ------------------------------------------------------------------ info
     def info(self) -> ModemInfo:
         """Manufacturer, model, firmware, IMEI, IMSI, ICCID and the SIM's home operator."""
@@ -136,6 +153,10 @@ class GenericModem:
         time_utc = utc_now()
         raw: list[RawExchange] = []
         notes: list[str] = []
+        with collecting_notes(notes):
+            return self._read(time_utc, raw, notes)
+
+    def _read(self, time_utc, raw: list[RawExchange], notes: list[str]) -> ModemReading:
         op = Operator(None)
         resp = self.cmd("AT+COPS?", raw)
         for ln in resp.prefixed("+COPS:"):
@@ -150,15 +171,17 @@ class GenericModem:
                     regs[c] = reg
         state, reg = _best_registration(regs)
         cells, tech, csq_dbm = self.measure_cells(raw, notes, op, regs)
+        cells = check_cells(cells, notes)
+        csq_dbm = finite(csq_dbm, "+CSQ RSSI")
         if tech is None:
             tech = _technology(cells, op, reg, state)
         if not state.registered and tech is not Technology.NONE and not cells:
             tech = Technology.NONE
         mcc, mnc = op.mcc, op.mnc
         if mcc is None:
-            for c in cells:
-                if c.mcc:
-                    mcc, mnc = c.mcc, c.mnc
+            for cell in cells:
+                if cell.mcc:
+                    mcc, mnc = cell.mcc, cell.mnc
                     break
         return ModemReading(time_utc=time_utc, port=self.port, driver=self.name, technology=tech,
                             registration=state, operator_mcc=mcc, operator_mnc=mnc,
@@ -183,14 +206,21 @@ class GenericModem:
         tech = _technology([], op, reg, state)
         area = reg.area_code if reg else None
         cid = reg.cell_id if reg else None
+        nr_values = {k: cesq.get(k) for k in ("ss_rsrp_dbm", "ss_rsrq_db", "ss_sinr_db")}
+        has_nr = any(v is not None for v in nr_values.values())
+        nr_signal = dict(rsrp_dbm=nr_values["ss_rsrp_dbm"], rsrq_db=nr_values["ss_rsrq_db"],
+                         sinr_db=nr_values["ss_sinr_db"])
         if tech in (Technology.LTE, Technology.NR_NSA):
             node, local = split_eci(cid)
             cell = Cell(rat=Rat.LTE, mcc=op.mcc, mnc=op.mnc, area_code=area, cell_id=cid, node_id=node,
                         local_cell_id=local, rsrp_dbm=cesq.get("rsrp_dbm"), rsrq_db=cesq.get("rsrq_db"))
+            if has_nr:  # EN-DC: the NR leg's SS-RSRP/RSRQ/SINR from the Rel-15 +CESQ fields
+                notes.append("+CESQ values are 27.007 bin lower edges (field-anchors.md 5.1)")
+                return [cell, Cell(rat=Rat.NR, mcc=op.mcc, mnc=op.mnc, **nr_signal)], Technology.NR_NSA, csq
         elif tech == Technology.NR_SA:
             node, local = split_nci(cid)
             cell = Cell(rat=Rat.NR, mcc=op.mcc, mnc=op.mnc, area_code=area, cell_id=cid, node_id=node,
-                        local_cell_id=local)
+                        local_cell_id=local, **nr_signal)
         elif tech == Technology.UMTS:
             cell = Cell(rat=Rat.UMTS, mcc=op.mcc, mnc=op.mnc, area_code=area, cell_id=cid,
                         rscp_dbm=cesq.get("rscp_dbm"), ecio_db=cesq.get("ecno_db"), rssi_dbm=csq)

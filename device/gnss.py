@@ -8,6 +8,7 @@ fixed position typed by the inspector.
 * ``gpsd://host:port`` (default ``localhost:2947``): gpsd JSON ``TPV`` reports;
 * ``modem:<port>``: the modem's own GNSS (Quectel ``AT+QGPS=1`` + ``AT+QGPSLOC=2``, SIMCom
   ``AT+CGPS=1`` + ``AT+CGPSINFO``), field-anchors.md 5.8;
+* ``modemmanager-gps:<index | IMEI | id>``: the GPS of a modem that ModemManager owns (Location interface);
 * ``fixed:LAT,LON[,ALT]``: a position typed by the inspector (WGS84 degrees, metres).
 
 Every source remembers its last fix. If no new fix arrives within the read timeout, the last one is
@@ -28,6 +29,7 @@ from .at import ATChannel, open_port
 from .errors import ATError, GnssError, ParseError, PortError
 from .models import FixMode, GnssFix, utc_now
 from .nmea import FixBuilder
+from .sanity import check_fix
 from .values import payload, split_fields, to_float, to_int
 
 
@@ -120,7 +122,7 @@ class NmeaSource(GnssSource):
                 return fix
             if len(self._buf) > 4096:  # a line without end: drop it
                 self._buf = b""
-        return None
+        return self._builder.flush_if_complete()  # quiet receiver: the epoch that only waited for its GSA
 
     def close(self) -> None:
         ser, self._ser = self._ser, None
@@ -144,13 +146,13 @@ def parse_gpsd_tpv(obj: dict, source: str = "gpsd") -> GnssFix | None:
         when = datetime.fromisoformat(t.replace("Z", "+00:00")) if isinstance(t, str) else None
         has = mode >= 2 and "lat" in obj and "lon" in obj
         alt = obj.get("altMSL", obj.get("alt"))
-        return GnssFix(time_utc=when, lat_deg=float(obj["lat"]) if has else None,
+        return check_fix(GnssFix(time_utc=when, lat_deg=float(obj["lat"]) if has else None,
                        lon_deg=float(obj["lon"]) if has else None,
                        alt_m=float(alt) if has and mode == 3 and alt is not None else None,
                        mode={2: FixMode.FIX_2D, 3: FixMode.FIX_3D}.get(mode, FixMode.NONE),
                        speed_mps=float(obj["speed"]) if has and "speed" in obj else None,
                        course_deg=float(obj["track"]) if has and "track" in obj else None,
-                       source=source, raw=[json.dumps(obj, sort_keys=True)])
+                       source=source, raw=[json.dumps(obj, sort_keys=True)]))
     except (TypeError, ValueError, KeyError) as exc:
         raise ParseError("gpsd TPV", json.dumps(obj, default=str)[:200], str(exc)) from None
 
@@ -222,6 +224,8 @@ def parse_qgpsloc(line: str) -> GnssFix:
         raise ParseError(c, line, f"expected 11 fields, got {len(f)}")
     lat_s, lon_s = f[1].strip(), f[2].strip()
     if lat_s[-1:].upper() in "NS" and lat_s[-1:].isalpha():
+        if lon_s[-1:].upper() not in ("E", "W"):
+            raise ParseError(c, line, "latitude has a hemisphere letter but longitude has no E/W")
         lat, lon = _nmea_deg(lat_s[:-1], lat_s[-1], c), _nmea_deg(lon_s[:-1], lon_s[-1], c)
     else:
         lat, lon = to_float(lat_s, command=c), to_float(lon_s, command=c)
@@ -344,6 +348,10 @@ def open_gnss(spec: str, *, max_age_s: float = 5.0) -> GnssSource:
         return GpsdSource(m.group(1) or "localhost", int(m.group(2) or 2947), max_age_s=max_age_s)
     if s.startswith("modem:"):
         return ModemGnssSource(s[6:], max_age_s=max_age_s)
+    if s.startswith("modemmanager-gps:"):
+        from .modemmanager import MMGnssSource
+
+        return MMGnssSource(s, max_age_s=max_age_s)
     return NmeaSource(s, max_age_s=max_age_s)
 
 

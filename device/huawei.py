@@ -75,6 +75,7 @@ class HuaweiModem(GenericModem):
     """Huawei modules with a PCUI AT port (not HiLink): signal from ``^HCSQ``, mode from ``^SYSINFOEX``."""
 
     name = "huawei"
+    counter_command = "AT^DSFLOWQRY"
 
     def measure_cells(self, raw: list[RawExchange], notes: list[str], op: Operator,
                       regs: dict[str, Registration]) -> tuple[list[Cell], Technology | None, float | None]:
@@ -100,6 +101,7 @@ class HuaweiModem(GenericModem):
                 if cell.rat == Rat.LTE:
                     upd["node_id"], upd["local_cell_id"] = split_eci(reg.cell_id)
             cells.append(cell.model_copy(update=upd))
+            notes.append("^HCSQ values are bin lower edges, like +CESQ (docs/device.md, binned values)")
         if not cells and tech is None:
             return super().measure_cells(raw, notes, op, regs)
         return cells, tech, None

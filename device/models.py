@@ -177,6 +177,7 @@ class GnssFix(_Model):
     source: str = ""
     age_s: float = 0.0
     stale: bool = False
+    notes: list[str] = Field(default_factory=list, description="values refused or nulled at parse time, and why")
     raw: list[str] = Field(default_factory=list)
 
     @property

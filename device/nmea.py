@@ -9,15 +9,18 @@ Parsing is delegated to pynmeagps with checksum validation; anything it rejects 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from functools import reduce
 
 from pynmeagps import VALCKSUM, NMEAReader
 
 from .errors import ParseError
 from .models import FixMode, GnssFix
+from .sanity import check_fix
 
 KNOT_MPS = 1852.0 / 3600.0
-_TYPES = ("GGA", "RMC", "GSA", "GNS", "VTG")
+_TYPES = ("GGA", "RMC", "GSA", "GNS", "VTG", "GLL", "GRMZ")
+FOOT_M = 0.3048
 
 
 def parse_sentence(line: bytes | str):
@@ -44,18 +47,44 @@ def _num(v) -> float | None:
     return None if v in ("", None) else float(v)
 
 
+def _minutes_ok(text: str) -> str | None:
+    """A reason when a GGA/RMC/GNS position field has minutes >= 60 (``4375.0000`` is not a coordinate)."""
+    body = text.split("*", 1)[0].split(",")
+    kind = body[0][-3:] if body else ""
+    idx = {"GGA": (2, 4), "GNS": (2, 4), "RMC": (3, 5)}.get(kind)
+    if idx is None:
+        return None
+    for i, width in zip(idx, (2, 3)):
+        if len(body) > i and body[i]:
+            try:
+                minutes = float(body[i][width:])
+            except ValueError:
+                return f"position field {body[i]!r} is not ddmm.mmmm"
+            if not 0 <= minutes < 60:
+                return f"position field {body[i]!r} has {minutes:g} minutes (must be < 60)"
+    return None
+
+
 class FixBuilder:
     """Collects the sentences of one epoch; :meth:`feed` returns a fix when an epoch is complete.
 
-    An epoch is complete when both a position sentence (GGA or GNS) and RMC of the same time have
-    arrived, or when a sentence with a newer time starts the next epoch.
+    An epoch is complete when a position sentence (GGA or GNS) and RMC of the same time have arrived
+    and the epoch's GSA too (it may come before or after GGA: the Telit SL869 sends it after); or when
+    a sentence with a newer time starts the next epoch. A receiver that sends no GSA is recognised at
+    its first epoch boundary; from then on its epochs end at GGA + RMC. The 2D/3D
+    mode is the GSA of the same epoch, so it is never taken from the previous one. Values that are not
+    finite or out of range are dropped with a note, and a position outside WGS84 or with minutes >= 60
+    is refused as a fix (:func:`qamtu.device.sanity.check_fix`).
     """
 
     def __init__(self, source: str = "nmea") -> None:
         self.source = source
         self._cur: dict = {}
         self._raw: list[str] = []
-        self._nav_mode: int | None = None
+        self._nav_mode: int | None = None  # last GSA mode seen (for receivers that send GSA less often)
+        self._sends_gsa = False
+        self._no_gsa = False  # learnt at the first epoch boundary without any GSA so far
+        self._gsa_closed = False
         self._date: dt.date | None = None
 
     def feed(self, line: bytes | str) -> GnssFix | None:
@@ -71,29 +100,67 @@ class FixBuilder:
             self._cur, self._raw = {}, []
             raise ParseError("NMEA", text, f"malformed {getattr(msg, 'msgID', '')} fields ({exc})") from None
 
+    def flush(self) -> GnssFix | None:
+        """The epoch in progress as a fix (end of a capture), or None."""
+        return self._finish() if self._cur else None
+
+    def flush_if_complete(self) -> GnssFix | None:
+        """The epoch in progress if it already has its position and RMC (a receiver that went quiet
+        before the epoch's GSA); None otherwise. Called by a reader whose wait for data timed out."""
+        c = self._cur
+        return self._finish() if c.get("pos") and c.get("rmc") else None
+
+    def _ready(self) -> bool:
+        c = self._cur
+        return bool(c.get("pos") and c.get("rmc") and (c.get("nav_mode_seen") or self._no_gsa))
+
     def _apply(self, msg, text: str) -> GnssFix | None:
         ident = msg.msgID
         if ident == "GSA":
-            self._nav_mode = int(msg.navMode) if msg.navMode not in ("", None) else None
+            self._sends_gsa = True
+            mode = int(msg.navMode) if msg.navMode not in ("", None) else None
+            if self._gsa_closed:  # the 2nd/3rd GSA (one per constellation) of an epoch already finished
+                return None
+            if not self._cur.get("nav_mode_seen"):  # the first GSA of the epoch (GN receivers send one per system)
+                self._cur["nav_mode"] = mode
+                self._cur["nav_mode_seen"] = True
+            self._nav_mode = mode
             hd = _num(msg.HDOP)
             if hd is not None:
                 self._cur.setdefault("hdop", hd)
             self._raw.append(text)
+            if self._ready():
+                self._gsa_closed = True
+                return self._finish()
             return None
-        if ident == "VTG":
+        if ident == "VTG":  # speed and course from RMC win (as in gpsd); VTG fills in when RMC has none
             if msg.sogk not in ("", None):
-                self._cur["speed_mps"] = float(msg.sogk) / 3.6
+                self._cur["vtg_speed_mps"] = float(msg.sogk) / 3.6
             if msg.cogt not in ("", None):
-                self._cur["course_deg"] = float(msg.cogt)
+                self._cur["vtg_course_deg"] = float(msg.cogt)
             self._raw.append(text)
             return None
+        if ident == "GRMZ":  # Garmin altitude sentence (feet or metres)
+            if msg.alt not in ("", None):
+                self._cur["alt"] = float(msg.alt) * (FOOT_M if str(msg.altUnit).lower() == "f" else 1.0)
+            self._raw.append(text)
+            return None
+        self._gsa_closed = False
         t = msg.time if isinstance(getattr(msg, "time", None), dt.time) else None
         done: GnssFix | None = None
         if self._cur.get("time") is not None and t is not None and t != self._cur["time"]:
+            carried = {k: self._cur.pop(k) for k in ("nav_mode", "nav_mode_seen") if k in self._cur} \
+                if not (self._cur.get("pos") or self._cur.get("rmc")) else {}
+            if not self._sends_gsa:
+                self._no_gsa = True  # a whole epoch without GSA: finish the next ones at GGA + RMC
             done = self._finish()
+            self._cur.update(carried)
         if t is not None:
             self._cur["time"] = t
         self._raw.append(text)
+        bad = _minutes_ok(text)
+        if bad:
+            self._cur.setdefault("refused", []).append(bad)
         if ident in ("GGA", "GNS"):
             self._cur["pos"] = True
             q = msg.quality if ident == "GGA" else (0 if str(msg.posMode).strip("N") == "" else 1)
@@ -103,6 +170,12 @@ class FixBuilder:
             self._cur["alt"] = _num(msg.alt)
             self._cur["sats"] = int(msg.numSV) if msg.numSV not in ("", None) else None
             self._cur["hdop"] = _num(msg.HDOP)
+        elif ident == "GLL":  # position only; a Garmin 48 sends it as a fix of its own, one second after RMC/GGA
+            self._cur["pos"] = True
+            self._cur.setdefault("quality", 1 if msg.status == "A" else 0)
+            if msg.lat not in ("", None) and msg.lon not in ("", None):
+                self._cur.setdefault("lat", float(msg.lat))
+                self._cur.setdefault("lon", float(msg.lon))
         elif ident == "RMC":
             self._cur["rmc"] = True
             self._cur["valid"] = msg.status == "A"
@@ -115,7 +188,7 @@ class FixBuilder:
                 self._cur["speed_mps"] = float(msg.spd) * KNOT_MPS
             if msg.cog not in ("", None):
                 self._cur["course_deg"] = float(msg.cog)
-        if done is None and self._cur.get("pos") and self._cur.get("rmc"):
+        if done is None and self._ready():
             done = self._finish()
         return done
 
@@ -127,20 +200,32 @@ class FixBuilder:
         has_pos = c.get("lat") is not None and (c.get("quality", 1) > 0 if c.get("pos") else c.get("valid", False))
         if c.get("rmc") and not c.get("valid", True):
             has_pos = False
+        nav_mode = c.get("nav_mode") if c.get("nav_mode_seen") else self._nav_mode
         if not has_pos:
             mode = FixMode.NONE
-        elif self._nav_mode in (2, 3):
-            mode = FixMode.FIX_3D if self._nav_mode == 3 else FixMode.FIX_2D
+        elif nav_mode in (2, 3):
+            mode = FixMode.FIX_3D if nav_mode == 3 else FixMode.FIX_2D
+        elif nav_mode == 1 and c.get("nav_mode_seen"):
+            mode = FixMode.NONE  # the receiver's own GSA of this epoch says "no fix"
+            has_pos = False
         else:
             mode = FixMode.FIX_3D if c.get("alt") is not None else FixMode.FIX_2D
         when = None
         if c.get("time") is not None and self._date is not None:
             when = dt.datetime.combine(self._date, c["time"]).replace(tzinfo=dt.timezone.utc)
-        return GnssFix(time_utc=when, lat_deg=c.get("lat") if has_pos else None,
-                       lon_deg=c.get("lon") if has_pos else None, alt_m=c.get("alt") if has_pos else None,
-                       mode=mode, satellites=c.get("sats"), hdop=c.get("hdop"),
-                       speed_mps=round(c["speed_mps"], 3) if has_pos and c.get("speed_mps") is not None else None,
-                       course_deg=c.get("course_deg") if has_pos else None, source=self.source, raw=raw)
+        refused = c.get("refused") or []
+        if refused and has_pos:
+            has_pos, mode = False, FixMode.NONE
+        speed = c.get("speed_mps", c.get("vtg_speed_mps"))
+        course = c.get("course_deg", c.get("vtg_course_deg"))
+        fix = GnssFix(time_utc=when, lat_deg=c.get("lat") if has_pos else None,
+                      lon_deg=c.get("lon") if has_pos else None, alt_m=c.get("alt") if has_pos else None,
+                      mode=mode, satellites=c.get("sats"), hdop=c.get("hdop"),
+                      speed_mps=round(speed, 3) if has_pos and speed is not None and math.isfinite(speed) else
+                      (speed if has_pos else None),
+                      course_deg=course if has_pos else None, source=self.source,
+                      notes=[f"not a fix: {r}" for r in dict.fromkeys(refused)], raw=raw)
+        return check_fix(fix)
 
 
 # ---------------------------------------------------------------------- writing (simulator)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .errors import ParseError
 from .models import RegState, Technology
-from .values import payload, scale, split_fields, split_plmn, table, to_hex, to_int
+from .values import note, payload, scale, split_fields, split_plmn, table, to_hex, to_int
 
 #: 27.007 <stat> of +CREG and friends (field-anchors.md 5.2).
 REG_STATES = {0: RegState.NOT_REGISTERED, 1: RegState.HOME, 2: RegState.SEARCHING, 3: RegState.DENIED,
@@ -61,19 +61,27 @@ def parse_csq(line: str) -> float | None:
 
 
 def parse_cesq(line: str) -> dict[str, float | None]:
-    """``+CESQ: rxlev,ber,rscp,ecno,rsrq,rsrp[,ss_rsrq,ss_rsrp,ss_sinr]`` -> bin edges with units.
+    """``+CESQ: rxlev,ber,rscp,ecno,rsrq,rsrp[,ss_rsrq,ss_rsrp,ss_sinr]`` -> bin lower edges with units.
 
-    Keys: ``rxlev_dbm``, ``rscp_dbm``, ``ecno_db``, ``rsrq_db``, ``rsrp_dbm``. The NR fields of newer
-    releases are accepted and ignored (their bins are not in the cited table).
+    Keys: ``rxlev_dbm``, ``rscp_dbm``, ``ecno_db``, ``rsrq_db``, ``rsrp_dbm`` and, when the modem prints
+    the Rel-15 NR fields, ``ss_rsrq_db``, ``ss_rsrp_dbm``, ``ss_sinr_db``. Fields beyond the ninth are
+    kept raw and ignored (with a note).
     """
     fields = split_fields(payload(line, "+CESQ:", command="AT+CESQ"))
+    if len(fields) < 6:
+        raise ParseError("AT+CESQ", line, f"expected 6 or 9 fields, got {len(fields)}")
     if len(fields) not in (6, 9):
-        raise ParseError("AT+CESQ", line, "expected 6 or 9 fields")
+        note(f"+CESQ with {len(fields)} fields: fields beyond the known ones kept raw and ignored")
     rules = table("scaling")["cesq"]
     raw = [to_int(f, command="AT+CESQ") for f in fields[:6]]
-    return {"rxlev_dbm": scale(raw[0], rules["rxlev"]), "rscp_dbm": scale(raw[2], rules["rscp"]),
-            "ecno_db": scale(raw[3], rules["ecno"]), "rsrq_db": scale(raw[4], rules["rsrq"]),
-            "rsrp_dbm": scale(raw[5], rules["rsrp"])}
+    out = {"rxlev_dbm": scale(raw[0], rules["rxlev"]), "rscp_dbm": scale(raw[2], rules["rscp"]),
+           "ecno_db": scale(raw[3], rules["ecno"]), "rsrq_db": scale(raw[4], rules["rsrq"]),
+           "rsrp_dbm": scale(raw[5], rules["rsrp"])}
+    if len(fields) >= 9:
+        nr = [to_int(f, command="AT+CESQ") for f in fields[6:9]]
+        out.update(ss_rsrq_db=scale(nr[0], rules["ss_rsrq"]), ss_rsrp_dbm=scale(nr[1], rules["ss_rsrp"]),
+                   ss_sinr_db=scale(nr[2], rules["ss_sinr"]))
+    return out
 
 
 def parse_cops(line: str) -> Operator:
@@ -113,7 +121,28 @@ def parse_creg(line: str, *, query: bool = True) -> Registration:
     stat = to_int(fields[0], command=command)
     if stat is None or stat not in REG_STATES:
         raise ParseError(command, line, f"unknown registration state {fields[0]!r}")
-    area = to_hex(fields[1], command=command) if len(fields) > 1 else None
-    cell = to_hex(fields[2], command=command) if len(fields) > 2 else None
-    act = to_int(fields[3], command=command) if len(fields) > 3 else None
+    area = _field_or_none(to_hex, fields, 1, command)
+    cell = _field_or_none(to_hex, fields, 2, command)
+    # <AcT> is the first unquoted small integer after the cell id. Some firmware puts a quoted RAC
+    # before it (Novatel, Samsung) or appends RAC, cause and timer fields (Qualcomm Gobi): those are
+    # kept raw and ignored, never a reason to lose the registration.
+    act = None
+    for f in fields[3:]:
+        s2 = f.strip()
+        if s2.isdigit() and int(s2) in ACT_TECHNOLOGY:
+            act = int(s2)
+            break
+        if s2 and not s2.startswith('"'):
+            break
     return Registration(REG_STATES[stat], area, cell, act)
+
+
+def _field_or_none(conv, fields: list[str], i: int, command: str):
+    """``conv(fields[i])``, None when absent; a malformed value is noted and None (the rest is kept)."""
+    if len(fields) <= i:
+        return None
+    try:
+        return conv(fields[i], command=command)
+    except ParseError as exc:
+        note(f"{command}: field {i + 1} ignored ({exc.args[0] if exc.args else exc})")
+        return None

@@ -15,8 +15,8 @@ from .errors import ParseError
 from .generic import GenericModem
 from .models import Cell, Rat, RawExchange, Technology
 from .parse_3gpp import Operator, Registration
-from .values import (clean, lte_bandwidth_mhz, mcc_mnc, nr_bandwidth_mhz, payload, scale, split_eci, split_fields,
-                     split_nci, split_plmn, table, to_float, to_hex, to_int)
+from .values import (clean, lte_bandwidth_mhz, mcc_mnc, model_family, nr_bandwidth_mhz, payload, scale, split_eci,
+                     split_fields, split_nci, split_plmn, table, to_float, to_hex, to_int, to_magnitude_dbm)
 
 CMD_QENG = 'AT+QENG="servingcell"'
 _RATS = ("LTE", "NR5G-SA", "NR5G-NSA", "WCDMA", "GSM", "CAT-M", "EMTC", "CAT-NB", "NBIOT")
@@ -32,10 +32,17 @@ class QengResult:
     notes: list[str] = field(default_factory=list)
 
 
+def quectel_family(model: str | None) -> str | None:
+    """The model family (``RM500Q`` for RM500Q, RG500Q, RM502Q…) from ``scaling.toml`` ``quectel.families``."""
+    entry = model_family(table("scaling")["quectel"]["families"], model)
+    return entry["family"] if entry else None
+
+
 def sinr_rule(model: str | None, firmware: str | None, rat: str) -> dict:
-    """The ``quectel.qeng.sinr`` table entry for this model, firmware and RAT (``LTE`` or ``NR``)."""
+    """The ``quectel.qeng.sinr`` table entry for this model's family, firmware and RAT (``LTE`` or ``NR``)."""
+    family = quectel_family(model)
     for rule in table("scaling")["quectel"]["qeng"]["sinr"]:
-        if re.search(rule["model"], model or "", re.I) and re.search(rule["firmware"], firmware or "", re.I) \
+        if rule["family"] in ("*", family) and re.search(rule["firmware"], firmware or "", re.I) \
                 and re.fullmatch(rule["rat"], rat):
             return rule
     raise ParseError(CMD_QENG, "", f"no SINR scaling entry for {model} {firmware} {rat}")  # pragma: no cover
@@ -46,7 +53,8 @@ def _sinr(raw: str, model: str | None, firmware: str | None, rat: str, notes: li
     if v is None:
         return None
     rule = sinr_rule(model, firmware, rat)
-    note = f"{rat} SINR raw {raw.strip()} scaled x{rule['factor']:g}{rule['offset']:+g} dB: {rule['source']}"
+    note = (f"{rat} SINR raw {raw.strip()} scaled x{rule['factor']:g}{rule['offset']:+g} dB "
+            f"(family {rule['family']}): {rule['source']}")
     notes.append(note)
     return scale(v, rule)
 
@@ -72,14 +80,17 @@ def _lte(f: list[str], line: str, model, firmware, notes) -> Cell:
 
 
 def _nsa(f: list[str], line: str, model, firmware, notes) -> Cell:
-    # MCC, MNC, PCID, RSRP, SINR, RSRQ, ARFCN, band, NR_DL_bw, scs
-    _need(f, 8, line)
+    # MCC, MNC, PCID, RSRP, SINR, RSRQ[, ARFCN, band, NR_DL_bw, scs]: RM500Q firmware prints only the first
+    # six (Quectel RM500Q AT manual, +QENG "NR5G-NSA"); RM520N adds ARFCN, band, bandwidth and SCS.
+    _need(f, 6, line)
     c = CMD_QENG
     mcc, mnc = mcc_mnc(f[0], f[1])
-    band = to_int(f[7], command=c)
+    band = to_int(f[7], command=c) if len(f) > 7 else None
+    if len(f) < 8:
+        notes.append("NR5G-NSA line without ARFCN/band (6-field firmware layout): NR channel and band unknown")
     return Cell(rat=Rat.NR, mcc=mcc, mnc=mnc, pci=to_int(f[2], command=c), rsrp_dbm=to_float(f[3], command=c),
                 sinr_db=_sinr(f[4], model, firmware, "NR", notes), rsrq_db=to_float(f[5], command=c),
-                channel=to_int(f[6], command=c), band=None if band is None else f"n{band}",
+                channel=to_int(f[6], command=c) if len(f) > 6 else None, band=None if band is None else f"n{band}",
                 bandwidth_mhz=nr_bandwidth_mhz(to_int(f[8], command=c)) if len(f) > 8 else None)
 
 
@@ -143,23 +154,33 @@ def parse_qeng(lines: list[str], model: str | None = None, firmware: str | None 
                 continue
         rat = words[0] if words else ""
         rest = f[1:]
-        if rat == "LTE" or rat.startswith(("CAT-M", "EMTC")):
-            res.cells.append(_lte(rest, line, model, firmware, res.notes))
-        elif rat == "NR5G-NSA":
-            res.cells.append(_nsa(rest, line, model, firmware, res.notes))
-        elif rat == "NR5G-SA":
-            res.cells.append(_sa(rest, line, model, firmware, res.notes))
-        elif rat == "WCDMA":
-            res.cells.append(_wcdma(rest, line))
-        elif rat == "GSM":
-            res.cells.append(_gsm(rest, line, res.notes))
-        elif rat.startswith(("CAT-NB", "NBIOT")):
-            res.notes.append(f"NB-IoT serving cell not parsed: {line}")
-        else:
-            raise ParseError(CMD_QENG, line, f"unknown technology {f[0] if f else ''!r}")
+        try:
+            _one_line(res, rat, rest, line, model, firmware)
+        except ParseError as exc:
+            if not rat.startswith(_RATS):
+                raise  # an unknown layout: the whole answer is not understood
+            res.notes.append(f"parse error: {exc}")  # the other lines of the answer are kept
     if res.state is None and not res.cells:
         raise ParseError(CMD_QENG, " | ".join(lines), "no +QENG servingcell line")
     return res
+
+
+def _one_line(res: QengResult, rat: str, rest: list[str], line: str, model, firmware) -> None:
+    """Parse one technology line of a +QENG answer into ``res``."""
+    if rat == "LTE" or rat.startswith(("CAT-M", "EMTC")):
+        res.cells.append(_lte(rest, line, model, firmware, res.notes))
+    elif rat == "NR5G-NSA":
+        res.cells.append(_nsa(rest, line, model, firmware, res.notes))
+    elif rat == "NR5G-SA":
+        res.cells.append(_sa(rest, line, model, firmware, res.notes))
+    elif rat == "WCDMA":
+        res.cells.append(_wcdma(rest, line))
+    elif rat == "GSM":
+        res.cells.append(_gsm(rest, line, res.notes))
+    elif rat.startswith(("CAT-NB", "NBIOT")):
+        res.notes.append(f"NB-IoT serving cell not parsed: {line}")
+    else:
+        raise ParseError(CMD_QENG, line, f"unknown technology {rat!r}")
 
 
 @dataclass(frozen=True)
@@ -199,12 +220,13 @@ def parse_qcsq(line: str) -> Cell | None:
         raise ParseError(c, line, f"unknown mode {mode!r} or wrong field count {len(f)}")
     if mode == "NOSERVICE":
         return None
+    rssi = to_magnitude_dbm(to_float(f[1], command=c), "+QCSQ RSSI")  # EG21-G prints 77 for -77 dBm
     if mode in ("GSM", "TDSCDMA"):
-        return Cell(rat=Rat.GSM if mode == "GSM" else Rat.UMTS, rssi_dbm=to_float(f[1], command=c))
+        return Cell(rat=Rat.GSM if mode == "GSM" else Rat.UMTS, rssi_dbm=rssi)
     if mode == "WCDMA":
-        return Cell(rat=Rat.UMTS, rssi_dbm=to_float(f[1], command=c), rscp_dbm=to_float(f[2], command=c),
+        return Cell(rat=Rat.UMTS, rssi_dbm=rssi, rscp_dbm=to_float(f[2], command=c),
                     ecio_db=to_float(f[3], command=c))
-    return Cell(rat=Rat.LTE, rssi_dbm=to_float(f[1], command=c), rsrp_dbm=to_float(f[2], command=c),
+    return Cell(rat=Rat.LTE, rssi_dbm=rssi, rsrp_dbm=to_float(f[2], command=c),
                 sinr_db=scale(to_float(f[3], command=c), table("scaling")["quectel"]["qcsq"]["sinr"]),
                 rsrq_db=to_float(f[4], command=c))
 
@@ -213,6 +235,7 @@ class QuectelModem(GenericModem):
     """Quectel modules: serving cell from ``AT+QENG="servingcell"``, ``AT+QCSQ`` as fallback."""
 
     name = "quectel"
+    counter_command = "AT+QGDCNT?"
 
     def measure_cells(self, raw: list[RawExchange], notes: list[str], op: Operator,
                       regs: dict[str, Registration]) -> tuple[list[Cell], Technology | None, float | None]:

@@ -15,22 +15,40 @@ from .parse_3gpp import Operator, Registration
 from .values import split_eci, to_float, to_hex, to_int
 
 C = "AT!GSTATUS?"
+_NOT_NR = r"(?<!NR5G )(?<!NR )"
 _LABELS = {
     "mode": r"System mode:\s*([^\t\r\n]+?)\s*(?:\t|  |$)",
     "band": r"LTE band:\s*B?(\d+)",
     "bw": r"LTE bw:\s*([\d.]+)\s*MHz",
     "chan": r"LTE Rx chan:\s*(\d+)",
-    "rssi": r"(?:PCC RxM RSSI|RSSI \(dBm\))\s*:\s*(-?\d+(?:\.\d+)?)",
-    "rsrp": r"(?:PCC RxM RSRP|RSRP \(dBm\))\s*:\s*(-?\d+(?:\.\d+)?)",
-    "rsrq": r"RSRQ \(dB\)\s*:\s*(-?\d+(?:\.\d+)?)",
-    "sinr": r"SINR \(dB\)\s*:\s*(-?\d+(?:\.\d+)?)",
+    "rssi": _NOT_NR + r"(?:PCC Rx[M0] RSSI|RSSI \(dBm\))\s*:\s*(-?\d+(?:\.\d+)?)",
+    "rsrp": _NOT_NR + r"(?:PCC Rx[M0] RSRP|RSRP \(dBm\))\s*:\s*(-?\d+(?:\.\d+)?)",
+    "rsrq": _NOT_NR + r"RSRQ \(dB\)\s*:\s*(-?\d+(?:\.\d+)?)",
+    "sinr": _NOT_NR + r"SINR \(dB\)\s*:\s*(-?\d+(?:\.\d+)?)",
     "tac": r"\bTAC:\s*([0-9A-Fa-f]+)",
     "cid": r"Cell ID:\s*([0-9A-Fa-f]+)",
+    # EM919x (5G) adds an NR5G block in EN-DC and SA [M: layout from the EM919x AT reference, unverified]
+    "nr_band": r"NR5G band:\s*n?(\d+)",
+    "nr_bw": r"NR5G bw:\s*([\d.]+)\s*MHz",
+    "nr_chan": r"NR5G Rx chan:\s*(\d+)",
+    "nr_rsrp": r"NR5G RSRP \(dBm\)\s*:\s*(-?\d+(?:\.\d+)?)",
+    "nr_rsrq": r"NR5G RSRQ \(dB\)\s*:\s*(-?\d+(?:\.\d+)?)",
+    "nr_sinr": r"NR5G SINR \(dB\)\s*:\s*(-?\d+(?:\.\d+)?)",
 }
+#: "System mode" values that carry an LTE (anchor) cell: LTE, LTE CA, and EN-DC as the EM919x prints it
+_LTE_MODES = re.compile(r"^(LTE|ENDC|EN-DC|LTE\s*\+\s*NR)", re.I)
+_NR_MODES = re.compile(r"^(NR5G|NR\b|5G)", re.I)
 
 
 def parse_gstatus(lines: list[str]) -> tuple[str | None, Cell | None]:
-    """``(system mode text, LTE cell or None)`` from the lines of ``AT!GSTATUS?``."""
+    """``(system mode text, serving cell or None)`` from ``AT!GSTATUS?``; see :func:`parse_gstatus_cells`."""
+    mode, cells = parse_gstatus_cells(lines)
+    return mode, cells[0] if cells else None
+
+
+def parse_gstatus_cells(lines: list[str]) -> tuple[str | None, list[Cell]]:
+    """``(system mode text, cells)``: the LTE cell in LTE and EN-DC (``System mode: ENDC``), plus the NR
+    cell when an NR5G block is present (EN-DC or SA). Labels that are missing give None fields."""
     text = "\n".join(lines)
     vals: dict[str, str | None] = {}
     for key, rx in _LABELS.items():
@@ -39,15 +57,21 @@ def parse_gstatus(lines: list[str]) -> tuple[str | None, Cell | None]:
     mode = vals["mode"]
     if mode is None:
         raise ParseError(C, text[:200], "no 'System mode:' label")
-    if not mode.upper().startswith("LTE"):
-        return mode, None
-    eci = to_hex(vals["cid"], command=C)
-    node, local = split_eci(eci)
-    return mode, Cell(rat=Rat.LTE, area_code=to_hex(vals["tac"], command=C), cell_id=eci, node_id=node,
-                      local_cell_id=local, band=None if vals["band"] is None else f"B{vals['band']}",
-                      channel=to_int(vals["chan"], command=C), bandwidth_mhz=to_float(vals["bw"], command=C),
-                      rssi_dbm=to_float(vals["rssi"], command=C), rsrp_dbm=to_float(vals["rsrp"], command=C),
-                      rsrq_db=to_float(vals["rsrq"], command=C), sinr_db=to_float(vals["sinr"], command=C))
+    cells: list[Cell] = []
+    if _LTE_MODES.match(mode):
+        eci = to_hex(vals["cid"], command=C)
+        node, local = split_eci(eci)
+        cells.append(Cell(rat=Rat.LTE, area_code=to_hex(vals["tac"], command=C), cell_id=eci, node_id=node,
+                          local_cell_id=local, band=None if vals["band"] is None else f"B{vals['band']}",
+                          channel=to_int(vals["chan"], command=C), bandwidth_mhz=to_float(vals["bw"], command=C),
+                          rssi_dbm=to_float(vals["rssi"], command=C), rsrp_dbm=to_float(vals["rsrp"], command=C),
+                          rsrq_db=to_float(vals["rsrq"], command=C), sinr_db=to_float(vals["sinr"], command=C)))
+    if (cells or _NR_MODES.match(mode)) and (vals["nr_rsrp"] is not None or vals["nr_band"] is not None):
+        cells.append(Cell(rat=Rat.NR, band=None if vals["nr_band"] is None else f"n{vals['nr_band']}",
+                          channel=to_int(vals["nr_chan"], command=C), bandwidth_mhz=to_float(vals["nr_bw"], command=C),
+                          rsrp_dbm=to_float(vals["nr_rsrp"], command=C), rsrq_db=to_float(vals["nr_rsrq"], command=C),
+                          sinr_db=to_float(vals["nr_sinr"], command=C)))
+    return mode, cells
 
 
 class SierraModem(GenericModem):
@@ -60,12 +84,12 @@ class SierraModem(GenericModem):
         resp = self.cmd(C, raw)
         if resp.ok:
             try:
-                mode, cell = parse_gstatus(resp.lines)
+                mode, cells = parse_gstatus_cells(resp.lines)
             except ParseError as exc:
                 notes.append(f"parse error: {exc}")
             else:
-                if cell is not None:
-                    return [cell.model_copy(update={"mcc": op.mcc, "mnc": op.mnc})], None, None
+                if cells:
+                    return [c.model_copy(update={"mcc": op.mcc, "mnc": op.mnc}) for c in cells], None, None
                 if mode and re.match(r"no service|none|searching", mode, re.I):
                     return [], Technology.NONE, None
         return super().measure_cells(raw, notes, op, regs)

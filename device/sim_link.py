@@ -53,6 +53,8 @@ class SimLink:
         self._thread: Optional[threading.Thread] = None
         self._server: Optional[asyncio.base_events.Server] = None
         self.refused = 0
+        self.rx_bytes = 0  # bytes the radio delivered to the laptop (download), like the modem's own counter
+        self.tx_bytes = 0  # bytes the laptop sent over the radio (upload)
 
     @property
     def url(self) -> str:
@@ -68,6 +70,10 @@ class SimLink:
                 if rate is None:
                     break  # service lost mid-transfer: the connection breaks
                 await bucket.take(len(data), rate[index])
+                if index == 0:
+                    self.rx_bytes += len(data)
+                else:
+                    self.tx_bytes += len(data)
                 writer.write(data)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -98,6 +104,10 @@ class SimLink:
             client_w.transport.abort()
             return
         await asyncio.gather(self._pipe(up_r, client_w, self._down, 0), self._pipe(client_r, up_w, self._up, 1))
+
+    def counters(self) -> tuple[int, int]:
+        """``(rx_bytes, tx_bytes)`` carried so far: what a simulated modem reports as its data counters."""
+        return self.rx_bytes, self.tx_bytes
 
     def start(self) -> "SimLink":
         ready = threading.Event()

@@ -33,6 +33,7 @@ class ModemContext:
     course_deg: float = 0.0
     utc: object = None  # datetime
     settings: dict[str, int] = field(default_factory=dict)
+    counters: object = None  # () -> (rx_bytes, tx_bytes) of the simulated data link, when one is attached
 
 
 def _clip(v: float, lo: int, hi: int) -> int:
@@ -57,7 +58,7 @@ class GenericProfile:
         return [f"Manufacturer: {self.manufacturer}", f"Model: {self.model}", f"Revision: {self.firmware}"]
 
     # the extra answers of vendor profiles; a key is a regex on the upper-cased command
-    def vendor(self, cmd: str, ctx: ModemContext) -> list[str] | None:
+    def vendor(self, cmd: str, ctx: ModemContext) -> list[str] | str | None:
         return None
 
     def answer(self, cmd: str, ctx: ModemContext) -> list[str] | str:
@@ -178,6 +179,9 @@ class QuectelProfile(GenericProfile):
         s = ctx.signal
         if u == 'AT+QENG="SERVINGCELL"':
             return self.qeng(s, ctx)
+        if u == "AT+QGDCNT?":  # +QGDCNT: <bytes_sent>,<bytes_recv> (Quectel AT manual)
+            rx, tx = ctx.counters() if callable(ctx.counters) else (0, 0)
+            return [f"+QGDCNT: {tx},{rx}"]
         if u == "AT+QCCID":
             return [f"+QCCID: {ctx.iccid}"]
         if u == "AT+QCSQ":
@@ -230,7 +234,8 @@ class QuectelRm520nProfile(QuectelProfile):
 
 
 class HuaweiProfile(GenericProfile):
-    """Huawei ME909s: ``^HCSQ?``, ``^SYSINFOEX``, ``^ICCID?``."""
+    """Huawei ME909s: ``^HCSQ?`` (values encoded so that their bin lower edge is the scenario's), ``^SYSINFOEX``,
+    ``^ICCID?``, ``^DSFLOWQRY``."""
 
     name = "huawei-me909"
     manufacturer = "Huawei Technologies Co., Ltd."
@@ -243,12 +248,12 @@ class HuaweiProfile(GenericProfile):
             if s.tech == "none":
                 return ['^HCSQ: "NOSERVICE"']
             if s.tech == "GSM":
-                return [f'^HCSQ: "GSM",{_inv(s.rssi_dbm, 1, -120, 255)}']
+                return [f'^HCSQ: "GSM",{_inv(s.rssi_dbm, 1, -121, 255)}']
             if s.tech == "UMTS":
-                return [f'^HCSQ: "WCDMA",{_inv(s.rssi_dbm, 1, -120, 255)},{_inv(s.rscp_dbm, 1, -120, 255)},'
-                        f'{_inv(s.ecio_db, 0.5, -32, 255)}']
-            return [f'^HCSQ: "LTE",{_inv(s.rssi_dbm, 1, -120, 255)},{_inv(s.rsrp_dbm, 1, -140, 255)},'
-                    f'{_inv(s.sinr_db, 0.2, -20, 255)},{_inv(s.rsrq_db, 0.5, -19.5, 255)}']
+                return [f'^HCSQ: "WCDMA",{_inv(s.rssi_dbm, 1, -121, 255)},{_inv(s.rscp_dbm, 1, -121, 255)},'
+                        f'{_inv(s.ecio_db, 0.5, -32.5, 255)}']
+            return [f'^HCSQ: "LTE",{_inv(s.rssi_dbm, 1, -121, 255)},{_inv(s.rsrp_dbm, 1, -141, 255)},'
+                    f'{_inv(s.sinr_db, 0.2, -20.2, 255)},{_inv(s.rsrq_db, 0.5, -20, 255)}']
         if u == "AT^SYSINFOEX":
             if s.tech == "none":
                 return ['^SYSINFOEX:0,0,0,1,,0,"NO SERVICE",0,"NO SERVICE"']
@@ -256,6 +261,9 @@ class HuaweiProfile(GenericProfile):
             return [f'^SYSINFOEX:2,3,0,1,,{mode[0]},"{mode[1]}",{mode[2]},"{mode[3]}"']
         if u == "AT^ICCID?":
             return [f"^ICCID: {ctx.iccid}"]
+        if u == "AT^DSFLOWQRY":  # hex: last ds time, last tx, last rx, total time, total tx, total rx
+            rx, tx = ctx.counters() if callable(ctx.counters) else (0, 0)
+            return [f"^DSFLOWQRY:00000000,{tx:016X},{rx:016X},00000000,{tx:016X},{rx:016X}"]
         return None
 
 
@@ -288,11 +296,11 @@ class SimcomProfile(GenericProfile):
             ctx.settings["CGPS"] = 1
             return []
         if u == "AT+CGPSINFO":
-            if ctx.lat is None or not ctx.settings.get("CGPS"):
+            if ctx.lat is None or ctx.lon is None or not ctx.settings.get("CGPS"):
                 return ["+CGPSINFO: ,,,,,,,,"]
-            t = ctx.utc
+            when = ctx.utc
             return [f"+CGPSINFO: {_dmm(ctx.lat, 2)},{'N' if ctx.lat >= 0 else 'S'},{_dmm(ctx.lon, 3)},"
-                    f"{'E' if ctx.lon >= 0 else 'W'},{t:%d%m%y},{t:%H%M%S}.0,{ctx.alt_m:.1f},"
+                    f"{'E' if ctx.lon >= 0 else 'W'},{when:%d%m%y},{when:%H%M%S}.0,{ctx.alt_m:.1f},"
                     f"{ctx.speed_mps * 3.6 / 1.852:.1f},{ctx.course_deg:.1f}"]
         return None
 

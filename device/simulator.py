@@ -16,6 +16,7 @@ back later), ``slow`` delays answers, ``garble`` adds line noise; ``no_fix`` sil
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -136,6 +137,11 @@ class SimModem(_AtServer):
         self._last_stat: str | None = None
         self._rdy_at: float | None = None
         self.boot_s = 0.3
+
+    def attach_link(self, link) -> None:
+        """Report the bytes a :class:`~qamtu.device.sim_link.SimLink` carried as this modem's data counters
+        (``AT+QGDCNT?`` / ``AT^DSFLOWQRY``), as a real modem counts its own traffic."""
+        self.ctx.counters = link.counters
 
     def _update(self) -> None:
         t = self.clock.now_s()
@@ -283,6 +289,48 @@ class SimGnss(PtyDevice):
         lat, lon, alt, spd, crs, ok = self.route.position_at(self.clock.now_s())
         self.write(b"".join(epoch_sentences(self.clock.utc(), lat if ok else None, lon if ok else None, alt, spd,
                                             crs, talker=self.talker)))
+
+
+class NmeaReplay(PtyDevice):
+    """A receiver that replays NMEA lines (a recorded capture, or hostile sentences written by a test) on a
+    pty, ``lines_per_s`` lines per wall second, looping when ``loop`` is true. Lines starting with ``#``
+    are skipped; ``$`` lines without a checksum get one."""
+
+    tick_s = 0.02
+
+    def __init__(self, lines: list[str], *, lines_per_s: float = 40.0, loop: bool = True, name: str = "nmea",
+                 link_dir: str | Path | None = None) -> None:
+        super().__init__(name, link_dir)
+        from .nmea import sentence
+
+        self.lines = [(sentence(x.strip()[1:]) if x.startswith("$") and "*" not in x else (x.strip() + "\r\n").encode())
+                      for x in lines if x.strip() and not x.startswith("#")]
+        if not self.lines:
+            raise ScenarioError("NmeaReplay: no NMEA lines to replay")
+        self.lines_per_s = lines_per_s
+        self.loop = loop
+        self._i = 0
+        self._due = 0.0
+
+    def tick(self) -> None:
+        if self.vanished:
+            return
+        now = time.monotonic()
+        if self._due == 0.0:
+            self._due = now
+        while self._due <= now and (self.loop or self._i < len(self.lines)):
+            self.write(self.lines[self._i % len(self.lines)])
+            self._i += 1
+            self._due += 1.0 / self.lines_per_s
+
+
+def simulated_ports() -> list[str]:
+    """Links of simulated devices started with their own directory (``qamtu-sim-*`` in the temp dir), so
+    that a probe finds a simulated modem again after it "re-enumerates" under a new path."""
+    import glob
+    import tempfile
+
+    return sorted(p for p in glob.glob(os.path.join(tempfile.gettempdir(), "qamtu-sim-*", "*")) if os.path.islink(p))
 
 
 def start_modem(profile: str = "generic", route: Route | None = None, **kwargs) -> SimModem:

@@ -7,8 +7,11 @@ zeros; TAC/LAC/ECI/NCI are hex strings turned into ints.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -16,6 +19,36 @@ from typing import Any
 from .errors import ParseError
 
 _MISSING = {"", "-", "--", "-32768", "NA", "N/A", "NONE", "FFFF", "FFFFFFF"}
+
+#: notes collected while parsing one reading (see :func:`collecting_notes`)
+_NOTES: ContextVar[list[str] | None] = ContextVar("qamtu_device_parse_notes", default=None)
+
+
+@contextmanager
+def collecting_notes(notes: list[str]):
+    """While active, value problems met by the parsers (non-finite numbers, identifiers out of range)
+    are appended to ``notes`` instead of being lost; the value itself becomes None."""
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def note(text: str) -> None:
+    """Record a parse note in the active collector (no-op outside :func:`collecting_notes`)."""
+    notes = _NOTES.get()
+    if notes is not None and text not in notes:
+        notes.append(text)
+
+
+def finite(value: float | int | None, what: str = "value") -> float | int | None:
+    """``value`` unless it is NaN or infinite (then None, with a note): the probe's hash chain and the
+    store take finite numbers only (issue 18 item 3)."""
+    if value is None or isinstance(value, int) or math.isfinite(value):
+        return value
+    note(f"{what}: non-finite number {value!r} recorded as null")
+    return None
 
 
 def data_text(name: str) -> str:
@@ -37,15 +70,25 @@ def clean(field: str | None) -> str | None:
     return None if s.upper() in _MISSING else s
 
 
+def _odd(command: str, field: str | None, why: str) -> None:
+    """A field that is not understood: inside a driver's reading (:func:`collecting_notes` active) it
+    becomes None with a note, so one odd field never drops the whole answer; outside, ParseError."""
+    if _NOTES.get() is None:
+        raise ParseError(command, field or "", why)
+    note(f"{command or 'value'}: {why}; field recorded as null")
+
+
 def to_int(field: str | None, *, command: str = "", unknown: tuple[int, ...] = ()) -> int | None:
-    """Decimal integer, None when missing or in ``unknown``; ParseError for anything else."""
+    """Decimal integer, None when missing or in ``unknown``; a malformed field is ParseError (or None with
+    a note while a reading collects notes)."""
     s = clean(field)
     if s is None:
         return None
     try:
         v = int(s, 10)
     except ValueError:
-        raise ParseError(command, field or "", f"not an integer: {s!r}") from None
+        _odd(command, field, f"not an integer: {s[:40]!r}")
+        return None
     return None if v in unknown else v
 
 
@@ -54,10 +97,25 @@ def to_float(field: str | None, *, command: str = "", unknown: tuple[float, ...]
     s = clean(field)
     if s is None:
         return None
+    if s.lower().lstrip("+-") in ("nan", "inf", "infinity"):
+        note(f"{command or 'value'}: non-finite number {s!r} recorded as null")
+        return None
     if not re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", s):
-        raise ParseError(command, field or "", f"not a number: {s!r}")
-    v = float(s)
+        _odd(command, field, f"not a number: {s[:40]!r}")
+        return None
+    v = finite(float(s), command or "value")
+    if v is None:
+        return None
     return None if v in unknown else v
+
+
+def to_magnitude_dbm(value: float | None, what: str) -> float | None:
+    """A power level in dBm that some firmware prints as a positive magnitude (``77`` for -77 dBm):
+    a received level above 0 dBm is physically impossible at a modem, so the sign is restored with a note."""
+    if value is not None and value > 0:
+        note(f"{what} printed as a positive magnitude {value:g}; taken as {-value:g} dBm")
+        return -value
+    return value
 
 
 def to_hex(field: str | None, *, command: str = "") -> int | None:
@@ -68,7 +126,8 @@ def to_hex(field: str | None, *, command: str = "") -> int | None:
     if s.lower().startswith("0x"):
         s = s[2:]
     if not re.fullmatch(r"[0-9A-Fa-f]{1,16}", s):
-        raise ParseError(command, field or "", f"not a hexadecimal identifier: {s!r}")
+        _odd(command, field, f"not a hexadecimal identifier: {s[:40]!r}")
+        return None
     v = int(s, 16)
     # All-ones values are "unknown" in 27.007 location fields.
     return None if s.upper() in ("FFFE", "FFFF", "FFFFFF", "FFFFFFF", "FFFFFFFF") else v
@@ -182,3 +241,19 @@ def payload(line: str, prefix: str, *, command: str = "") -> str:
     if not s.upper().startswith(prefix.upper()):
         raise ParseError(command or prefix, line, f"expected a line starting with {prefix}")
     return s[len(prefix):].strip()
+
+
+def model_family(families: list[dict[str, Any]], model: str | None) -> dict[str, Any] | None:
+    """The first family entry (``family``, ``models`` prefixes…) whose prefix starts ``model``.
+
+    The comparison ignores case, a vendor prefix such as ``SIMCOM_`` or ``Quectel``, spaces and dashes
+    (``SIMCOM_SIM7670G-MNGV`` and ``sim7670g`` both match the prefix ``SIM7670``). None when no family fits.
+    """
+    if not model:
+        return None
+    m = re.sub(r"^(SIMCOM[_ ]?|QUECTEL[_ ]?|TELIT[_ ]?|SIERRA WIRELESS[_ ]?)", "", model.strip().upper())
+    m = re.sub(r"[\s\-_]", "", m)
+    for entry in families:
+        if any(m.startswith(re.sub(r"[\s\-_]", "", p.upper())) for p in entry["models"]):
+            return entry
+    return None

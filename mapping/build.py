@@ -30,6 +30,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from .. import package_path
+from ..safeio import write_text
 from .errors import GazetteerError
 from .geodesy import haversine_m
 from .names import clean_kato_name, region_name_matches
@@ -511,17 +512,15 @@ def build_settlements(sources: Path | None = None, out: Path | None = None,
                        "via Who's On First",
         "license": "ODbL-1.0 (derivative database of OpenStreetMap data)",
     })
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(out, text, what="gazetteer")
     dtext = _feature_collection_text(districts, {
         "type": "FeatureCollection", "name": "qamtu-districts-" + "-".join(chosen), "boundary_year": 2024,
         "attribution": DISTRICTS_ATTRIBUTION, "license": "CC-BY-4.0"})
-    districts_out.parent.mkdir(parents=True, exist_ok=True)
-    districts_out.write_text(dtext, encoding="utf-8")
+    write_text(districts_out, dtext, what="districts file")
     rtext = _feature_collection_text(region_shapes, {
         "type": "FeatureCollection", "name": "qamtu-regions-" + "-".join(chosen), "boundary_year": 2024,
         "attribution": DISTRICTS_ATTRIBUTION, "license": "CC-BY-4.0"})
-    regions_out.write_text(rtext, encoding="utf-8")
+    write_text(regions_out, rtext, what="regions file")
     units = [u for r in chosen for u in region_units(kato, r)]
     have = {d["properties"]["district_kato"] for d in districts}
     return {

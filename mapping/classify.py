@@ -5,7 +5,7 @@ Inputs are plain DataFrames (the caller reads them from the store; this module n
 
 * samples: ``time_utc`` (datetime64 UTC), ``status``, ``operator_mcc``, ``operator_mnc``,
   ``technology``, ``rsrp_dbm``, ``rscp_dbm``, ``rssi_dbm``, ``kato`` (the projection columns of
-  ``probe.migrations.SAMPLE_COLUMNS``; extra columns are ignored);
+  ``probe.schema.SAMPLE_COLUMNS``; extra columns are ignored);
 * speed tests: ``time_utc``, ``operator_mcc``, ``operator_mnc``, ``technology``, ``valid``,
   ``consumer_comparable_only``, ``download_mbps``, ``upload_mbps``, ``failure_cause``, ``kato``.
 

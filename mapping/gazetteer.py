@@ -17,7 +17,7 @@ from typing import Any, Literal, Optional
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from .. import package_path
+from .. import package_path, validation_message
 from .errors import GazetteerError
 from .names import region_name_matches, search_key
 
@@ -118,11 +118,8 @@ def _parse_feature(path: Path, index: int, feature: Any) -> Settlement:
     try:
         return Settlement(**props)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "?"
-        if field in ("lat", "lon"):
-            field = f"geometry ({field})"
-        raise GazetteerError(f"{where}: field '{field}': {err['msg']}") from None
+        rename = {"lat": "geometry (lat)", "lon": "geometry (lon)"}
+        raise GazetteerError(validation_message(exc, where, rename=rename)) from None
 
 
 class Gazetteer:

@@ -13,15 +13,15 @@ This module takes plain DataFrames (the caller reads the store); it never touche
 from __future__ import annotations
 
 import statistics
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Literal, Optional
 
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, model_validator
 
-from .. import package_path
+from .. import load_model, package_path
 from .classify import frame_records
 from .errors import MappingError
 from .gazetteer import REGION_TOTAL_KK, REGION_TOTAL_RU, TOTAL_KATO, Gazetteer
@@ -96,45 +96,54 @@ def _default_rules() -> ProblemRules:
     return _read_rules(default_problem_rules_path())
 
 
+Meaning = Literal["problem", "no_problem", "none"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Measured(_Strict):
+    problem: tuple[str, ...]
+    no_problem: tuple[str, ...]
+
+
+class _SurveyItem(_Strict):
+    dimension: Literal["internet", "mobile", "tv_radio", "post"]
+    yes: Meaning
+    no: Meaning
+    label_kk: str
+    label_ru: str
+
+
+class _Priority(_Strict):
+    formula: str
+    population_fallback: Optional[str] = None
+
+
+class ProblemRulesFile(_Strict):
+    """The shape of ``problems.toml`` (validated by :func:`qamtu.load_model`)."""
+    id: Optional[str] = None
+    version: str
+    measured: dict[Literal["mobile", "internet"], _Measured]
+    survey: dict[str, _SurveyItem]
+    combine: dict[Literal["internet", "mobile", "tv_radio", "post"], Literal["any_problem", "any_service"]]
+    priority: _Priority
+
+    @model_validator(mode="after")
+    def _complete(self) -> "ProblemRulesFile":
+        for table, keys in (("measured", ("mobile", "internet")), ("combine", DIMENSIONS)):
+            missing = [k for k in keys if k not in getattr(self, table)]
+            if missing:
+                raise ValueError(f"table [{table}] needs {', '.join(missing)}")
+        return self
+
+
 def _read_rules(p: Path) -> ProblemRules:
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProblemError(f"{p}: problem rules file not found") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ProblemError(f"{p}: not valid UTF-8 TOML ({exc})") from None
-
-    def need(obj: Any, key: str, where: str) -> Any:
-        if not isinstance(obj, dict) or key not in obj:
-            raise ProblemError(f"{p}: field '{where}{key}' missing")
-        return obj[key]
-
-    version = need(data, "version", "")
-    measured = {}
-    for dim in ("mobile", "internet"):
-        m = need(need(data, "measured", ""), dim, "measured.")
-        measured[dim] = {k: tuple(need(m, k, f"measured.{dim}.")) for k in ("problem", "no_problem")}
-    survey = {}
-    for name, item in need(data, "survey", "").items():
-        dim = need(item, "dimension", f"survey.{name}.")
-        if dim not in DIMENSIONS:
-            raise ProblemError(f"{p}: field 'survey.{name}.dimension': {dim!r} is not one of {', '.join(DIMENSIONS)}")
-        meaning = {}
-        for ans in YES_NO:
-            v = need(item, ans, f"survey.{name}.")
-            if v not in ("problem", "no_problem", "none"):
-                raise ProblemError(f"{p}: field 'survey.{name}.{ans}': {v!r} is not problem, no_problem or none")
-            meaning[ans] = v
-        survey[name] = SurveyItem(name, dim, meaning["yes"], meaning["no"], need(item, "label_kk", f"survey.{name}."),
-                                  need(item, "label_ru", f"survey.{name}."))
-    combine = {}
-    for dim in DIMENSIONS:
-        v = need(need(data, "combine", ""), dim, "combine.")
-        if v not in ("any_problem", "any_service"):
-            raise ProblemError(f"{p}: field 'combine.{dim}': {v!r} is not any_problem or any_service")
-        combine[dim] = v
-    formula = need(need(data, "priority", ""), "formula", "priority.")
-    return ProblemRules(version, measured, survey, combine, formula, str(p))
+    f = load_model(p, ProblemRulesFile, ProblemError, "problem rules file")
+    survey = {name: SurveyItem(name, i.dimension, i.yes, i.no, i.label_kk, i.label_ru) for name, i in f.survey.items()}
+    measured = {d: {"problem": m.problem, "no_problem": m.no_problem} for d, m in f.measured.items()}
+    return ProblemRules(f.version, measured, survey, {d: f.combine[d] for d in DIMENSIONS}, f.priority.formula, str(p))
 
 
 def parse_years(text: str) -> list[int]:

@@ -8,13 +8,12 @@ naming the file and the field.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from .. import package_path
+from .. import load_model, package_path
 from .errors import MappingError
 
 DEFAULT_RULES = "kz-coverage-2026.1.toml"
@@ -159,16 +158,4 @@ def default_rules_path() -> Path:
 def load_rules(path: Path | str | None = None) -> RuleSet:
     """Read and check a rule set (default: the bundled ``kz-coverage-2026.1.toml``)."""
     p = Path(path) if path is not None else default_rules_path()
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RuleSetError(f"{p}: rule-set file not found") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RuleSetError(f"{p}: not valid UTF-8 TOML ({exc})") from None
-    data.pop("path", None)
-    try:
-        return RuleSet(**data, path=str(p))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(x) for x in err["loc"]) or "?"
-        raise RuleSetError(f"{p}: field '{field}': {err['msg']}") from None
+    return load_model(p, RuleSet, RuleSetError, "rule-set file", extra={"path": str(p)})

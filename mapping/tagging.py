@@ -18,7 +18,6 @@ of range), outside Kazakhstan, or no settlement within reach.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
@@ -28,9 +27,10 @@ from typing import Any, Optional
 import numpy as np
 import pyproj
 import shapely
+from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
 
-from .. import package_path
+from .. import load_model, package_path
 from .errors import MappingError
 from .gazetteer import Gazetteer
 from .geodesy import degree_box, haversine_m
@@ -51,6 +51,23 @@ class TagReason(IntEnum):
                 3: "no settlement within reach"}[int(self)]
 
 
+class _Reach(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    default_m: float = Field(gt=0, description="reach when the population is unknown, metres")
+    min_m: float = Field(gt=0, description="smallest reach, metres")
+    max_m: float = Field(gt=0, description="largest reach, metres")
+
+
+class _TaggingFile(BaseModel):
+    """The shape of ``tagging.toml``."""
+    model_config = ConfigDict(extra="forbid")
+    version: str
+    valid_from: str
+    per_sqrt_person_m: float = Field(gt=0, description="metres of reach per square root of a person")
+    outside_tolerance_m: float = Field(ge=0, description="metres")
+    kind: dict[str, _Reach]
+
+
 @dataclass(frozen=True)
 class TaggingRule:
     """Reach radii by kind and population (metres), from a versioned TOML file."""
@@ -64,13 +81,9 @@ class TaggingRule:
     @classmethod
     def load(cls, path: Path | str | None = None) -> "TaggingRule":
         path = Path(path) if path else package_path("mapping", "data", "tagging.toml")
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-            kinds = {k: {f: float(v[f]) for f in ("default_m", "min_m", "max_m")} for k, v in data["kind"].items()}
-            return cls(str(data["version"]), str(data["valid_from"]), float(data["per_sqrt_person_m"]),
-                       float(data["outside_tolerance_m"]), kinds)
-        except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise MappingError(f"{path}: bad tagging rule ({type(exc).__name__}: {exc})") from None
+        f = load_model(path, _TaggingFile, MappingError, "tagging rule file")
+        kinds = {k: v.model_dump() for k, v in f.kind.items()}
+        return cls(f.version, f.valid_from, f.per_sqrt_person_m, f.outside_tolerance_m, kinds)
 
     def reach_m(self, kind: np.ndarray, population: np.ndarray) -> np.ndarray:
         """Reach in metres for each settlement (kind strings, population with NaN for unknown)."""

@@ -51,6 +51,7 @@ class CaptureConfig:
     max_samples: Optional[int] = None
     at_timeout_s: float = 3.0
     candidates: Optional[Callable[[], list[str]]] = None  # where a lost modem may reappear
+    clock_jump_warn_s: float = 30.0  # a jump of the system or GNSS clock larger than this is a warning event
     meta: dict[str, Any] = field(default_factory=dict)
 
 
@@ -185,19 +186,22 @@ class Capture:
         return self.state.summary()
 
     def _shutdown(self) -> None:
-        for w in self.workers:
-            w.stop()
-        if self.gnss is not None:
-            self.gnss.stop()
-        for w in self.workers:
-            w.join(timeout=5)
-        deadline = time.monotonic() + 30  # let running speed tests finish and be recorded
+        # let running speed tests finish and be recorded while their modems are still open (the modem's
+        # data counters are read after the test, through the worker's AT channel); start no new ones
+        self._stopping = True
+        deadline = time.monotonic() + 30
         while (not self.failed and any(m.test_running for m in self.state.modems.values())
                and time.monotonic() < deadline):
             try:
                 self._handle(self.queue.get(timeout=0.2))
             except queue.Empty:
                 pass
+        for w in self.workers:
+            w.stop()
+        if self.gnss is not None:
+            self.gnss.stop()
+        for w in self.workers:
+            w.join(timeout=5)
         while not self.failed:  # record what the workers produced before they stopped
             try:
                 self._handle(self.queue.get_nowait())
@@ -244,8 +248,38 @@ class Capture:
         return SettlementTag(kato=tag.kato, distance_m=None if tag.distance_m is None else round(tag.distance_m, 1),
                              reach_m=tag.reach_m, reason=tag.reason.name.lower(), rule_version=tag.rule_version)
 
+    def _check_clocks(self, item: RadioItem, fix) -> None:
+        """Warn (event ``clock_jump``) when the system clock moved against the monotonic clock, or the GNSS
+        time moved against the system clock, by more than ``clock_jump_warn_s`` between two samples."""
+        limit = self.config.clock_jump_warn_s
+        tolerance = limit + 2.0 * self.clock.speed  # 2 wall seconds of reading latency, scaled in simulations
+        mono, now = time.monotonic(), self.clock.utc()
+        last = getattr(self, "_clock_last", None)
+        offset = None
+        if fix is not None and fix.time_utc is not None and fix.has_fix:
+            offset = (fix.time_utc - item.time_utc).total_seconds() + fix.age_s
+        self._clock_last = (mono, now, offset if offset is not None else (last[2] if last else None))
+        if last is None:
+            return
+        l_mono, l_utc, l_offset = last
+        jumps = []
+        system = (now - l_utc).total_seconds() - (mono - l_mono) * self.clock.speed
+        if abs(system) > tolerance:
+            jumps.append(("system", system))
+        elif offset is not None and l_offset is not None and abs(offset - l_offset) > tolerance:
+            jumps.append(("gnss", offset - l_offset))
+        for which, jump in jumps:
+            msg = (f"{which} clock jumped by {jump:+.0f} s between two samples (more than {limit:g} s); "
+                   "check the laptop's time and the receiver")
+            rid = self.writer.event(Event(type="clock_jump", message=msg, modem_port=item.port,
+                                          details={"clock": which, "jump_s": round(jump, 3)}), item.time_utc)
+            self.state.events += 1
+            self.state.warnings.append(msg)
+            self._emit("event", {"record_id": rid, "type": "clock_jump", "clock": which, "jump_s": round(jump, 3)})
+
     def _record_sample(self, item: RadioItem) -> None:
         fix, reason = self.gnss.current() if self.gnss is not None else (None, "no GNSS source configured")
+        self._check_clocks(item, fix)
         usable = fix if (fix is not None and fix.has_fix and not fix.stale) else None  # reason is None exactly then
         tag = self._tag(usable)
         offset = None
@@ -300,7 +334,7 @@ class Capture:
             trigger = "distance"
         if tag.kato is not None:
             m.last_kato = tag.kato
-        if trigger is None or m.test_running:
+        if trigger is None or m.test_running or getattr(self, "_stopping", False):
             return
         m.last_test_mono, m.metres_since_test = now, 0.0
         if self.speedtest is None:
@@ -315,15 +349,28 @@ class Capture:
         interface = self.config.interfaces.get(m.configured_port or port)
         start_fix = self.gnss.current()[0] if self.gnss is not None else None
         t0 = self.clock.utc()
+        extra = {}
+        if getattr(self.speedtest, "takes_modem_counters", False):  # second witness: the modem's own counters
+            extra["modem_counters"] = self._counter_reader(port)
 
         def work() -> None:
             try:
-                result = self.speedtest(port, interface)
+                result = self.speedtest(port, interface, **extra)
                 self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, result, None))
             except Exception as exc:  # a runner bug must not stop recording; it is recorded as an event
                 self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, None, repr(exc)))
 
         threading.Thread(target=work, name=f"speedtest:{port}", daemon=True).start()
+
+    def _counter_reader(self, port: str):
+        """A reader of the modem's data counters through its worker's open driver (None if it has none)."""
+        from .speedtest import ModemCounterReader
+
+        worker = next((w for w in self.workers if w.port == port), None)
+        modem = worker.modem if worker is not None else None
+        if modem is None or getattr(modem, "counter_command", None) is None:
+            return None
+        return ModemCounterReader.for_modem(modem)
 
     def _record_speedtest(self, m: ModemState, port, trigger, identity, reading, fix, tag, t0, result, error) -> None:
         """Record one finished speed test of modem ``m`` (run through ``port``, the modem's port when it started)."""

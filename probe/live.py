@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .. import package_path
+from ..textsafe import printable
 from .capture import CaptureState
 
 LANGUAGES = ("kk", "ru", "en")
@@ -72,10 +73,13 @@ def render(state: CaptureState, lang: str, db_path: Path | None = None, gazettee
     for port, m in state.modems.items():
         r = m.reading
         cell = r.serving if r is not None else None
-        op = m.identity.sim_operator or (f"{r.operator_mcc}-{r.operator_mnc}" if r is not None and r.operator_mcc else "?")
+        # operator names and bands come from the modem (a rogue cell can broadcast anything): printed literally
+        op_text = m.identity.sim_operator or (f"{r.operator_mcc}-{r.operator_mnc}"
+                                              if r is not None and r.operator_mcc else "?")
+        op = printable(op_text, markup=True, keep_lines=True)
         if m.status == "modem_lost":
             tech = Text(L["modem_lost"], style="bold red")
-            warnings.append(f"{L['modem_lost']}: {op} ({Path(port).name})")
+            warnings.append(printable(f"{L['modem_lost']}: {op_text} ({Path(port).name})", keep_lines=True))
         elif m.status == "no_service":
             tech = Text(L["no_service"], style="red")
         else:
@@ -84,21 +88,24 @@ def render(state: CaptureState, lang: str, db_path: Path | None = None, gazettee
         t.add_row(op, tech,
                   Text(_fmt(rsrp), style=_colour(rsrp, "rsrp_colours")),
                   Text(_fmt(cell.rsrq_db if cell else None)),
-                  Text(_fmt(cell.sinr_db if cell else None), style=_colour(cell.sinr_db if cell else None, "sinr_colours")),
+                  Text(_fmt(cell.sinr_db if cell else None),
+                       style=_colour(cell.sinr_db if cell else None, "sinr_colours")),
                   "–" if not cell or cell.cell_id is None else f"{cell.cell_id:X}",
-                  (cell.band or "–") if cell else "–",
+                  printable(cell.band or "–", markup=True, keep_lines=True) if cell else "–",
                   f"{m.samples}")
     fix = state.fix
     if fix is not None and fix.has_fix and not fix.stale:
-        gps = Text(f"{L['gps']}: {fix.lat_deg:.5f}, {fix.lon_deg:.5f} {fix.mode.value} sat {fix.satellites or '–'}", style="green")
+        gps = Text(f"{L['gps']}: {fix.lat_deg:.5f}, {fix.lon_deg:.5f} {fix.mode.value} sat {fix.satellites or '–'}",
+                   style="green")
     else:
         gps = Text(f"{L['gps']}: {L['stale_fix'] if fix is not None and fix.stale else L['no_fix']}"
-                   + (f" ({state.fix_reason})" if state.fix_reason else ""), style="yellow")
+                   + (f" ({printable(state.fix_reason, keep_lines=True)})" if state.fix_reason else ""), style="yellow")
         warnings.append(L["stale_fix"] if fix is not None and fix.stale else L["no_fix"])
     tag = state.settlement
     if tag is not None and tag.kato and gazetteer is not None:
         s = gazetteer.get(tag.kato)
-        place = f"{s.name_kk if lang == 'kk' else s.name_ru if lang == 'ru' else (s.name_latin or s.name_ru)} ({tag.kato}, {tag.distance_m:.0f} m)"
+        name = s.name_kk if lang == "kk" else s.name_ru if lang == "ru" else (s.name_latin or s.name_ru)
+        place = printable(f"{name} ({tag.kato}, {tag.distance_m:.0f} m)", keep_lines=True)
     else:
         place = L["outside"]
     counts = Text(f"{L['samples']}: {state.samples}   {L['no_service']}: {state.no_service}   "
@@ -107,7 +114,8 @@ def render(state: CaptureState, lang: str, db_path: Path | None = None, gazettee
     parts = [t, gps, Text(f"{L['settlement']}: {place}"), counts]
     if last:
         parts.append(Text(f"{L['last_speedtest']}: {last['method']} "
-                          f"{L['download']} {_fmt(last['download_mbps'])} / {L['upload']} {_fmt(last['upload_mbps'])} Mbit/s"
+                          f"{L['download']} {_fmt(last['download_mbps'])} / {L['upload']} "
+                          f"{_fmt(last['upload_mbps'])} Mbit/s"
                           + ("" if last["valid"] else f" ({last.get('failure_cause') or 'invalid'})")))
     if db_path is not None:
         try:

@@ -24,18 +24,33 @@ import orjson
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
-from .chain import GENESIS, record_hash
-from .migrations import PROJECTIONS
-from .store import Store, StoreError, projection
+from ..store import Store as BaseStore
+from ..store import StoreError, UniqueViolation, ValueRejected, open_store
+from ..store.chain import GENESIS, record_hash
+from .samples import projection_notes
+from .schema import PROJECTIONS
+from .store import CHECKED_COLUMNS, SampleStore, projection, sample_store
 
 BATCH = 2000
 #: Payload bytes of one session that the chain check keeps in memory for the copy, so that it is
 #: read from the source once (about twice that in process memory); a longer session is read twice.
 KEEP_BYTES = 128 * 2**20
+#: Notes per session the report lists in full (projection values left out); the rest are counted.
+MAX_NOTES = 20
 RECORD_COLUMNS = ("record_id", "session_id", "seq", "kind", "time_utc", "payload", "prev_hash", "hash")
 SESSION_COLUMNS = ("session_id", "started_utc", "ended_utc", "status", "inspector", "inspection_id", "host",
                    "qamtu_version", "meta")
 IMMUTABLE_SESSION = ("started_utc", "inspector", "inspection_id", "host", "qamtu_version", "meta")
+
+Batch = tuple[list[tuple], dict]
+
+
+class MalformedRecord(StoreError):
+    """A chained record whose payload is not a record of its kind (not JSON, a list, missing fields)."""
+
+    def __init__(self, seq: int, record_id: str, kind: str, why: str) -> None:
+        self.seq, self.record_id = seq, record_id
+        super().__init__(f"record {seq} ({record_id}): payload is not a valid {kind} record ({why})")
 
 
 @dataclass
@@ -49,6 +64,9 @@ class SessionPush:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     status: str = "accepted"  # accepted | rejected
     reason: Optional[str] = None
+    #: records whose projection left values out (operator code not digits, identifier too large)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+    noted: int = 0
 
     @property
     def rejected_count(self) -> int:
@@ -58,7 +76,7 @@ class SessionPush:
     def as_dict(self) -> dict[str, Any]:
         return {"session_id": self.session_id, "status": self.status, "reason": self.reason, "records": self.records,
                 "added": self.added, "skipped": self.skipped, "rejected": self.rejected_count,
-                "rejected_records": self.rejected}
+                "rejected_records": self.rejected, "notes": self.notes, "noted_records": self.noted}
 
 
 @dataclass
@@ -86,68 +104,60 @@ class PushReport:
                 "inspections": self.inspections}
 
 
-def _rows(store: Store, session_id: str, batch: int = BATCH, after: int = 0) -> Iterator[list[tuple]]:
+def _rows(store: BaseStore, session_id: str, batch: int = BATCH, after: int = 0) -> Iterator[list[tuple]]:
     """The session's records with seq > ``after`` in order, in lists of ``batch`` (keyset paging)."""
     last = after
     while True:
-        rows = store._raw("SELECT record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash FROM records "
-                          "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?", (session_id, last, batch)).fetchall()
+        rows = store.rows("SELECT record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash FROM records "
+                          "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?", (session_id, last, batch))
         if not rows:
             return
-        yield rows  # both drivers give a list of tuples
+        yield rows
         last = rows[-1][2]
 
 
-def _rebatch(kept: list[list[tuple]], batch: int, after: int) -> Iterator[list[tuple]]:
-    """The kept rows with seq > ``after``, in lists of ``batch``."""
-    out: list[tuple] = []
-    for rows in kept:
-        for r in rows:
-            if r[2] > after:
-                out.append(r)
-                if len(out) == batch:
-                    yield out
-                    out = []
-    if out:
-        yield out
+def _after(kept: list[Batch], after: int) -> Iterator[Batch]:
+    """The kept batches without their records of seq <= ``after``."""
+    for rows, projections in kept:
+        if rows[-1][2] <= after:
+            continue
+        if rows[0][2] > after:
+            yield rows, projections
+            continue
+        rows = [r for r in rows if r[2] > after]
+        keep = {r[0] for r in rows}
+        yield rows, {t: (c, [v for v in vals if v[0] in keep]) for t, (c, vals) in projections.items()}
 
 
-def _prepared(store: Store, session_id: str, batch: int, after: int = 0,
-              kept: Optional[list[list[tuple]]] = None) -> Iterator[tuple[list[tuple], dict]]:
-    """(rows, projection rows) per batch, from ``kept`` (what the chain check read) or the store.
-    For a SQLite source a second thread reads and parses the next batch on its own connection
-    while this one waits for the target: the CPU work of one overlaps the database work of the other."""
-    if store.dialect != "sqlite" and kept is None:
-        for rows in _rows(store, session_id, batch, after):
+def _prepared(store: SampleStore, session_id: str, batch: int, after: int = 0,
+              kept: Optional[list[Batch]] = None) -> Iterator[Batch]:
+    """(rows, projection rows) per batch, from ``kept`` (what the chain check read and projected) or the
+    store. For a SQLite source a second thread reads and projects the next batch on a read-only
+    connection of its own while this one waits for the target: the CPU work of one overlaps the
+    database work of the other."""
+    if kept is not None:
+        yield from _after(kept, after)
+        return
+    if store.engine != "sqlite":
+        for rows in _rows(store.db, session_id, batch, after):
             yield rows, _projection_rows(rows)
         return
     import queue
-    import sqlite3
     import threading
 
     out: "queue.Queue" = queue.Queue(maxsize=2)
     stop = threading.Event()
 
     def read() -> None:
-        con = None
         try:
-            if kept is not None:
-                source = _rebatch(kept, batch, after)
-            else:
-                con = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True)
-                reader = Store.__new__(Store)  # only its query helper is used, on this thread's connection
-                reader.conn = con
-                source = _rows(reader, session_id, batch, after)
-            for rows in source:
-                if stop.is_set():
-                    return
-                out.put((rows, _projection_rows(rows)))
+            with open_store(store.location, read_only=True) as reader:
+                for rows in _rows(reader, session_id, batch, after):
+                    if stop.is_set():
+                        return
+                    out.put((rows, _projection_rows(rows, None)))
             out.put(None)
         except BaseException as exc:  # handed to the consumer, which raises it
             out.put(exc)
-        finally:
-            if con is not None:
-                con.close()
 
     worker = threading.Thread(target=read, name="push-reader", daemon=True)
     worker.start()
@@ -168,16 +178,18 @@ def _prepared(store: Store, session_id: str, batch: int, after: int = 0,
                 pass
 
 
-def _check_chain(store: Store, session_id: str,
-                 keep_bytes: int = 0) -> tuple[Optional[str], Optional[list[list[tuple]]]]:
-    """(None, rows) if the source chain is whole, else (why not, naming the record, None).
+def _check_chain(store: SampleStore, session_id: str, keep_bytes: int = 0,
+                 report: Optional["SessionPush"] = None,
+                 batch: int = BATCH) -> tuple[Optional[str], Optional[list[Batch]]]:
+    """(None, batches) if the source chain is whole and every payload is a record of its kind, else
+    (why not, naming the record, None). Nothing is written before this pass has read the whole session.
 
-    ``rows`` are the batches read, kept while their payloads total at most ``keep_bytes``; None
-    when the session is longer."""
+    ``batches`` are the (rows, projection rows) read, kept while their payloads total at most
+    ``keep_bytes``; None when the session is longer. Projection notes go to ``report``."""
     prev, expected = GENESIS, 1
-    kept: Optional[list[list[tuple]]] = []
+    kept: Optional[list[Batch]] = []
     size = 0
-    for rows in _rows(store, session_id):
+    for rows in _rows(store.db, session_id, batch):
         for rid, sid, seq, kind, t, payload, prev_hash, h in rows:
             if seq != expected:
                 return f"record {seq}: sequence jumps from {expected - 1} to {seq} (records missing)", None
@@ -185,147 +197,142 @@ def _check_chain(store: Store, session_id: str,
                 return f"record {seq} ({rid}): content does not match the hash chain", None
             prev, expected = h, expected + 1
             size += len(payload)
+        try:
+            projections = _projection_rows(rows, report)
+        except MalformedRecord as exc:
+            return str(exc), None
         if kept is not None and size <= keep_bytes:
-            kept.append(rows)
+            kept.append((rows, projections))
         else:
             kept = None
     return None, kept
 
 
-def _common_prefix(source: Store, target: Store, session_id: str) -> int:
+def _common_prefix(source: SampleStore, target: SampleStore, session_id: str) -> int:
     """How many leading records of the session the target already holds, identical to the source's.
 
     The hash of record n covers every record before it, so equal hashes at the target's last seq
     mean the whole prefix is the same: a repeated or resumed push need not read it again."""
-    last = target._raw("SELECT seq, hash FROM records WHERE session_id = ? ORDER BY seq DESC LIMIT 1",
-                       (session_id,)).fetchone()
+    last = target.rows("SELECT seq, hash FROM records WHERE session_id = ? ORDER BY seq DESC LIMIT 1", (session_id,))
     if not last:
         return 0
-    mine = source._raw("SELECT hash FROM records WHERE session_id = ? AND seq = ?", (session_id, last[0])).fetchone()
-    return int(last[0]) if mine and mine[0] == last[1] else 0
+    seq, h = last[0]
+    mine = source.scalar("SELECT hash FROM records WHERE session_id = ? AND seq = ?", (session_id, seq))
+    return int(seq) if mine == h else 0
 
 
-def _session_row(store: Store, session_id: str) -> Optional[dict[str, Any]]:
-    rows = store._query(f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE session_id = ?", (session_id,))
+def _session_row(store: SampleStore, session_id: str) -> Optional[dict[str, Any]]:
+    rows = store.query(f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE session_id = ?", (session_id,))
     return rows[0] if rows else None
 
 
-def _existing(target: Store, session_id: str, lo: int, hi: int) -> dict[int, tuple[str, str]]:
+def _existing(target: SampleStore, session_id: str, lo: int, hi: int) -> dict[int, tuple[str, str]]:
     """seq -> (record_id, hash) the target holds for this session in [lo, hi]."""
-    return {seq: (rid, h) for rid, seq, h in target._raw(
-        "SELECT record_id, seq, hash FROM records WHERE session_id = ? AND seq BETWEEN ? AND ?",
-        (session_id, lo, hi)).fetchall()}
+    return {seq: (rid, h) for rid, seq, h in target.rows(
+        "SELECT record_id, seq, hash FROM records WHERE session_id = ? AND seq BETWEEN ? AND ?", (session_id, lo, hi))}
 
 
-def _by_ids(target: Store, ids: list[str]) -> dict[str, tuple]:
+def _by_ids(target, ids: list[str]) -> dict[str, tuple]:
+    """record_id -> (session_id, seq, hash) for those of ``ids`` the target holds (a store or a transaction)."""
     out = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i:i + 500]
         marks = ", ".join("?" * len(chunk))
-        for rid, sid, seq, h in target._raw(f"SELECT record_id, session_id, seq, hash FROM records "
-                                            f"WHERE record_id IN ({marks})", tuple(chunk)).fetchall():
+        for rid, sid, seq, h in target.rows(f"SELECT record_id, session_id, seq, hash FROM records "
+                                            f"WHERE record_id IN ({marks})", tuple(chunk)):
             out[rid] = (sid, seq, h)
     return out
 
 
-def _insert_batch(target: Store, rows: list[tuple], projections: Optional[dict] = None) -> set[str]:
+_INSERT_RECORDS = (f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) VALUES ({', '.join('?' * len(RECORD_COLUMNS))}) "
+                   "ON CONFLICT DO NOTHING")
+
+
+def _insert_batch(target: SampleStore, rows: list[tuple], projections: Optional[dict] = None) -> set[str]:
     """Insert records and their projections in one transaction; returns the ids actually inserted."""
     if projections is None:
-        projections = _projection_rows(rows)
-    if target.dialect == "postgresql":
+        projections = _projection_rows(rows, None)
+    if target.engine == "postgresql":
         return _insert_batch_pg(target, rows, projections)
-    inserted: set[str] = set()
-    with target._lock:
-        target._raw(target._begin_sql)
-        try:
-            have = _by_ids(target, [r[0] for r in rows])
-            new = [r for r in rows if r[0] not in have]
-            target.conn.executemany(f"INSERT OR IGNORE INTO records ({', '.join(RECORD_COLUMNS)}) "
-                                    f"VALUES ({', '.join('?' * len(RECORD_COLUMNS))})", new)
-            done = _by_ids(target, [r[0] for r in new])
-            new = [r for r in new if r[0] in done and done[r[0]][2] == r[7]]
-            _insert_projections(target, projections, {r[0] for r in new})
-            inserted = {r[0] for r in new}
-            target._raw("COMMIT")
-        except BaseException:
-            target._raw("ROLLBACK")
-            raise
-    return inserted
+    with target.transaction(f"adding {len(rows)} records") as tx:
+        have = _by_ids(tx, [r[0] for r in rows])
+        new = [r for r in rows if r[0] not in have]
+        tx.executemany(_INSERT_RECORDS, new)
+        done = _by_ids(tx, [r[0] for r in new])
+        new = [r for r in new if r[0] in done and done[r[0]][2] == r[7]]
+        ids = {r[0] for r in new}
+        for table, (cols, values) in projections.items():
+            tx.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                           [v for v in values if v[0] in ids])
+    return ids
 
 
-def _projection_rows(rows: list[tuple]) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+def _projection_rows(rows: list[tuple],
+                     report: Optional["SessionPush"] = None) -> dict[str, tuple[tuple[str, ...], list[tuple]]]:
+    """table -> (columns, rows) of the projections of ``rows``, derived from their payloads.
+
+    Raises :class:`MalformedRecord` naming the first record whose payload is not a record of its kind."""
     out: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
     for rid, sid, seq, kind, t, payload, _prev, _h in rows:
-        table, columns = PROJECTIONS[kind]
-        values = projection(kind, orjson.loads(payload))  # in column order (a test holds it to that)
+        try:
+            table, columns = PROJECTIONS[kind]
+            dumped = orjson.loads(payload)
+            if not isinstance(dumped, dict):
+                raise TypeError(f"JSON {type(dumped).__name__}, not an object")
+            values = projection(kind, dumped)  # in column order (a test holds it to that)
+        except Exception as exc:  # any shape of bad payload: named, never a traceback
+            raise MalformedRecord(seq, rid, kind, f"{type(exc).__name__}: {str(exc)[:120]}") from None
+        if report is not None and kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
+            for note in projection_notes(kind, dumped):
+                report.noted += 1
+                if len(report.notes) < MAX_NOTES:
+                    report.notes.append({"record_id": rid, "seq": seq, "note": note})
         cols = ("record_id", "session_id", "seq", "time_utc", *columns)
         out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *values.values()))
     return out
 
 
-def _insert_projections(target: Store, projections: dict, ids: set[str]) -> None:
-    for table, (cols, values) in projections.items():
-        target.conn.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                                [v for v in values if v[0] in ids])
-
-
-def _copy_rows(cur, table: str, cols: tuple[str, ...], rows, types: Optional[list[str]] = None) -> None:
-    """COPY rows into a table: in PostgreSQL's binary format when ``types`` (the columns' SQL types)
-    are given, which spares the server from scanning every payload for escapes; else as text."""
-    binary = " (FORMAT BINARY)" if types else ""
-    with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN{binary}") as copy:
-        if types:
-            copy.set_types(types)
-        for r in rows:
-            copy.write_row(r)
-
-
-def _insert_batch_pg(target: Store, rows: list[tuple], projections: dict) -> set[str]:
+def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) -> set[str]:
     """COPY straight into the tables (the common case: nothing of the batch is there yet); if another
     pusher got there first, a unique key stops the COPY and the batch goes the careful way.
 
     The COPY is binary, typed by the target's own columns. A payload of a chained record may hold a
     value of another type than its model's (a text where a number was expected): the binary
     encoder refuses it, and the batch is copied again as text, which the columns' input parse."""
-    import psycopg
-
-    with target._lock:
-        for binary in (True, False):
-            types = target.column_types if binary else (lambda table, cols: None)
-            try:
-                with target.conn.transaction():
-                    cur = target.conn.cursor()
-                    _copy_rows(cur, "records", RECORD_COLUMNS, rows, types("records", RECORD_COLUMNS))
-                    for table, (cols, values) in projections.items():
-                        _copy_rows(cur, table, cols, values, types(table, cols))
-                return {r[0] for r in rows}
-            except psycopg.errors.UniqueViolation:
-                break
-            except (TypeError, ValueError, OverflowError, psycopg.DataError):
-                if not binary:
-                    raise
-        with target.conn.transaction():
-            cur = target.conn.cursor()
-            cur.execute("CREATE TEMP TABLE IF NOT EXISTS push_records (LIKE records) ON COMMIT DELETE ROWS")
-            _copy_rows(cur, "push_records", RECORD_COLUMNS, rows)
-            cur.execute(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) SELECT {', '.join(RECORD_COLUMNS)} "
-                        "FROM push_records ON CONFLICT DO NOTHING RETURNING record_id")
-            inserted = {r[0] for r in cur.fetchall()}
-            for table, (cols, values) in projections.items():
-                _copy_rows(cur, table, cols, [v for v in values if v[0] in inserted])
-        return inserted
+    for binary in (True, False):
+        types = target.column_types if binary else (lambda table, cols: None)
+        record_types = types("records", RECORD_COLUMNS)
+        table_types = {table: types(table, cols) for table, (cols, _) in projections.items()}
+        try:
+            with target.transaction(f"copying {len(rows)} records") as tx:
+                tx.copy("records", RECORD_COLUMNS, rows, record_types)
+                for table, (cols, values) in projections.items():
+                    tx.copy(table, cols, values, table_types[table])
+            return {r[0] for r in rows}
+        except UniqueViolation:
+            break
+        except ValueRejected:
+            if not binary:
+                raise
+    with target.transaction(f"adding {len(rows)} records one by one") as tx:
+        tx.execute("CREATE TEMP TABLE IF NOT EXISTS push_records (LIKE records) ON COMMIT DELETE ROWS")
+        tx.copy("push_records", RECORD_COLUMNS, rows)
+        inserted = {r[0] for r in tx.rows(f"INSERT INTO records ({', '.join(RECORD_COLUMNS)}) "
+                                          f"SELECT {', '.join(RECORD_COLUMNS)} FROM push_records "
+                                          "ON CONFLICT DO NOTHING RETURNING record_id")}
+        for table, (cols, values) in projections.items():
+            tx.copy(table, cols, [v for v in values if v[0] in inserted])
+    return inserted
 
 
-def _ensure_session(target: Store, row: dict[str, Any], report: SessionPush) -> bool:
+def _ensure_session(target: SampleStore, row: dict[str, Any], report: SessionPush) -> bool:
     """Create the session row in the target, or check that the one there is the same session."""
     cols = ", ".join(SESSION_COLUMNS)
-    ignore = "INSERT OR IGNORE INTO" if target.dialect == "sqlite" else "INSERT INTO"
-    tail = "" if target.dialect == "sqlite" else " ON CONFLICT DO NOTHING"
     # a new session arrives open; it is closed below once its records are in
     values = tuple(row[c] if c not in ("status", "ended_utc") else (None if c == "ended_utc" else "open")
                    for c in SESSION_COLUMNS)
-    target._transaction([(f"{ignore} sessions ({cols}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))}){tail}", values)],
-                        f"creating session {row['session_id']}")
+    target.execute(f"INSERT INTO sessions ({cols}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))}) "
+                   "ON CONFLICT DO NOTHING", values, f"creating session {row['session_id']}")
     there = _session_row(target, row["session_id"])
     differs = [c for c in IMMUTABLE_SESSION if there[c] != row[c]]
     if differs:
@@ -339,18 +346,21 @@ INSPECTION_COLUMNS = ("inspection_id", "created_utc", "grounds", "operator", "ka
                       "record")
 
 
-def _push_inspections(source: Store, target: Store, report: PushReport) -> None:
-    """Copy inspection records: new ones are added, identical ones skipped, a known id with other
-    content rejected and listed (never overwritten)."""
+def _push_inspections(source: SampleStore, target: SampleStore, report: PushReport) -> None:
+    """Copy inspection records (the ``inspections`` table of :mod:`qamtu.reports.schema`, when the source
+    has one): new ones are added, identical ones skipped, a known id with other content rejected and
+    listed (never overwritten)."""
+    if not source.table_exists("inspections"):
+        return
     cols = ", ".join(INSPECTION_COLUMNS)
-    rows = source._query(f"SELECT {cols} FROM inspections ORDER BY inspection_id")
-    ignore, tail = ("INSERT OR IGNORE INTO", "") if target.dialect == "sqlite" else ("INSERT INTO", " ON CONFLICT DO NOTHING")
+    rows = source.query(f"SELECT {cols} FROM inspections ORDER BY inspection_id")
     for row in rows:
-        there = target._query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
+        there = target.query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
         if not there:
-            target._transaction([(f"{ignore} inspections ({cols}) VALUES ({', '.join('?' * len(INSPECTION_COLUMNS))}){tail}",
-                                  tuple(row[c] for c in INSPECTION_COLUMNS))], f"adding inspection {row['inspection_id']}")
-            there = target._query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
+            target.execute(f"INSERT INTO inspections ({cols}) VALUES ({', '.join('?' * len(INSPECTION_COLUMNS))}) "
+                           "ON CONFLICT DO NOTHING", tuple(row[c] for c in INSPECTION_COLUMNS),
+                           f"adding inspection {row['inspection_id']}")
+            there = target.query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
             if there and there[0] == row:
                 report.inspections["added"] += 1
                 continue
@@ -363,14 +373,15 @@ def _push_inspections(source: Store, target: Store, report: PushReport) -> None:
                           "renumber one of them before merging)"})
 
 
-def _push_session(source: Store, target: Store, s: dict[str, Any], batch: int,
+def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], batch: int,
                   progress: Callable[[str, int, int], None] | None = None) -> SessionPush:
     """Push one session (see the module docstring); returns what happened to it."""
     sid = s["session_id"]
     sp = SessionPush(sid, records=s["records"])
-    broken, kept = _check_chain(source, sid, KEEP_BYTES)
+    broken, kept = _check_chain(source, sid, KEEP_BYTES, sp, batch)
     if broken:
-        sp.status, sp.reason = "rejected", f"hash chain broken in the source at {broken}"
+        malformed = "payload is not a valid" in broken
+        sp.status, sp.reason = "rejected", broken if malformed else f"hash chain broken in the source at {broken}"
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
         return sp
     row = _session_row(source, sid)
@@ -420,25 +431,19 @@ def _push_session(source: Store, target: Store, s: dict[str, Any], batch: int,
         if progress is not None:
             progress(sid, done, s["records"])
     if sp.status == "accepted" and s["status"] == "closed":
-        target._transaction([("UPDATE sessions SET status = 'closed', ended_utc = ? WHERE session_id = ? "
-                              "AND status = 'open'", (s["ended_utc"], sid))], f"closing session {sid}")
+        target.execute("UPDATE sessions SET status = 'closed', ended_utc = ? WHERE session_id = ? AND status = 'open'",
+                       (s["ended_utc"], sid), f"closing session {sid}")
     return sp
 
 
 def _push_in_worker(args: tuple) -> SessionPush:
-    """One session in a worker process, on its own connections."""
-    from .store import open_store
-
+    """One session in a worker process, on its own connections (the source read-only)."""
     source_db, target_db, s, batch = args
-    with open_store(source_db) as source, open_store(target_db) as target:
+    with sample_store(source_db, read_only=True) as source, sample_store(target_db) as target:
         return _push_session(source, target, s, batch)
 
 
-def _reopenable(store: Store) -> str:
-    return getattr(store, "url", None) or str(store.path)
-
-
-def push(source: Store, target: Store, *, batch: int = BATCH, workers: int = 1,
+def push(source: SampleStore | BaseStore, target: SampleStore | BaseStore, *, batch: int = BATCH, workers: int = 1,
          progress: Callable[[str, int, int], None] | None = None) -> PushReport:
     """Copy every session of ``source`` into ``target`` as described in the module docstring.
 
@@ -446,6 +451,7 @@ def push(source: Store, target: Store, *, batch: int = BATCH, workers: int = 1,
     connections (the target's unique keys keep them apart, as between laptops); ``progress`` is
     then called once per finished session.
     """
+    source, target = sample_store(source), sample_store(target)
     if source.label == target.label:
         raise StoreError(f"{source.label}: source and target are the same store")
     report = PushReport(source.label, target.label)
@@ -453,7 +459,7 @@ def push(source: Store, target: Store, *, batch: int = BATCH, workers: int = 1,
     if workers > 1 and len(sessions) > 1:
         import multiprocessing
 
-        jobs = [(_reopenable(source), _reopenable(target), s, batch) for s in sessions]
+        jobs = [(source.location, target.location, s, batch) for s in sessions]
         with multiprocessing.get_context("spawn").Pool(min(workers, len(sessions))) as pool:
             for sp in pool.imap(_push_in_worker, jobs):
                 report.sessions.append(sp)

@@ -27,9 +27,10 @@ def speedtest_runner(method: str, server: str, params: dict | None = None) -> Sp
     """A runner for the capture loop: one test through the modem's interface (if given)."""
     from .speedtest import run_speedtest
 
-    def run(port: str, interface: Optional[str]):
-        return run_speedtest(method, server, interface, params)
+    def run(port: str, interface: Optional[str], modem_counters=None):
+        return run_speedtest(method, server, interface, params, modem_counters=modem_counters)
 
+    run.takes_modem_counters = True  # the capture loop passes a ModemCounterReader (second witness)
     return run
 
 
@@ -56,9 +57,9 @@ def run_capture(store: Store, config: CaptureConfig, *, lang: str = "en", quiet:
         if quiet:
             summary = cap.run()
         else:
-            with Live(render(state, lang, store.path, cap.gazetteer), console=console, refresh_per_second=2,
+            with Live(render(state, lang, store.label, cap.gazetteer), console=console, refresh_per_second=2,
                       transient=False) as live:
-                summary = cap.run(on_tick=lambda st: live.update(render(st, lang, store.path, cap.gazetteer)))
+                summary = cap.run(on_tick=lambda st: live.update(render(st, lang, store.label, cap.gazetteer)))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

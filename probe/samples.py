@@ -1,6 +1,6 @@
 """What the probe stores: samples, speed-test records and events, as pydantic payloads.
 
-A *record* is one row of the session's hash chain (see :mod:`qamtu.probe.chain`); its payload is
+A *record* is one row of the session's hash chain (see :mod:`qamtu.store.chain`); its payload is
 one of the models below, dumped with ``model_dump(mode="json")``. "No service", "modem lost" and
 "no fix" are recorded, never dropped: a sample always exists, with its status and reasons.
 Units are in the field names: ``_dbm`` dBm, ``_db`` dB, ``_m`` metres, ``_s`` seconds,
@@ -112,7 +112,57 @@ def _serving(cells: list[dict]) -> Optional[dict]:
     return next((c for c in cells if c.get("rat") == "LTE"), cells[0] if cells else None)
 
 
+#: Projection columns holding identifiers as integers: a value outside signed 64 bits (SQLite's and
+#: PostgreSQL's INTEGER/BIGINT) stays in the payload and is projected as null.
+INTEGER_IDS = ("area_code", "cell_id", "pci", "channel")
+#: Operator-code columns and the digit counts they may have (MCC: 3, MNC: 2 or 3, ITU-T E.212). Anything
+#: else (a rogue base station may broadcast any text) stays in the payload and is projected as null.
+OPERATOR_CODES = {"operator_mcc": (3,), "operator_mnc": (2, 3)}
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+
+
+def _clean(values: dict[str, Any], notes: list[str] | None) -> dict[str, Any]:
+    """Null the projected values a store must not hold as they are; say why in ``notes`` (if given)."""
+    for col, lengths in OPERATOR_CODES.items():
+        v = values.get(col)
+        if v is not None and not (isinstance(v, str) and v.isascii() and v.isdigit() and len(v) in lengths):
+            values[col] = None
+            if notes is not None:
+                notes.append(f"{col} {str(v)[:40]!r} is not a {' or '.join(map(str, lengths))}-digit code: "
+                             "kept in the payload, projected as null")
+    for col in INTEGER_IDS:
+        v = values.get(col)
+        # a JSON reader may give a 20-digit integer as a float: anything but an int in range is left out
+        if v is not None and not (type(v) is int and _INT_MIN <= v <= _INT_MAX):
+            values[col] = None
+            if notes is not None:
+                notes.append(f"{col} {str(v)[:40]} is not an integer within 64 bits: kept in the payload, "
+                             "projected as null")
+    return values
+
+
+def projection_notes(kind: str, p: dict[str, Any]) -> list[str]:
+    """Why values of this record's payload are projected as null (operator codes not digits, integers too
+    large); empty when the projection holds the payload's values as they are."""
+    notes: list[str] = []
+    if kind == "sample":
+        _clean(_sample_values(p), notes)
+    elif kind == "speedtest":
+        _clean(_speedtest_values(p), notes)
+    return notes
+
+
 def sample_columns(p: dict[str, Any]) -> dict[str, Any]:
+    """The flat, queryable columns of a sample, from its JSON payload (``Sample.model_dump(mode="json")``).
+
+    Works on the dumped form so that checks and merges derive the columns from the stored,
+    hash-chained text without rebuilding models. Operator codes that are not digits and
+    identifiers outside 64 bits are projected as null (:func:`projection_notes` says which).
+    """
+    return _clean(_sample_values(p), None)
+
+
+def _sample_values(p: dict[str, Any]) -> dict[str, Any]:
     """The flat, queryable columns of a sample, from its JSON payload (``Sample.model_dump(mode="json")``).
 
     Works on the dumped form so that checks and merges derive the columns from the stored,
@@ -163,7 +213,12 @@ def sample_columns(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def speedtest_columns(p: dict[str, Any]) -> dict[str, Any]:
-    """The flat columns of a speed-test record, from its JSON payload (the ``speedtests`` table)."""
+    """The flat columns of a speed-test record, from its JSON payload (the ``speedtests`` table);
+    operator codes that are not digits are projected as null, as for samples."""
+    return _clean(_speedtest_values(p), None)
+
+
+def _speedtest_values(p: dict[str, Any]) -> dict[str, Any]:
     res = p["result"]
     fix = p.get("fix")
     located = fix if fix and fix.get("mode") != "none" and fix.get("lat_deg") is not None else None

@@ -1,4 +1,9 @@
-"""The durable sample store: one SQLite file, WAL, every record committed before it counts.
+"""The probe's sessions in a store: write samples durably, read them back, check their chains.
+
+:class:`SampleStore` wraps a :class:`qamtu.store.Store` (SQLite file or PostgreSQL) and adds what
+is about sessions and samples; everything else (transactions, queries, migrations) is the store's
+public API, which :class:`SampleStore` passes through. The tables are the probe's own
+(:mod:`qamtu.probe.schema`).
 
 Write path: :meth:`Store.begin_session` returns a :class:`SessionWriter`; each ``sample`` /
 ``speedtest`` / ``event`` call appends one hash-chained record and its projection row in one
@@ -13,11 +18,7 @@ projections.
 
 from __future__ import annotations
 
-import os
 import platform
-import sqlite3
-import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,13 +28,16 @@ import orjson
 import pandas as pd
 
 from .. import __version__
-from .chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
-from .errors import ProbeError
+from ..store import Store as BaseStore
+from ..store import StoreError, open_store
+from ..store.chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
 from .ids import uuid7
-from .migrations import LATEST, MIGRATIONS, PROJECTIONS
-from .samples import (Event, Sample, SpeedTestRecord, event_columns, sample_columns,
-                      speedtest_columns, time_text)
+from .samples import (INTEGER_IDS, OPERATOR_CODES, Event, Sample, SpeedTestRecord, event_columns, projection_notes,
+                      sample_columns, speedtest_columns, time_text)
+from .schema import PROJECTIONS
 
+#: projection columns that may be left null on purpose (see :func:`~qamtu.probe.samples.projection_notes`)
+CHECKED_COLUMNS = (*OPERATOR_CODES, *INTEGER_IDS)
 COLUMN_FUNCS = {"sample": sample_columns, "speedtest": speedtest_columns, "event": event_columns}
 #: kind -> the INSERT of its projection row: record_id, session_id, seq, time_utc, then the table's columns in order.
 PROJECTION_INSERTS = {
@@ -44,39 +48,8 @@ PROJECTION_INSERTS = {
 
 def projection(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The projection row of a record: column -> value, in the order of the table's columns
-    (:data:`~qamtu.probe.migrations.PROJECTIONS`), flags as 0/1 as both databases store them."""
+    (:data:`~qamtu.probe.schema.PROJECTIONS`), flags as 0/1 as both databases store them."""
     return COLUMN_FUNCS[kind](payload)
-
-
-class StoreError(ProbeError):
-    """The store could not be opened, migrated, written or read. The message names the file."""
-
-
-def _read_only(path: Path) -> bool:
-    """True when the store file or its folder cannot be written (read-only mount or permissions)."""
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        if os.statvfs(folder).f_flag & os.ST_RDONLY:
-            return True
-    except (OSError, AttributeError):  # AttributeError: no statvfs on Windows
-        pass
-    return not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK))
-
-
-def _explain(path: Path, action: str, exc: sqlite3.Error) -> StoreError:
-    text = str(exc)
-    low = text.lower()
-    if "readonly" in low or "read-only" in low or ("unable to open" in low and _read_only(path)):
-        hint = "the file or its folder is read-only: recording stopped; use a writable --db path"
-    elif "full" in low:
-        hint = "the disk is full: recording stopped; free space, then start a new session (the file is intact)"
-    elif "locked" in low or "busy" in low:
-        hint = "another program holds a write lock on the file; close it and retry"
-    elif "not a database" in low or "malformed" in low:
-        hint = "the file is not a Qamtu/SQLite database or is damaged"
-    else:
-        hint = text
-    return StoreError(f"{path}: {action} failed: {hint} ({type(exc).__name__}: {text})")
 
 
 def parse_operator(value: str) -> tuple[str, str]:
@@ -98,13 +71,15 @@ def parse_operator(value: str) -> tuple[str, str]:
 class SessionWriter:
     """Appends hash-chained records to one open session. Not for use from several threads at once."""
 
-    store: "Store"
+    store: "SampleStore"
     session_id: str
     inspector: str
     inspection_id: Optional[str]
     seq: int = 0
     head: str = GENESIS
     closed: bool = False
+    #: projection notes already written as a warning event in this session (each once)
+    noted: set = None  # type: ignore[assignment]
 
     def _append(self, kind: str, time_utc: datetime, payload: Any, *, before_sql: Iterable[tuple[str, tuple]] = (),
                 extra_sql: Iterable[tuple[str, tuple]] = ()) -> str:
@@ -124,9 +99,24 @@ class SessionWriter:
             (PROJECTION_INSERTS[kind], (rid, self.session_id, seq, t, *values.values())),
             *extra_sql,
         ]
-        self.store._transaction(statements, f"recording {kind} {seq} of session {self.session_id}")
+        with self.store.db.transaction(f"recording {kind} {seq} of session {self.session_id}") as tx:
+            for sql, params in statements:
+                tx.execute(sql, params)
         self.seq, self.head = seq, h
+        if kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
+            self._note(kind, dumped, time_utc)
         return rid
+
+    def _note(self, kind: str, dumped: dict[str, Any], time_utc: datetime) -> None:
+        """After a record whose projection left values out (operator code not digits, identifier too
+        large), record a warning event saying so, once per distinct note in the session."""
+        if self.noted is None:
+            self.noted = set()
+        for note in projection_notes(kind, dumped):
+            if note not in self.noted:
+                self.noted.add(note)
+                self._append("event", time_utc, Event(type="warning", message=f"record {self.seq}: {note}",
+                                                      details={"record_seq": self.seq, "projection": note}))
 
     def sample(self, sample: Sample, time_utc: datetime) -> str:
         """Commit one sample; returns its record id once it is durable."""
@@ -151,137 +141,38 @@ class SessionWriter:
         self.closed = True
 
 
-class Store:
-    """A Qamtu sample store in one SQLite file (created and migrated on open)."""
+class SampleStore:
+    """The probe's sessions in a store. Wraps a :class:`qamtu.store.Store` (``db``) and passes its public API
+    (``engine``, ``label``, ``transaction``, ``query``, ``rows``, ``frame``, ``schema_versions`` ...) through.
 
-    def __init__(self, path: Path | str):
-        self.path = Path(path)
-        self._lock = threading.RLock()
-        self._batch_depth = 0
-        self._batch_failed = False
-        self._connect()
-        self._migrate()
+    ``SampleStore(path)`` opens (and creates, unless ``create=False``) a SQLite file; give it an open
+    store, a path or a ``postgresql://`` URL. ``Store`` is the same class under its older name."""
 
-    # ------------------------------------------------------------------ dialect hooks (SQLite here)
-    dialect = "sqlite"
-    _errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
-    _begin_sql = "BEGIN IMMEDIATE"
+    def __init__(self, db: "BaseStore | SampleStore | Path | str", *, create: bool = True, read_only: bool = False):
+        if isinstance(db, SampleStore):
+            db = db.db
+        self.db: BaseStore = db if isinstance(db, BaseStore) else open_store(db, create=create, read_only=read_only)
 
-    @property
-    def label(self) -> str:
-        """How messages name this store (the file path; a URL without password for servers)."""
-        return str(self.path)
-
-    def _connect(self) -> None:
-        try:
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False, timeout=30)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=FULL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.Error as exc:
-            raise self._explain("opening the store", exc) from None
-
-    def _raw(self, sql: str, params: tuple | list = ()):
-        """Run one statement (``?`` placeholders); returns a cursor."""
-        return self.conn.execute(sql, params)
-
-    def _explain(self, action: str, exc: BaseException) -> "StoreError":
-        return _explain(self.path, action, exc)
-
-    def _version_statements(self, version: int) -> list[tuple[str, tuple]]:
-        return [(f"PRAGMA user_version = {version}", ())]
-
-    def _ddl(self, version: int, statements: list[str]) -> list[str]:
-        return statements
-
-    def _read_frame(self, sql: str, params: list) -> pd.DataFrame:
-        return pd.read_sql_query(sql, self.conn, params=params)
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name == "db":
+            raise AttributeError(name)
+        return getattr(self.db, name)
 
     @classmethod
-    def open(cls, path: Path | str) -> "Store":
-        return cls(path)
-
-    # ------------------------------------------------------------------ schema
-    def schema_version(self) -> int:
-        return int(self._raw("PRAGMA user_version").fetchone()[0])
-
-    def _migrate(self) -> None:
-        try:
-            current = self.schema_version()
-        except self._errors as exc:
-            raise self._explain("reading the schema version", exc) from None
-        if current > LATEST:
-            raise StoreError(f"{self.label}: schema version {current} is newer than this qamtu knows ({LATEST}); "
-                             "upgrade qamtu to open it")
-        for version, name, statements in MIGRATIONS:
-            if version <= current:
-                continue
-            self._transaction(
-                [("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                  "applied_utc TEXT NOT NULL)", ())]
-                + [(sql, ()) for sql in self._ddl(version, statements)]
-                + [("INSERT INTO schema_migrations VALUES (?, ?, ?)", (version, name, time_text(datetime.now(timezone.utc))))]
-                + self._version_statements(version),
-                f"migrating to schema version {version}")
-
-    def _transaction(self, statements: list[tuple[str, tuple]], action: str) -> None:
-        with self._lock:
-            if self._batch_depth:
-                try:
-                    for sql, params in statements:
-                        self._raw(sql, params)
-                except self._errors as exc:
-                    self._batch_failed = True
-                    raise self._explain(action, exc) from None
-                return
-            try:
-                self._raw(self._begin_sql)
-                for sql, params in statements:
-                    self._raw(sql, params)
-                self._raw("COMMIT")
-            except self._errors as exc:
-                try:
-                    self._raw("ROLLBACK")
-                except self._errors:
-                    pass
-                raise self._explain(action, exc) from None
-
-    @contextmanager
-    def batch(self):
-        """Commit everything written inside the block as one transaction (bulk imports, generators).
-
-        Not for the probe: there every record is committed on its own. If anything inside fails,
-        nothing of the block is kept; writers used inside must then be discarded.
-        """
-        with self._lock:
-            self._raw(self._begin_sql)
-            self._batch_depth += 1
-            self._batch_failed = False
-            try:
-                yield self
-            except BaseException:
-                self._batch_depth -= 1
-                self._raw("ROLLBACK")
-                raise
-            self._batch_depth -= 1
-            if self._batch_failed:
-                self._raw("ROLLBACK")
-                raise StoreError(f"{self.label}: a write inside a batch failed; nothing of the batch was kept")
-            try:
-                self._raw("COMMIT")
-            except self._errors as exc:
-                self._raw("ROLLBACK")
-                raise self._explain("committing a batch", exc) from None
+    def open(cls, db: "Path | str", *, create: bool = True, read_only: bool = False) -> "SampleStore":
+        return cls(db, create=create, read_only=read_only)
 
     def close(self) -> None:
-        with self._lock:
-            self.conn.close()
+        self.db.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> "SampleStore":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        return f"<SampleStore {self.db!r}>"
 
     # ------------------------------------------------------------------ sessions
     def begin_session(self, inspector: str, inspection_id: str | None = None, meta: dict[str, Any] | None = None,
@@ -303,7 +194,7 @@ class Store:
 
     def sessions(self) -> list[dict[str, Any]]:
         """Every session with its record counts, newest first."""
-        rows = self._query(
+        rows = self.db.query(
             "SELECT s.session_id, s.started_utc, s.ended_utc, s.status, s.inspector, s.inspection_id, s.host, "
             "s.qamtu_version, "
             "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id) AS samples, "
@@ -320,17 +211,8 @@ class Store:
         if len(matches) != 1:
             raise StoreError(f"{self.label}: {'no' if not matches else 'more than one'} session matches {session_id!r}")
         s = matches[0]
-        meta = self._query("SELECT meta FROM sessions WHERE session_id = ?", (s["session_id"],))[0]["meta"]
+        meta = self.db.query("SELECT meta FROM sessions WHERE session_id = ?", (s["session_id"],))[0]["meta"]
         return {**s, "meta": orjson.loads(meta)}
-
-    def _query(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        with self._lock:
-            try:
-                cur = self._raw(sql, params)
-                names = [d[0] for d in cur.description]
-                return [dict(zip(names, row)) for row in cur.fetchall()]
-            except self._errors as exc:
-                raise self._explain("reading", exc) from None
 
     # ------------------------------------------------------------------ checks
     def verify(self, session_id: str | None = None) -> list[ChainReport]:
@@ -339,21 +221,26 @@ class Store:
         return [self._verify_one(sid) for sid in ids]
 
     def _verify_one(self, sid: str) -> ChainReport:
-        with self._lock:
-            rows = self._raw(
-                "SELECT seq, record_id, kind, time_utc, payload, prev_hash, hash FROM records "
-                "WHERE session_id = ? ORDER BY seq", (sid,)).fetchall()
+        rows = self.db.rows("SELECT seq, record_id, kind, time_utc, payload, prev_hash, hash FROM records "
+                            "WHERE session_id = ? ORDER BY seq", (sid,))
         report = verify_rows(sid, rows)
         if not report.ok:
             return report
         for kind, (table, columns) in PROJECTIONS.items():
-            stored = {r["record_id"]: r for r in self._query(
+            stored = {r["record_id"]: r for r in self.db.query(
                 f"SELECT record_id, seq, time_utc, {', '.join(columns)} FROM {table} WHERE session_id = ?", (sid,))}
             for seq, rid, rkind, t, payload, _prev, _hash in rows:
                 if rkind != kind:
                     continue
                 row = stored.pop(rid, None)
-                expected = projection(kind, orjson.loads(payload))
+                try:
+                    dumped = orjson.loads(payload)
+                    if not isinstance(dumped, dict):
+                        raise TypeError(f"JSON {type(dumped).__name__}, not an object")
+                    expected = projection(kind, dumped)
+                except Exception as exc:  # any shape of bad payload is a finding, never a traceback
+                    return ChainReport(sid, report.records, report.head_hash, False, seq, rid,
+                                       f"payload is not a valid {kind} record ({type(exc).__name__}: {str(exc)[:120]})")
                 if row is None or row["seq"] != seq or row["time_utc"] != t or any(row[c] != expected[c] for c in columns):
                     bad = "missing" if row is None else next(
                         (c for c in ("seq", "time_utc", *columns)
@@ -367,7 +254,7 @@ class Store:
         return report
 
     # ------------------------------------------------------------------ frames
-    def _frame(self, table: str, session: str | None, start: datetime | str | None, end: datetime | str | None,
+    def frame_of(self, table: str, session: str | None, start: datetime | str | None, end: datetime | str | None,
                operator: str | None, kato: str | None, inspection: str | None) -> pd.DataFrame:
         where, params = [], []
         if session:
@@ -392,23 +279,22 @@ class Store:
         columns = next(cols for name, cols in PROJECTIONS.values() if name == table)
         sql = (f"SELECT record_id, session_id, seq, time_utc, {', '.join(columns)} FROM {table}"
                + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY time_utc, seq")
-        with self._lock:
-            try:
-                df = self._read_frame(sql, params)
-            except (*self._errors, pd.errors.DatabaseError) as exc:
-                raise StoreError(f"{self.label}: reading {table} failed: {exc}") from None
+        df = self.db.frame(sql, params, f"reading {table}")
+        if not len(df):
+            df = pd.DataFrame({c: pd.Series(dtype=object) for c in ["record_id", "session_id", "seq", "time_utc",
+                                                                      *columns]})
         df["time_utc"] = pd.to_datetime(df["time_utc"], utc=True, format="ISO8601")
         return df
 
     def samples_frame(self, *, session: str | None = None, start=None, end=None, operator: str | None = None,
                       kato: str | None = None, inspection: str | None = None) -> pd.DataFrame:
-        """Samples as a DataFrame (one row per sample, columns of ``probe.migrations.SAMPLE_COLUMNS``)."""
-        return self._frame("samples", session, start, end, operator, kato, inspection)
+        """Samples as a DataFrame (one row per sample, columns of ``probe.schema.SAMPLE_COLUMNS``)."""
+        return self.frame_of("samples", session, start, end, operator, kato, inspection)
 
     def speedtests_frame(self, *, session: str | None = None, start=None, end=None, operator: str | None = None,
                          kato: str | None = None, inspection: str | None = None) -> pd.DataFrame:
         """Speed-test records as a DataFrame (failed and invalid tests included, with ``valid``)."""
-        df = self._frame("speedtests", session, start, end, operator, kato, inspection)
+        df = self.frame_of("speedtests", session, start, end, operator, kato, inspection)
         for col in ("valid", "consumer_comparable_only"):
             df[col] = df[col].astype(bool)
         return df
@@ -424,15 +310,22 @@ class Store:
     def records(self, session_id: str) -> list[dict[str, Any]]:
         """The raw chained records of one session in order (payloads as JSON text)."""
         sid = self.session(session_id)["session_id"]
-        return self._query("SELECT seq, record_id, kind, time_utc, payload, prev_hash, hash FROM records "
-                           "WHERE session_id = ? ORDER BY seq", (sid,))
+        return self.db.query("SELECT seq, record_id, kind, time_utc, payload, prev_hash, hash FROM records "
+                             "WHERE session_id = ? ORDER BY seq", (sid,))
+
+    def events_frame(self, *, session: str | None = None, start=None, end=None) -> pd.DataFrame:
+        """Events as a DataFrame (type, message, port)."""
+        return self.frame_of("events", session, start, end, None, None, None)
 
 
-def open_store(db: str | Path) -> Store:
-    """Open a store: a ``postgresql://`` (or ``postgres://``) URL, or the path of a SQLite file."""
-    text = str(db)
-    if text.startswith(("postgresql://", "postgres://")):
-        from .store_pg import PostgresStore
+#: The older name of :class:`SampleStore`.
+Store = SampleStore
 
-        return PostgresStore(text)
-    return Store(Path(text))
+
+def sample_store(db: "BaseStore | SampleStore | Path | str", *, create: bool = False,
+                 read_only: bool = False) -> SampleStore:
+    """A :class:`SampleStore` over ``db``: an open store (used as it is) or a path/URL opened with
+    :func:`qamtu.store.open_store` (a file must exist unless ``create``)."""
+    if isinstance(db, SampleStore):
+        return db
+    return SampleStore(db if isinstance(db, BaseStore) else open_store(db, create=create, read_only=read_only))

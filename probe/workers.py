@@ -48,10 +48,14 @@ class ModemEvent:
 
 
 def default_candidates() -> list[str]:
-    """Serial ports present now (pyserial's list), where a re-enumerated modem may reappear."""
+    """Where a re-enumerated modem may reappear: serial ports present now (pyserial's list), simulated
+    devices' links (``qamtu simulate``), and ModemManager's modems (``modemmanager:<index>``)."""
     from serial.tools import list_ports
 
-    return sorted(p.device for p in list_ports.comports())
+    from ..device.modemmanager import mm_candidates
+    from ..device.simulator import simulated_ports
+
+    return sorted(p.device for p in list_ports.comports()) + simulated_ports() + mm_candidates()
 
 
 class ModemWorker(threading.Thread):

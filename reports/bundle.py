@@ -26,17 +26,21 @@ import hashlib
 import io
 import json
 import os
+import struct
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from cryptography.hazmat.primitives import serialization
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__
-from ..probe.chain import canonical_json, verify_rows
+from ..safeio import atomic_output
+from ..textsafe import csv_frame, printable
+from ..store.chain import canonical_json, verify_rows
 from ..probe.samples import time_text
 from .errors import ReportError
 from .inspections import get_inspection, linked_sessions, summary
@@ -60,7 +64,7 @@ def _frame_csv(df) -> bytes:
     df = df.copy()
     if "time_utc" in df:
         df["time_utc"] = df["time_utc"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return csv_frame(df).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def _geojson(df) -> bytes:
@@ -163,27 +167,42 @@ def build_bundle(store, inspection_id: str, out: Path | str, *, key_path: Path |
     signature = key.sign(SIGNED_PREFIX + digest.encode("ascii"))
     sig = _sig_record(digest, signature, key_id(pub))
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".zip", dir=out.parent)
-    os.close(fd)
-    try:
+    with atomic_output(out, what="bundle") as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for name, data in sorted(members.items()):
                 zf.writestr(name, data)
             zf.writestr("manifest.json", manifest_bytes)
             zf.writestr("manifest.sig", _json_bytes(sig))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return {"path": str(out), "members": len(members) + 2, "manifest_sha256": digest, "key_id": key_id(pub),
             "signer": signer, "chains": chains}
 
 
 # ---------------------------------------------------------------------------------------- verify
+@dataclass(frozen=True)
+class BundleLimits:
+    """What :func:`verify_bundle` accepts before it decompresses anything. Sizes in bytes (uncompressed,
+    as the ZIP's central directory declares them; a member that inflates past its declared size fails
+    its CRC check without being read further)."""
+
+    max_members: int = 10_000
+    max_member_bytes: int = 1 << 30
+    max_total_bytes: int = 2 << 30
+    max_json_bytes: int = 64 << 20  # manifest.json, manifest.sig, signer.pub: read whole
+    max_records_bytes: int = 512 << 20  # one data/records/*.jsonl: parsed to check its hash chain
+
+
+LIMITS = BundleLimits()
+_EOCD = struct.Struct("<4sHHHHIIH")  # end of central directory record, 22 bytes
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # local file header, 30 bytes
+_READ = 1 << 20
+
+
 @dataclass
 class VerifyReport:
-    """Outcome of :func:`verify_bundle`. ``ok`` means intact AND signed by a key in the office list."""
+    """Outcome of :func:`verify_bundle`. ``ok`` means intact AND signed by a key in the office list.
+
+    ``signer`` holds the office key list's entry (its ``name``) once the key is trusted; the name the
+    manifest claims stays in ``claimed_name``. Text fields have control characters escaped."""
 
     path: str
     intact: bool = False
@@ -200,118 +219,303 @@ class VerifyReport:
         return self.intact and self.trusted
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "ok": self.ok}
+        def clean(v: Any) -> Any:
+            if isinstance(v, str):
+                return printable(v)
+            if isinstance(v, dict):
+                return {clean(k): clean(x) for k, x in v.items()}
+            return v
+        return {k: clean(v) for k, v in self.__dict__.items()} | {"ok": self.ok}
 
 
 def _fail(rep: VerifyReport, member: Optional[str], problem: str) -> VerifyReport:
-    rep.member, rep.problem = member, problem
+    rep.member, rep.problem = (None if member is None else printable(member)), printable(problem)
     return rep
 
 
-def verify_bundle(path: Path | str, office_keys: Optional[OfficeKeys] = None, office_keys_path: Optional[str] = None) -> VerifyReport:
-    """Check a bundle: ZIP integrity, signature, every member's SHA-256, every hash chain, the signer's key."""
+def _q(name: Any) -> str:
+    """A member name or claimed field for a message: control characters escaped."""
+    return printable(name)
+
+
+def _layout_problem(fh, size: int, infos: list[zipfile.ZipInfo]) -> Optional[str]:
+    """Why the file is not exactly a ZIP as Qamtu writes it, or None: members back to back from byte 0,
+    then the central directory, then a comment-less end record as the last 22 bytes (no zip64)."""
+    if size < _EOCD.size:
+        return "too short to be a ZIP file"
+    fh.seek(size - _EOCD.size)
+    sig, disk, cd_disk, n_disk, n_total, cd_size, cd_offset, comment = _EOCD.unpack(fh.read(_EOCD.size))
+    if sig != b"PK\x05\x06":
+        return ("bytes after the end of the ZIP's central directory (a comment or appended data); "
+                "a bundle ends with its end record")
+    if comment:
+        return "the ZIP has a comment; bundles carry none"
+    if disk or cd_disk or n_disk != n_total or n_total == 0xFFFF or cd_offset == 0xFFFFFFFF:
+        return "multi-disk or zip64 ZIP; bundles are single-file ZIPs without zip64"
+    if cd_offset + cd_size != size - _EOCD.size:
+        return "bytes before the first member or between members and the central directory (a prepended file?)"
+    pos = 0
+    for info in sorted(infos, key=lambda i: i.header_offset):
+        if info.header_offset != pos:
+            return (f"{info.header_offset - pos:+d} bytes before member {_q(info.filename)} "
+                    "(data hidden between members, or a prepended file)")
+        fh.seek(pos)
+        head = fh.read(_LOCAL.size)
+        if len(head) < _LOCAL.size or head[:4] != b"PK\x03\x04":
+            return f"member {_q(info.filename)}: no local header where the central directory points"
+        flags, name_len, extra_len = _LOCAL.unpack(head)[2], _LOCAL.unpack(head)[9], _LOCAL.unpack(head)[10]
+        pos += _LOCAL.size + name_len + extra_len + info.compress_size
+        if flags & 0x08:  # a data descriptor follows the data: 12 or 16 bytes (+4 with zip64 sizes)
+            fh.seek(pos)
+            pos += 16 if fh.read(4) == b"PK\x07\x08" else 12
+    if pos != cd_offset:
+        return "bytes between the last member and the central directory"
+    return None
+
+
+def _hash_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, keep: bool) -> tuple[str, int, bytes]:
+    """SHA-256 and length of a member, read in 1 MiB pieces (and its bytes, if ``keep``)."""
+    h, n, parts = hashlib.sha256(), 0, []
+    with zf.open(info) as src:
+        while True:
+            block = src.read(_READ)
+            if not block:
+                break
+            h.update(block)
+            n += len(block)
+            if keep:
+                parts.append(block)
+    return h.hexdigest(), n, b"".join(parts)
+
+
+class _Manifest(BaseModel):
+    """The shape a manifest must have before anything in it is used (a self-signed forgery can be any JSON)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    class _Signer(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        name: str = ""
+        key_id: str
+        public_key: str
+
+    class _File(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        sha256: str
+        bytes: int
+
+    class _Chain(BaseModel):
+        model_config = ConfigDict(extra="allow")
+        session_id: str
+        member: str
+        records: int
+        head_hash: Optional[str] = None
+
+    format: str
+    created_utc: str = ""
+    signer: _Signer
+    files: dict[str, _File]
+    chains: list[_Chain] = Field(default_factory=list)
+
+
+def _date_of(text: str) -> Optional[date]:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def verify_bundle(path: Path | str, office_keys: Optional[OfficeKeys] = None, office_keys_path: Optional[str] = None,
+                  *, limits: BundleLimits = LIMITS, today: Optional[date] = None) -> VerifyReport:
+    """Check a bundle: ZIP layout and sizes, signature, every member's SHA-256, every hash chain, the signer's key.
+
+    Nothing is decompressed before the central directory has been checked against ``limits``;
+    members are hashed as they stream. ``today`` (UTC date) is when the key's validity is judged."""
     rep = VerifyReport(path=str(path), office_keys=office_keys_path)
     try:
-        zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        return _fail(rep, None, f"{path}: not a readable ZIP file ({exc})")
-    data: dict[str, bytes] = {}
-    with zf:
-        names = zf.namelist()
-        if len(set(names)) != len(names):
-            dup = next(n for n in names if names.count(n) > 1)
-            return _fail(rep, dup, f"member {dup}: appears twice in the ZIP")
-        for info in zf.infolist():
+        with open(path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size >= _EOCD.size:  # refuse a member flood before zipfile parses its central directory
+                fh.seek(size - _EOCD.size)
+                end = _EOCD.unpack(fh.read(_EOCD.size))
+                if end[0] == b"PK\x05\x06" and end[4] > limits.max_members and end[4] != 0xFFFF:
+                    return _fail(rep, None, f"{end[4]} members, more than the {limits.max_members} a bundle may have")
             try:
-                data[info.filename] = zf.read(info)
-            except Exception as exc:  # CRC mismatch, corrupt deflate stream, bad local header
-                return _fail(rep, info.filename, f"member {info.filename}: cannot be read intact ({type(exc).__name__}: {exc})")
-    for meta in META_MEMBERS:
-        if meta not in data:
+                zf = zipfile.ZipFile(fh)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+                return _fail(rep, None, f"{path}: not a readable ZIP file ({exc})")
+            with zf:
+                return _verify_open(rep, zf, fh, size, office_keys, office_keys_path, limits, today)
+    except OSError as exc:
+        return _fail(rep, None, f"{path}: not a readable ZIP file ({exc.strerror or exc})")
+
+
+def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_keys: Optional[OfficeKeys],
+                 office_keys_path: Optional[str], limits: BundleLimits, today: Optional[date]) -> VerifyReport:
+    infos = zf.infolist()
+    if len(infos) > limits.max_members:
+        return _fail(rep, None, f"{len(infos)} members, more than the {limits.max_members} a bundle may have")
+    seen: set[str] = set()
+    for info in infos:
+        if info.filename in seen:
+            return _fail(rep, info.filename, f"member {_q(info.filename)}: appears twice in the ZIP")
+        seen.add(info.filename)
+    problem = _layout_problem(fh, size, infos)
+    if problem:
+        return _fail(rep, None, f"not a bundle as Qamtu writes it: {problem}")
+    total = 0
+    for info in infos:
+        if info.file_size > limits.max_member_bytes:
+            return _fail(rep, info.filename, f"member {_q(info.filename)}: declares {info.file_size} bytes, more "
+                                             f"than the {limits.max_member_bytes} one member may have")
+        if info.filename in META_MEMBERS + ("signer.pub",) and info.file_size > limits.max_json_bytes:
+            return _fail(rep, info.filename, f"member {_q(info.filename)}: declares {info.file_size} bytes, more "
+                                             f"than the {limits.max_json_bytes} it may have")
+        total += info.file_size
+    if total > limits.max_total_bytes:
+        return _fail(rep, None, f"members declare {total} bytes in all, more than the {limits.max_total_bytes} a "
+                                "bundle may have (a ZIP bomb?)")
+    by_name = {i.filename: i for i in infos}
+    small: dict[str, bytes] = {}
+    for meta in (*META_MEMBERS, "signer.pub"):
+        if meta not in by_name:
+            if meta == "signer.pub":
+                continue
             return _fail(rep, meta, f"member {meta}: missing")
+        try:
+            small[meta] = zf.read(by_name[meta])
+        except Exception as exc:  # CRC mismatch, corrupt deflate stream, bad local header
+            return _fail(rep, meta, f"member {meta}: cannot be read intact ({type(exc).__name__}: {exc})")
     try:
-        sig = json.loads(data["manifest.sig"].decode("utf-8"))
+        sig = json.loads(small["manifest.sig"].decode("utf-8"))
         signature = base64.b64decode(sig["signature"], validate=True)
         signed_digest = str(sig["manifest_sha256"])
         sig_kid = str(sig["key_id"])
     except Exception as exc:
         return _fail(rep, "manifest.sig", f"member manifest.sig: not a valid signature file ({type(exc).__name__}: {exc})")
-    if data["manifest.sig"] != _json_bytes(_sig_record(signed_digest, signature, sig_kid)):
+    if small["manifest.sig"] != _json_bytes(_sig_record(signed_digest, signature, sig_kid)):
         return _fail(rep, "manifest.sig", "member manifest.sig: not in the form Qamtu writes (a field of it was altered)")
-    actual = hashlib.sha256(data["manifest.json"]).hexdigest()
+    actual = hashlib.sha256(small["manifest.json"]).hexdigest()
     try:
-        manifest = json.loads(data["manifest.json"].decode("utf-8"))
-        signer = manifest["signer"]
-        pub = public_from_b64(signer["public_key"])
+        raw_manifest = json.loads(small["manifest.json"].decode("utf-8"))
+        manifest = _Manifest.model_validate(raw_manifest)
+        pub = public_from_b64(manifest.signer.public_key)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        return _fail(rep, "manifest.json", f"member manifest.json: not a valid manifest: field {where}: {err['msg']}")
     except Exception as exc:
         return _fail(rep, "manifest.json", f"member manifest.json: not a valid manifest ({type(exc).__name__}: {exc})")
-    rep.signer = {k: signer.get(k) for k in ("name", "key_id", "public_key")}
+    signer = manifest.signer
+    rep.signer = {"name": signer.name, "key_id": signer.key_id, "public_key": signer.public_key,
+                  "claimed_name": signer.name}
 
     def signed(digest: str) -> bool:
-        return verify_signature(pub, signature, SIGNED_PREFIX + digest.encode("ascii"))
+        return verify_signature(pub, signature, SIGNED_PREFIX + digest.encode("ascii", "replace"))
 
     if actual == signed_digest:  # the manifest is the one the signature file speaks of: any fault is the signature's
-        if key_id(pub) != signer.get("key_id"):
+        if key_id(pub) != signer.key_id:
             return _fail(rep, "manifest.json", "member manifest.json: signer key_id does not match its public key")
-        if sig_kid != signer.get("key_id"):
+        if sig_kid != signer.key_id:
             return _fail(rep, "manifest.sig", "member manifest.sig: key_id differs from the manifest's signer")
         if not signed(signed_digest):
             return _fail(rep, "manifest.sig", "member manifest.sig: the Ed25519 signature does not verify with the "
                                               "signer's key (signature altered, or made by another key)")
     elif signed(signed_digest):
         return _fail(rep, "manifest.json", f"member manifest.json: SHA-256 {actual[:16]}… differs from the signed "
-                                           f"{signed_digest[:16]}… (manifest altered after signing)")
-    elif signed(actual) and sig_kid == signer.get("key_id"):
+                                           f"{_q(signed_digest[:16])}… (manifest altered after signing)")
+    elif signed(actual) and sig_kid == signer.key_id:
         return _fail(rep, "manifest.sig", "member manifest.sig: the signed digest was altered")
     else:
         return _fail(rep, "manifest.json", f"member manifest.json: SHA-256 {actual[:16]}… differs from the signed "
-                                           f"{signed_digest[:16]}… and the signature does not verify with its key "
+                                           f"{_q(signed_digest[:16])}… and the signature does not verify with its key "
                                            "(manifest or its signer altered)")
-    files = manifest.get("files", {})
-    for name in names:
-        if name not in files and name not in META_MEMBERS:
-            return _fail(rep, name, f"member {name}: not listed in the manifest (added after signing)")
+    files = manifest.files
+    for info in infos:
+        if info.filename not in files and info.filename not in META_MEMBERS:
+            return _fail(rep, info.filename, f"member {_q(info.filename)}: not listed in the manifest (added after signing)")
+    chain_members = {c.member for c in manifest.chains}
+    kept: dict[str, bytes] = {}
     for name, meta in sorted(files.items()):
-        if name not in data:
-            return _fail(rep, name, f"member {name}: listed in the manifest but missing from the bundle")
-        got = hashlib.sha256(data[name]).hexdigest()
-        if got != meta.get("sha256") or len(data[name]) != meta.get("bytes"):
-            return _fail(rep, name, f"member {name}: SHA-256 {got[:16]}… does not match the manifest's "
-                                    f"{str(meta.get('sha256'))[:16]}… (altered)")
-        rep.checked_files += 1
-    if "signer.pub" in data:
+        info = by_name.get(name)
+        if info is None:
+            return _fail(rep, name, f"member {_q(name)}: listed in the manifest but missing from the bundle")
+        if info.file_size != meta.bytes:
+            return _fail(rep, name, f"member {_q(name)}: {info.file_size} bytes, the manifest says {meta.bytes} (altered)")
+        keep = name in chain_members
+        if keep and info.file_size > limits.max_records_bytes:
+            return _fail(rep, name, f"member {_q(name)}: records file of {info.file_size} bytes, more than the "
+                                    f"{limits.max_records_bytes} that can be checked")
         try:
-            pem_pub = serialization.load_pem_public_key(data["signer.pub"])
-            same = public_b64(pem_pub) == signer["public_key"]
+            got, n, blob = _hash_member(zf, info, keep)
+        except Exception as exc:  # CRC mismatch, corrupt deflate stream, bad local header
+            return _fail(rep, name, f"member {_q(name)}: cannot be read intact ({type(exc).__name__}: {exc})")
+        if got != meta.sha256 or n != meta.bytes:
+            return _fail(rep, name, f"member {_q(name)}: SHA-256 {got[:16]}… does not match the manifest's "
+                                    f"{_q(meta.sha256[:16])}… (altered)")
+        if keep:
+            kept[name] = blob
+        rep.checked_files += 1
+    if "signer.pub" in small:
+        try:
+            pem_pub = serialization.load_pem_public_key(small["signer.pub"])
+            same = public_b64(pem_pub) == signer.public_key
         except Exception:
             same = False
         if not same:
             return _fail(rep, "signer.pub", "member signer.pub: not the key named in the manifest")
-    for chain in manifest.get("chains", []):
-        member = chain.get("member")
-        if member not in data:
-            return _fail(rep, member, f"member {member}: chain file missing")
+    for chain in manifest.chains:
+        member = chain.member
+        if member not in kept:
+            return _fail(rep, member, f"member {_q(member)}: chain file missing")
         try:
-            rows = [json.loads(line) for line in data[member].decode("utf-8").splitlines() if line.strip()]
-            tuples = [(r["seq"], r["record_id"], r["kind"], r["time_utc"], r["payload"], r["prev_hash"], r["hash"]) for r in rows]
+            rows = [json.loads(line) for line in kept[member].decode("utf-8").splitlines() if line.strip()]
+            tuples = [(r["seq"], r["record_id"], r["kind"], r["time_utc"], r["payload"], r["prev_hash"], r["hash"])
+                      for r in rows]
+            report = verify_rows(chain.session_id, tuples)
         except Exception as exc:
-            return _fail(rep, member, f"member {member}: not a records file ({type(exc).__name__}: {exc})")
-        report = verify_rows(chain["session_id"], tuples)
+            return _fail(rep, member, f"member {_q(member)}: not a records file ({type(exc).__name__}: {exc})")
         if not report.ok:
-            return _fail(rep, member, f"member {member}: hash chain broken at record {report.broken_at}: {report.reason}")
-        if report.head_hash != chain.get("head_hash") or report.records != chain.get("records"):
-            return _fail(rep, member, f"member {member}: chain head {report.head_hash[:16]}… ({report.records} records) "
-                                      f"differs from the manifest's {str(chain.get('head_hash'))[:16]}…")
+            return _fail(rep, member, f"member {_q(member)}: hash chain broken at record {report.broken_at}: "
+                                      f"{_q(report.reason)}")
+        if report.head_hash != chain.head_hash or report.records != chain.records:
+            return _fail(rep, member, f"member {_q(member)}: chain head {str(report.head_hash)[:16]}… ({report.records} "
+                                      f"records) differs from the manifest's {_q(str(chain.head_hash)[:16])}…")
         rep.checked_chains += 1
     rep.intact = True
+    return _check_trust(rep, manifest, office_keys, office_keys_path, today)
+
+
+def _check_trust(rep: VerifyReport, manifest: _Manifest, office_keys: Optional[OfficeKeys],
+                 office_keys_path: Optional[str], today: Optional[date]) -> VerifyReport:
+    """Is the signing key in the office list, and was it valid when the bundle says it was made (and today)?"""
+    signer = manifest.signer
     keys = office_keys.keys if office_keys is not None else []
-    match = [k for k in keys if k.key_id == signer.get("key_id") and k.public_key == signer.get("public_key")]
+    where = office_keys_path or "the office key list"
+    match = [k for k in keys if k.key_id == signer.key_id and k.public_key == signer.public_key]
     if not match:
-        where = office_keys_path or "the office key list"
-        return _fail(rep, "manifest.sig", f"signed by key {signer.get('key_id')} ({signer.get('name')}), which is NOT in "
-                                          f"the office key list {where}: intact, but the signer is not trusted; "
-                                          f"add the entry printed by `qamtu keys new` to office_keys.toml in "
-                                          f"--registers, or pass --office-keys")
+        return _fail(rep, "manifest.sig", f"signed by key {_q(signer.key_id)} (claimed name {_q(signer.name)!r}), "
+                                          f"which is NOT in the office key list {where}: intact, but the signer is "
+                                          f"not trusted; add the entry printed by `qamtu keys new` to "
+                                          f"office_keys.toml in --registers, or pass --office-keys")
+    entry = match[0]
+    rep.signer["name"] = entry.name  # the office's name for the key, never the claimed one
+    created = _date_of(manifest.created_utc)
+    today = today or datetime.now(timezone.utc).date()
+    if created is None:
+        return _fail(rep, "manifest.json", f"member manifest.json: created_utc {_q(manifest.created_utc)!r} is not a "
+                                           "time; the key's validity cannot be checked")
+    if created > today + timedelta(days=1):
+        return _fail(rep, "manifest.json", f"member manifest.json: created {created.isoformat()}, after today "
+                                           f"({today.isoformat()}): a clock error or a forgery")
+    valid_from = date.fromisoformat(entry.valid_from) if entry.valid_from else None
+    valid_to = date.fromisoformat(entry.valid_to) if entry.valid_to else None
+    if valid_from and created < valid_from:
+        return _fail(rep, "manifest.sig", f"signed on {created.isoformat()} by key {entry.key_id} ({_q(entry.name)}), "
+                                          f"which is valid only from {entry.valid_from} in {where}: not trusted")
+    if valid_to and created > valid_to:
+        return _fail(rep, "manifest.sig", f"signed on {created.isoformat()} by key {entry.key_id} ({_q(entry.name)}), "
+                                          f"which was valid only until {entry.valid_to} in {where}: not trusted")
     rep.trusted = True
     return rep
 

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .errors import ReportError
+from ..safeio import atomic_output
 
 #: SQL condition (on ``sessions.meta``) matching :func:`is_synthetic`
 SYNTHETIC_SQL = "(json_extract(meta, '$.synthetic') = 1 OR json_extract(meta, '$.simulated') = 1)"
@@ -25,12 +25,12 @@ def add_months(day: date, n: int) -> date:
 
 
 def save_png(fig, path: Path | str) -> None:
-    """Write a matplotlib figure to ``path`` and close it; a write error becomes a :class:`ReportError`."""
+    """Write a matplotlib figure to ``path`` (all or nothing) and close it; a write error becomes an
+    :class:`~qamtu.safeio.OutputError`."""
     import matplotlib.pyplot as plt
 
     try:
-        fig.savefig(path)
-    except OSError as exc:
-        raise ReportError(f"{path}: cannot write the PNG ({exc.strerror or exc})") from None
+        with atomic_output(path, what="chart") as tmp:
+            fig.savefig(tmp, format=Path(path).suffix.lstrip(".") or "png")
     finally:
         plt.close(fig)

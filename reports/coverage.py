@@ -9,14 +9,14 @@ can ``qamtu demo``::
     coverage_map_from_store("qamtu.db", "map.html", offline=True)
     district_report_from_store("qamtu.db", "summary.xlsx", png_dir="districts/")
 
-Reading: only the needed columns are selected, in chunks, times converted by SQLite, so ten
-million samples load in seconds (``Store.samples_frame`` selects every column and is the
-reference this reader is tested against).
+Reading: only the needed columns are selected, in chunks, through the store's public readers
+(:meth:`qamtu.store.Store.iter_rows`, and :meth:`~qamtu.store.Store.read_parallel` above
+:data:`PARALLEL_ROWS`), so ten million samples load in seconds (``samples_frame`` selects every
+column and is the reference this reader is tested against).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -33,8 +33,8 @@ from ..mapping.exports import export_classification
 from ..mapping.gazetteer import Gazetteer
 from ..mapping.hexes import hex_signal
 from ..mapping.rules import RuleSet, load_rules
-from ..probe.migrations import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
-from ..probe.store import Store, open_store, parse_operator
+from ..probe.schema import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
+from ..probe.store import SampleStore, parse_operator, sample_store
 from .common import SYNTHETIC_SQL, is_synthetic
 from .errors import ReportError
 
@@ -111,13 +111,10 @@ def _decode(column: str, values: pd.Series) -> pd.Categorical:
     return _from_codes(cat.codes, [_decode_value(column, c) for c in cat.categories])
 
 
-def _chunks(cur: sqlite3.Cursor, names: list[str], encoded: bool, chunk: int = 500_000):
-    """Frames of ``chunk`` rows from a cursor of :func:`_read`'s query, decoded; yields (frame, rows so far)."""
+def _chunks(batches, names: list[str], encoded: bool):
+    """Frames from lists of rows of :func:`_read`'s query, decoded; yields (frame, rows so far)."""
     done = 0
-    while True:
-        rows = cur.fetchmany(chunk)
-        if not rows:
-            return
+    for rows in batches:
         df = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
         done += len(rows)
         del rows
@@ -144,35 +141,14 @@ def _workers(total: int) -> int:
     return min(2, os.cpu_count() or 1) if total >= PARALLEL_ROWS else 1
 
 
-def _read_part(path: str, sql: str, params: list, names: list[str], encoded: bool, lo: int, hi: int) -> pd.DataFrame:
-    """Worker: rows lo <= rowid < hi of the query, read through a read-only connection of its own."""
-    conn = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True)
-    try:
-        cur = conn.execute(sql + " AND rowid >= ? AND rowid < ?", [*params, lo, hi])
-        return _concat([df for df, _ in _chunks(cur, names, encoded)], names)
-    finally:
-        conn.close()
+class _Convert:
+    """Picklable converter for :meth:`qamtu.store.Store.read_parallel`: a slice's rows -> one decoded frame."""
 
+    def __init__(self, names: list[str], encoded: bool) -> None:
+        self.names, self.encoded = names, encoded
 
-def _read_parallel(store: Store, table: str, sql: str, params: list, names: list[str], encoded: bool,
-                   workers: int, total: int, progress: Progress | None) -> list[pd.DataFrame]:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    lo, hi = store.conn.execute(f"SELECT MIN(rowid), MAX(rowid) FROM {table}").fetchone()
-    edges = np.linspace(lo, hi + 1, workers * 2 + 1).astype(np.int64)   # 2 slices per worker: even finish
-    parts: dict[int, pd.DataFrame] = {}
-    ctx = multiprocessing.get_context("spawn")                         # no fork of a threaded process
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        futures = {pool.submit(_read_part, str(Path(store.path).resolve()), sql, params, names, encoded,
-                               int(edges[i]), int(edges[i + 1])): i for i in range(len(edges) - 1)}
-        done = 0
-        for f in as_completed(futures):
-            parts[futures[f]] = f.result()
-            done += len(parts[futures[f]])
-            if progress:
-                progress(table, done, total)
-    return [parts[i] for i in sorted(parts) if len(parts[i])]
+    def __call__(self, batches) -> pd.DataFrame:
+        return _concat([df for df, _ in _chunks(batches, self.names, self.encoded)], self.names)
 
 
 def _concat(parts: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
@@ -189,20 +165,20 @@ def _concat(parts: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def _latest(store: Store) -> Optional[datetime]:
-    row = store.conn.execute("SELECT MAX(t) FROM (SELECT MAX(time_utc) AS t FROM samples "
-                             "UNION ALL SELECT MAX(time_utc) FROM speedtests)").fetchone()
-    if not row or row[0] is None:
+def _latest(store: SampleStore) -> Optional[datetime]:
+    latest = store.scalar("SELECT MAX(t) FROM (SELECT MAX(time_utc) AS t FROM samples "
+                          "UNION ALL SELECT MAX(time_utc) FROM speedtests) x")
+    if latest is None:
         return None
-    return pd.Timestamp(row[0]).to_pydatetime().astimezone(timezone.utc)
+    return pd.Timestamp(latest).to_pydatetime().astimezone(timezone.utc)
 
 
-def _read(store: Store, table: str, columns: tuple[str, ...], start: datetime, end: datetime,
+def _read(store: SampleStore, table: str, columns: tuple[str, ...], start: datetime, end: datetime,
           operators: list[str] | None, progress: Progress | None, chunk: int = 500_000) -> pd.DataFrame:
     known = SAMPLE_COLUMNS if table == "samples" else SPEEDTEST_COLUMNS
     missing = [c for c in columns if c not in known]
     if missing:
-        raise ReportError(f"{store.path}: table {table} has no column(s) {', '.join(missing)}")
+        raise ReportError(f"{store.label}: table {table} has no column(s) {', '.join(missing)}")
     where = ["time_utc >= ?", "time_utc < ?"]
     params: list[Any] = [start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     if operators:
@@ -210,8 +186,8 @@ def _read(store: Store, table: str, columns: tuple[str, ...], start: datetime, e
         where.append("(" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")")
         params += [x for p in pairs for x in p]
     cond = " WHERE " + " AND ".join(where)
-    total = store.conn.execute(f"SELECT COUNT(*) FROM {table}{cond}", params).fetchone()[0]
-    rows_all = store.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    total = store.scalar(f"SELECT COUNT(*) FROM {table}{cond}", params)
+    rows_all = store.scalar(f"SELECT COUNT(*) FROM {table}")
     # a period holding much of the table is read in table order (sequential pages): through the time
     # index SQLite would visit the rows in time order, page by page at random, twice as slow
     hint = " NOT INDEXED" if total >= 0.25 * rows_all else ""
@@ -223,11 +199,20 @@ def _read(store: Store, table: str, columns: tuple[str, ...], start: datetime, e
     sql = f"SELECT {_TIME}, {', '.join(exprs)} FROM {table}{hint}{cond}"
     names = ["t_us", *sent]
     workers = _workers(total)
-    if workers > 1 and type(store) is Store:
-        parts = _read_parallel(store, table, sql, params, names, encoded, workers, total, progress)
+    if workers > 1 and store.can_read_parallel:
+        done = 0
+
+        def counted(rows: int) -> None:
+            nonlocal done
+            done += rows
+            if progress:
+                progress(table, done, total)
+
+        parts = [p for p in store.read_parallel(table, sql, params, _Convert(names, encoded), workers=workers,
+                                                progress=counted, chunk=chunk) if len(p)]
     else:
         parts = []
-        for df, done in _chunks(store.conn.execute(sql, params), names, encoded, chunk):
+        for df, done in _chunks(store.iter_rows(sql, params, chunk), names, encoded):
             parts.append(df)
             if progress:
                 progress(table, done, total)
@@ -250,11 +235,7 @@ def _read(store: Store, table: str, columns: tuple[str, ...], start: datetime, e
     return df
 
 
-def _is_sqlite(store: Store) -> bool:
-    return type(store) is Store and isinstance(getattr(store, "conn", None), sqlite3.Connection)
-
-
-def _read_generic(store: Store, period: str | None, codes: list[str] | None, rules: RuleSet) -> CoverageInputs:
+def _read_generic(store: SampleStore, period: str | None, codes: list[str] | None, rules: RuleSet) -> CoverageInputs:
     """Any store (e.g. the PostgreSQL one) through its public frame API: slower, same result."""
     frames = []
     for fn in (store.samples_frame, store.speedtests_frame):
@@ -271,31 +252,32 @@ def _read_generic(store: Store, period: str | None, codes: list[str] | None, rul
     return CoverageInputs(samples, tests, rules, per, codes, synthetic)
 
 
-def read_inputs(store: Store, *, period: str | None = None, operators: list[str] | None = None,
+def read_inputs(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                 rules: RuleSet | None = None, progress: Progress | None = None, fast: bool = True) -> CoverageInputs:
     """Samples and speed tests of ``period`` (default: the rule set's window up to the latest record).
 
-    A SQLite store is read with the fast column-limited reader; any other store (or ``fast=False``)
-    through ``samples_frame`` / ``speedtests_frame``."""
+    A SQLite store is read with the fast column-limited reader (its SQL is SQLite's); any other store
+    (or ``fast=False``) through ``samples_frame`` / ``speedtests_frame``."""
     rules = rules or load_rules()
     codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
-    if not (fast and _is_sqlite(store)):
+    store = sample_store(store)
+    if not (fast and store.engine == "sqlite"):
         return _read_generic(store, period, codes, rules)
     per = parse_period(period, rules, _latest(store))
     samples = _read(store, "samples", SAMPLE_READ, per.start, per.end, codes, progress)
     tests = _read(store, "speedtests", SPEEDTEST_READ, per.start, per.end, codes, progress)
     # sessions written by probe.synthetic (or simulated by `qamtu demo`) say so in their meta; maps must say so
-    synthetic = store.conn.execute(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}").fetchone()[0]
+    synthetic = store.scalar(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}")
     return CoverageInputs(samples, tests, rules, per, codes, int(synthetic))
 
 
-def classify_store(db: Path | str | Store, *, period: str | None = None, operators: list[str] | None = None,
+def classify_store(db: Path | str | SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                    rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
                    progress: Progress | None = None, keep_samples: bool = False) -> tuple[Classification, CoverageInputs]:
     """Read a store and classify it. Returns the classification and the inputs read."""
     rules = load_rules(rules_path)
     g = gazetteer or Gazetteer.load()
-    ctx = nullcontext(db) if isinstance(db, Store) else open_db(db)
+    ctx = nullcontext(db) if not isinstance(db, (str, Path)) else sample_store(db, read_only=True)
     with ctx as store:
         inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
     cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
@@ -304,15 +286,7 @@ def classify_store(db: Path | str | Store, *, period: str | None = None, operato
     return cl, inputs
 
 
-def open_db(db: Path | str) -> Store:
-    """Open the store ``db`` (a file that must exist, or a PostgreSQL URL)."""
-    text = str(db)
-    if not text.startswith(("postgresql://", "postgres://")) and not Path(text).exists():
-        raise ReportError(f"{db}: no such store (give --db FILE, or record one with `qamtu probe` / `qamtu demo`)")
-    return open_store(text)
-
-
-def coverage_map_from_store(db: Path | str | Store, out: Path | str, *, offline: bool = False,
+def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, offline: bool = False,
                             period: str | None = None, operators: list[str] | None = None,
                             rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
                             exports: list[Path | str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
@@ -340,7 +314,7 @@ def _in_selected_regions(samples, g: Gazetteer):
     import shapely
     from shapely.geometry import shape
 
-    from ..mapping.coverage_map import read_outlines
+    from ..mapping.leaflet import read_outlines
 
     _districts, regions, _bounds = read_outlines(g)
     area = shapely.union_all([shape(f["geometry"]) for f in regions["features"]]).buffer(0.05)

@@ -8,6 +8,7 @@ in Kazakh and Russian. Each PNG shows one district's settlements coloured like t
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from .. import package_path
+from ..safeio import write_bytes
+from ..textsafe import xlsx_text_only
 from ..mapping.classify import Classification, operator_names
 from ..mapping.coverage_map import INTERNET_STYLE, MOBILE_STYLE
 from ..mapping.exports import meta_table, settlements_table
@@ -70,33 +73,32 @@ def write_district_workbook(cl: Classification, out: Path | str, notes: list[str
     title = (f"Ұялы байланыс пен мобильді интернет аудандар бойынша / Мобильная связь и мобильный интернет по районам — "
              f"{cl.period.label}; ережелер / правила {cl.rules.version}")
     sheets = {}
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with pd.ExcelWriter(out, engine="openpyxl") as xw:
-            scopes = ["all", *cl.operators]
-            for scope in scopes:
-                part = cl.districts[cl.districts["scope"] == scope][list(ROLLUP_HEADERS)].rename(columns=ROLLUP_HEADERS)
-                name = _sheet_name("Барлығы - Итого" if scope == "all" else f"{operator_names().get(scope, scope)} {scope}")
-                part.to_excel(xw, sheet_name=name, index=False, startrow=3)
-                ws = xw.sheets[name]
-                ws["A1"] = title
-                ws["A2"] = ("Операторлардың үздігі / Лучший из операторов" if scope == "all"
-                            else f"Оператор: {operator_names().get(scope, scope)} ({scope})")
-                if notes:
-                    ws["N1"] = " · ".join(notes)
-                ws["A3"] = ("Тек бағаланған елді мекендер есептеледі; деректері аздары бөлек / "
-                            "Считаются только оценённые НП; с малым объёмом данных — отдельно")
-                for col, width in zip("ABCDEFGHIJKLM", (22, 24, 12, 14, 11, 11, 12, 12, 14, 10, 16, 16, 16)):
-                    ws.column_dimensions[col].width = width
-                sheets[name] = len(part)
-            table = settlements_table(cl)
-            table.to_excel(xw, sheet_name="Елді мекендер - НП", index=False)
-            sheets["Елді мекендер - НП"] = len(table)
-            rules_table(cl).to_excel(xw, sheet_name="Ережелер - Правила", index=False)
-            meta_table(cl).to_excel(xw, sheet_name="Ережелер - Правила", index=False, startcol=4)
-            sheets["Ережелер - Правила"] = len(rules_table(cl))
-    except OSError as exc:
-        raise ReportError(f"{out}: cannot write the workbook ({exc.strerror or exc})") from None
+    buf = io.BytesIO()  # built in memory, then written all or nothing
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        scopes = ["all", *cl.operators]
+        for scope in scopes:
+            part = cl.districts[cl.districts["scope"] == scope][list(ROLLUP_HEADERS)].rename(columns=ROLLUP_HEADERS)
+            name = _sheet_name("Барлығы - Итого" if scope == "all" else f"{operator_names().get(scope, scope)} {scope}")
+            part.to_excel(xw, sheet_name=name, index=False, startrow=3)
+            ws = xw.sheets[name]
+            ws["A1"] = title
+            ws["A2"] = ("Операторлардың үздігі / Лучший из операторов" if scope == "all"
+                        else f"Оператор: {operator_names().get(scope, scope)} ({scope})")
+            if notes:
+                ws["N1"] = " · ".join(notes)
+            ws["A3"] = ("Тек бағаланған елді мекендер есептеледі; деректері аздары бөлек / "
+                        "Считаются только оценённые НП; с малым объёмом данных — отдельно")
+            for col, width in zip("ABCDEFGHIJKLM", (22, 24, 12, 14, 11, 11, 12, 12, 14, 10, 16, 16, 16)):
+                ws.column_dimensions[col].width = width
+            sheets[name] = len(part)
+        table = settlements_table(cl)
+        table.to_excel(xw, sheet_name="Елді мекендер - НП", index=False)
+        sheets["Елді мекендер - НП"] = len(table)
+        rules_table(cl).to_excel(xw, sheet_name="Ережелер - Правила", index=False)
+        meta_table(cl).to_excel(xw, sheet_name="Ережелер - Правила", index=False, startcol=4)
+        sheets["Ережелер - Правила"] = len(rules_table(cl))
+        xlsx_text_only(xw.book)  # data text starting with "=" stays text
+    write_bytes(out, buf.getvalue(), what="workbook")
     return {"path": str(out), "sheets": sheets, "rule_set": cl.rules.version}
 
 

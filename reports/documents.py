@@ -10,37 +10,24 @@ order are made only when the findings establish a violation.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-import tomllib
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from .. import package_path
-from .common import add_months, save_png
-from .errors import ReportError
+from .common import save_png
+from .document_context import DOC_KINDS, LANGS, DocumentContext, DocumentError, build_context, strings, \
+    templates_dir
+from ..safeio import OutputError, current_umask
 from .findings import compute_findings
 from .inspections import Inspection, get_inspection
 from .registers import Registers
 
-DOC_KINDS = ("act", "protocol", "order")
-LANGS = ("kk", "ru")
-
-
-class DocumentError(ReportError):
-    """Documents cannot be made (instrument verification, template, deadline); nothing was written."""
-
-
-def templates_dir() -> Path:
-    return package_path("reports", "data", "templates")
-
-
-def strings(lang: str) -> dict[str, Any]:
-    data = tomllib.loads((templates_dir() / "strings.toml").read_text(encoding="utf-8"))
-    if lang not in data:
-        raise DocumentError(f"language {lang!r}: documents exist in {', '.join(LANGS)}")
-    return data[lang]
+__all__ = ["DOC_KINDS", "LANGS", "DocumentError", "check_instruments", "generate_documents", "map_excerpt",
+           "render_docx", "templates_dir"]
 
 
 # ------------------------------------------------------------------------------------ instruments
@@ -89,8 +76,7 @@ def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, 
     thresholds = {r["technology"]: r["threshold_mbps"] for r in findings["indicators"]}
     samples = store.samples_frame(inspection=insp.inspection_id)
     tests = store.speedtests_frame(inspection=insp.inspection_id)
-    words = {"kk": ("өлшеу нүктелері", "жылдамдық шектен төмен", "жылдамдық шектен жоғары", "сынақ сәтсіз"),
-             "ru": ("точки измерений", "скорость ниже порога", "скорость не ниже порога", "тест не удался")}[lang]
+    words = strings(lang)["map_legend"]
     with plt.rc_context({"font.family": "DejaVu Sans"}):
         fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=150)
         s = samples.dropna(subset=["lat", "lon"])
@@ -137,124 +123,9 @@ def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, 
     return out
 
 
-# ------------------------------------------------------------------------------------ context
-def _fmt_num(x: Optional[float], digits: int = 0) -> str:
-    if x is None:
-        return "—"
-    text = f"{x:,.{digits}f}".replace(",", "\u00a0")
-    return text
-
-
-def _pct(x: Optional[float]) -> str:
-    return "—" if x is None else f"{100 * x:.1f} %"
-
-
-def _when(iso: Optional[str]) -> str:
-    return "—" if not iso else iso[:16].replace("T", " ")
-
-
-def _fill(value: str, s: dict) -> str:
-    return value if value and value.strip() else s["to_fill"]
-
-
-def context(store, insp: Inspection, findings: dict, registers: Registers, instruments: list[dict], settlement,
-            lang: str, issue_date: date, deadline_days: int) -> dict[str, Any]:
-    """Every placeholder value of the templates, in language ``lang``."""
-    s = strings(lang)
-    op = registers.operator(insp.operator)
-    proc = registers.procedure
-    office = registers.office
-    legal = findings.get("legal") or {}
-    rows = []
-    for r in findings["indicators"]:
-        rows.append({"tech": r["technology_label"], "threshold": _fmt_num(r["threshold_mbps"], 1) if r["threshold_mbps"] else "—",
-                     "n": str(r["n"]), "n_below": "—" if r["n_below"] is None else str(r["n_below"]),
-                     "share": _pct(r["share_below"]),
-                     "ci": "—" if r["ci_low"] is None else f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f} %",
-                     "window": f"{_when(r['window_start_utc'])} – {_when(r['window_end_utc'])}",
-                     "verdict": s[f"verdict_{r['verdict']}"]})
-    violated = [r for r in findings["indicators"] if r["verdict"] == "violation"]
-    summary = "; ".join(
-        f"{r['technology_label']}: {r['n_below']}/{r['n']} ({_pct(r['share_below'])}; 95 %: {100 * r['ci_low']:.1f}–"
-        f"{100 * r['ci_high']:.1f} %) < {r['threshold_mbps']:g} {s['mbps']}, {s['max_share']} {_pct(r['allowed_share'])}"
-        for r in violated) or "—"
-    starts = [r["window_start_utc"] for r in findings["indicators"] if r["window_start_utc"]]
-    ends = [r["window_end_utc"] for r in findings["indicators"] if r["window_end_utc"]]
-    name = (op.legal_name_kk or op.legal_name_ru) if lang == "kk" else op.legal_name_ru
-    settlement_text = "—" if settlement is None else (
-        f"{settlement.kato_name_kk}, {settlement.district_name_kk}" if lang == "kk"
-        else f"{settlement.kato_name_ru}, {settlement.district_name_ru}")
-    notes: list[str] = [proc["indicators"][f"uncertainty_{lang}"], s["fine_date_note"],
-                        registers.mci.which_date_kk if lang == "kk" else registers.mci.which_date_ru]
-    if op.category and "INFERENCE" in op.category_source:
-        notes.append(s["category_note"])
-    if not op.bin or not op.address:
-        notes.append(s["to_fill"] + ": " + ", ".join(x for x, v in ((s["bin_label"], op.bin), (s["address_label"], op.address))
-                                                     if not v))
-    fine_mci = legal.get("fine_mci")
-    mci_note = "—"
-    if legal:
-        if legal.get("mci_tenge"):
-            mci_note = s["mci_note"].format(tenge=_fmt_num(legal["mci_tenge"]), valid_from=legal["mci_valid_from"],
-                                            source=legal["mci_source"])
-        mci_entry = registers.mci.on(legal["offence_date"])
-        if mci_entry is not None and mci_entry.uncertain:
-            notes.append(s["mci_uncertain"].format(note=mci_entry.uncertain))
-        if fine_mci is None:
-            notes.append(s["no_fine"].format(why="; ".join(legal.get("uncertainties", [])[-3:])))
-    offence = findings.get("offence_date")
-    months = proc["limitation"]["months"]
-    if offence and issue_date > add_months(date.fromisoformat(offence), months):
-        notes.insert(0, s["limitation"].format(offence=offence, months=months))
-    if findings.get("synthetic"):
-        notes.insert(0, s["synthetic"])
-    part_substance = ""
-    if legal:
-        part_substance = legal.get(f"substance_{lang}") or ""
-        if lang == "kk" and not part_substance:
-            part_substance = s["kk_text_missing"] + " (ru: " + legal.get("substance_ru", "") + ")"
-    notes.append(s["register_notes"] + ": " + " | ".join(
-        legal.get("uncertainties", []) if legal else [u for u in findings.get("uncertainties", []) if u]))
-    deadline = issue_date + timedelta(days=deadline_days)
-    repeat = legal.get("repeat_of") if legal else None
-    return {
-        "synthetic_banner": s["synthetic"] if findings.get("synthetic") else "",
-        "doc_date": issue_date.isoformat(), "place": _fill(getattr(office, f"place_{lang}"), s),
-        "office_name": _fill(getattr(office, f"name_{lang}"), s), "office_address": _fill(getattr(office, f"address_{lang}"), s),
-        "inspection_id": insp.inspection_id, "act_number": insp.act_number, "act_registered": insp.act_registered,
-        "grounds_text": s[f"grounds_{insp.grounds}"], "grounds_number": insp.grounds_number, "grounds_date": insp.grounds_date,
-        "inspectors": ", ".join(insp.inspectors),
-        "operator_name": _fill(name, s), "operator_brand": op.brand, "operator_bin": _fill(op.bin, s),
-        "operator_address": _fill(op.address, s), "operator_registration": _fill(op.registration, s),
-        "operator_bank": _fill(op.bank_details, s),
-        "operator_category": s["categories"].get(op.category, s["to_fill"]) if op.category else s["to_fill"],
-        "settlement": settlement_text, "kato": insp.kato, "address": insp.address,
-        "window_start": _when(min(starts)) if starts else "—", "window_end": _when(max(ends)) if ends else "—",
-        "measurement_days": ", ".join(findings["measurement_days"]) or "—", "utc": s["utc"],
-        "indicator": s["indicator"], "rule_set": findings["rule_set"]["version"],
-        "verdict_rule": getattr(registers.findings, f"rule_{lang}"),
-        "rows": rows, "verdict_text": s[f"verdict_{findings['verdict']}"], "instruments": instruments,
-        "violation_summary": summary, "violated_techs": ", ".join(r["technology_label"] for r in violated) or "—",
-        "article_no": str(registers.art637.article),
-        "article_text": (s["article"].format(article=legal["article"], part=legal["part"]) if legal else "—"),
-        "part_substance": part_substance or "—",
-        "fine_mci": _fmt_num(fine_mci) if fine_mci is not None else "—",
-        "fine_tenge": _fmt_num(legal.get("fine_tenge")) if legal and legal.get("fine_tenge") is not None else "—",
-        "mci_note": mci_note,
-        "repeat_text": s["repeat"].format(**repeat) if repeat else "",
-        "jurisdiction_note": getattr(registers.art637.jurisdiction, f"note_{lang}"),
-        "language_note": proc["protocol"][f"language_note_{lang}"], "copy_note": proc["protocol"][f"copy_note_{lang}"],
-        "deadline_text": s["deadline"].format(days=deadline_days, date=deadline.isoformat(), issue=issue_date.isoformat()),
-        "checklist": proc["act"][f"checklist_{lang}"],
-        "deadline_date": deadline.isoformat(), "order_basis": proc["order"][f"basis_{lang}"],
-        "forms_note": proc["act"][f"forms_note_{lang}"], "indicators_order": proc["indicators"][f"order_{lang}"],
-        "register_versions": ", ".join(f"{k}: {v}" for k, v in registers.versions().items()),
-        "notes": [n for n in notes if n],
-    }
-
-
 # ------------------------------------------------------------------------------------ rendering
-def render_docx(template: Path, ctx: dict[str, Any], image: Optional[Path], out: Path) -> Path:
+def render_docx(template: Path, ctx: DocumentContext | dict[str, Any], image: Optional[Path], out: Path) -> Path:
+    """Render one DOCX template with the values of ``ctx`` and the map excerpt ``image`` into ``out``."""
     from docx.shared import Mm
     from docxtpl import DocxTemplate, InlineImage
     from jinja2 import StrictUndefined, TemplateError
@@ -262,7 +133,7 @@ def render_docx(template: Path, ctx: dict[str, Any], image: Optional[Path], out:
 
     try:
         tpl = DocxTemplate(str(template))
-        values = dict(ctx)
+        values = ctx.model_dump() if isinstance(ctx, DocumentContext) else dict(ctx)
         values["map_image"] = InlineImage(tpl, str(image), width=Mm(160)) if image else ""
         tpl.render(values, jinja_env=SandboxedEnvironment(undefined=StrictUndefined), autoescape=True)
         tpl.save(str(out))
@@ -307,15 +178,18 @@ def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules,
     kinds = ["act"] + (["protocol", "order"] if findings["verdict"] == "violation" else [])
     tdir = Path(templates) if templates else templates_dir()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".partial-docs-", dir=out))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".partial-docs-", dir=out))
+    except OSError as exc:
+        raise OutputError(f"cannot write documents into {out}: {exc.strerror or exc}") from None
     written: dict[str, Path] = {}
     try:
         for lang in langs:
             png = map_excerpt(store, insp, findings, settlement, work / f"map_{lang}.png", lang)
-            ctx = context(store, insp, findings, registers, instruments, settlement, lang, issue_date, days)
             written[png.name] = png
             for kind in kinds:
+                ctx = build_context(kind, insp, findings, registers, instruments, settlement, lang, issue_date, days)
                 template = tdir / f"{kind}_{lang}.docx"
                 if not template.exists():
                     hint = (f": the --templates folder needs {kind}_{lang}.docx; omit --templates for the bundled ones"
@@ -325,9 +199,14 @@ def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules,
                 pdf = docx_to_pdf(docx, work / f"{kind}_{lang}.pdf", footer=f"{insp.inspection_id} · {kind}_{lang}")
                 written[docx.name], written[pdf.name] = docx, pdf
         final = {}
+        umask = current_umask()
         for name, path in written.items():
             target = out / name
-            path.replace(target)
+            try:
+                os.chmod(path, 0o666 & ~umask)  # shared office folders: colleagues can open the documents
+                path.replace(target)
+            except OSError as exc:
+                raise OutputError(f"cannot write document {target}: {exc.strerror or exc}") from None
             final[name] = target
         return final
     finally:

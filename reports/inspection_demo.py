@@ -15,8 +15,9 @@ from typing import Any, Optional
 
 from ..mapping.gazetteer import Gazetteer
 from ..mapping.rules import load_rules
-from ..probe.store import open_store
+from ..probe.store import SampleStore
 from ..probe.synthetic import Campaign, Condition, write_campaign
+from ..safeio import write_text
 from .bundle import build_bundle, verify_bundle
 from .documents import generate_documents
 from .findings import compute_findings
@@ -35,18 +36,18 @@ def _pick_village(gazetteer: Gazetteer) -> Any:
 
 def _write_demo_registers(folder: Path, start: date, public_key: str, key_id: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "instruments.toml").write_text(
+    write_text(folder / "instruments.toml",
         "# DEMO register written by `qamtu demo`: the instrument and its verification are invented for the demo.\n"
         'version = "instruments-demo"\n\n[instruments.DEMO-MODEM-1]\n'
         'name = "USB LTE modem (synthetic, DEMO)"\nmodel = "synthetic"\nserial = "DEMO-0001"\n'
         f'imei = "{DEMO_IMEI}"\nverification_certificate = "DEMO (not a real certificate)"\n'
         f'verification_date = "{(start - timedelta(days=300)).isoformat()}"\n'
         f'verification_valid_until = "{(start + timedelta(days=60)).isoformat()}"\n'
-        'verified_by = "nobody: demo"\nsource = "qamtu demo"\ndemo = true\n', encoding="utf-8")
-    (folder / "office_keys.toml").write_text(
+        'verified_by = "nobody: demo"\nsource = "qamtu demo"\ndemo = true\n')
+    write_text(folder / "office_keys.toml",
         "# DEMO office key list written by `qamtu demo`.\n"
         f'version = "office-keys-demo"\n\n[[keys]]\nname = "Demo inspector"\nkey_id = "{key_id}"\n'
-        f'public_key = "{public_key}"\nvalid_from = "{start.isoformat()}"\n', encoding="utf-8")
+        f'public_key = "{public_key}"\nvalid_from = "{start.isoformat()}"\n')
 
 
 def run_demo_inspection(store_path: Path | str, out_dir: Path | str, *, gazetteer: Optional[Gazetteer] = None,
@@ -73,7 +74,7 @@ def run_demo_inspection(store_path: Path | str, out_dir: Path | str, *, gazettee
     poor_4g = Condition("LTE", rsrp_dbm=-112.0, download_mbps=2.2, upload_mbps=0.8)
     common = dict(grounds="complaint", operator=DEMO_OPERATOR, kato=village.kato, inspectors=["Demo inspector"],
                   instruments=["DEMO-MODEM-1"])
-    with open_store(store_path) as store:
+    with SampleStore(store_path) as store:
         earlier_start = start - timedelta(days=120)
         earlier = create_inspection(
             store, registers, gazetteer=gazetteer, created=datetime.combine(earlier_start, time(4), timezone.utc),
@@ -99,11 +100,11 @@ def run_demo_inspection(store_path: Path | str, out_dir: Path | str, *, gazettee
         build_bundle(store, insp.inspection_id, bundle_path, key_path=key["private_key"], signer="Demo inspector",
                      rules=rules, registers=registers, findings=findings, documents=docs)
     findings_path = docs_dir / "findings.json"
-    findings_path.write_text(json.dumps(findings, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    write_text(findings_path, json.dumps(findings, ensure_ascii=False, indent=2, default=str) + "\n")
     keys, keys_path = load_office_keys(None, reg_dir)
     report = verify_bundle(bundle_path, keys, str(keys_path))
     verify_path = out / f"{insp.inspection_id}.verify.json"
-    verify_path.write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    write_text(verify_path, json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n")
     if not report.ok:  # the demo's own bundle must verify; anything else is a bug
         raise RuntimeError(f"demo bundle does not verify: {report.problem}")
     return {"registers": reg_dir, "private_key": Path(key["private_key"]), "public_key": Path(key["public_key_file"]),

@@ -1,7 +1,7 @@
 """Inspection records: grounds, operator, settlement and address, appointment act, inspectors, instruments.
 
-Stored in the ``inspections`` table of the sample store (migration 2 of
-:mod:`qamtu.probe.migrations`); the full record is kept as canonical JSON in ``record``.
+Stored in the ``inspections`` table, which :mod:`qamtu.reports.schema` owns (migration 1); the
+full record is kept as canonical JSON in ``record``.
 ``qamtu probe --inspection ID`` links the samples and speed tests it records to an inspection.
 """
 
@@ -13,7 +13,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..probe.chain import canonical_json
+from .. import validation_message
+from ..store.chain import canonical_json
 from ..probe.samples import time_text
 from .common import is_synthetic
 from .errors import ReportError
@@ -62,7 +63,7 @@ class Inspection(BaseModel):
 
 
 def _next_id(store, year: int) -> str:
-    rows = store._query("SELECT inspection_id FROM inspections WHERE inspection_id LIKE ?", (f"INSP-{year}-%",))
+    rows = store.query("SELECT inspection_id FROM inspections WHERE inspection_id LIKE ?", (f"INSP-{year}-%",))
     numbers = [int(m.group(1)) for r in rows if (m := re.fullmatch(rf"INSP-{year}-(\d+)", r["inspection_id"]))]
     return f"INSP-{year}-{max(numbers, default=0) + 1:04d}"
 
@@ -75,9 +76,7 @@ def create_inspection(store, registers: Registers, *, gazetteer=None, inspection
     try:
         insp = Inspection(inspection_id=ident, created_utc=time_text(created), **fields)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "?"
-        raise InspectionError(f"inspection {ident}: field '{loc}': {err['msg']}") from None
+        raise InspectionError(validation_message(exc, f"inspection {ident}")) from None
     registers.operator(insp.operator)  # must be in the operator register
     for ins in insp.instruments:
         registers.instrument(ins)
@@ -86,23 +85,23 @@ def create_inspection(store, registers: Registers, *, gazetteer=None, inspection
             gazetteer.get(insp.kato)
         except Exception as exc:  # the gazetteer's own error names the code
             raise InspectionError(f"inspection {ident}: field 'kato': {exc}") from None
-    if store._query("SELECT 1 FROM inspections WHERE inspection_id = ?", (ident,)):
+    if store.query("SELECT 1 FROM inspections WHERE inspection_id = ?", (ident,)):
         raise InspectionError(f"inspection {ident} already exists in {store.label}")
-    store._transaction([(
+    store.execute(
         "INSERT INTO inspections (inspection_id, created_utc, grounds, operator, kato, act_number, act_registered, record) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (ident, insp.created_utc, insp.grounds, insp.operator, insp.kato, insp.act_number, insp.act_registered,
-         canonical_json(insp.model_dump())))], f"recording inspection {ident}")
+         canonical_json(insp.model_dump())), f"recording inspection {ident}")
     return insp
 
 
 def list_inspections(store) -> list[Inspection]:
-    rows = store._query("SELECT record FROM inspections ORDER BY created_utc, inspection_id")
+    rows = store.query("SELECT record FROM inspections ORDER BY created_utc, inspection_id")
     return [Inspection.model_validate_json(r["record"]) for r in rows]
 
 
 def get_inspection(store, inspection_id: str) -> Inspection:
-    rows = store._query("SELECT record FROM inspections WHERE inspection_id = ?", (inspection_id,))
+    rows = store.query("SELECT record FROM inspections WHERE inspection_id = ?", (inspection_id,))
     if not rows:
         known = [i.inspection_id for i in list_inspections(store)]
         raise InspectionError(f"{store.label}: no inspection {inspection_id!r}"
@@ -112,10 +111,10 @@ def get_inspection(store, inspection_id: str) -> Inspection:
 
 def linked_sessions(store, inspection_id: str) -> list[dict[str, Any]]:
     """Sessions holding samples or speed tests of the inspection, oldest first."""
-    ids = {r["session_id"] for r in store._query(
+    ids = {r["session_id"] for r in store.query(
         "SELECT DISTINCT session_id FROM samples WHERE inspection_id = ? UNION "
         "SELECT DISTINCT session_id FROM speedtests WHERE inspection_id = ?", (inspection_id, inspection_id))}
-    ids |= {r["session_id"] for r in store._query("SELECT session_id FROM sessions WHERE inspection_id = ?", (inspection_id,))}
+    ids |= {r["session_id"] for r in store.query("SELECT session_id FROM sessions WHERE inspection_id = ?", (inspection_id,))}
     sessions = [store.session(sid) for sid in sorted(ids)]
     return sorted(sessions, key=lambda s: (s["started_utc"], s["session_id"]))
 
@@ -123,8 +122,8 @@ def linked_sessions(store, inspection_id: str) -> list[dict[str, Any]]:
 def summary(store, insp: Inspection) -> dict[str, Any]:
     """The record plus what the store holds for it (sessions, samples, speed tests)."""
     sessions = linked_sessions(store, insp.inspection_id)
-    n_samples = store._query("SELECT COUNT(*) AS n FROM samples WHERE inspection_id = ?", (insp.inspection_id,))[0]["n"]
-    n_tests = store._query("SELECT COUNT(*) AS n FROM speedtests WHERE inspection_id = ?", (insp.inspection_id,))[0]["n"]
+    n_samples = store.query("SELECT COUNT(*) AS n FROM samples WHERE inspection_id = ?", (insp.inspection_id,))[0]["n"]
+    n_tests = store.query("SELECT COUNT(*) AS n FROM speedtests WHERE inspection_id = ?", (insp.inspection_id,))[0]["n"]
     return {**insp.model_dump(), "sessions": [s["session_id"] for s in sessions], "samples": int(n_samples),
             "speedtests": int(n_tests),
             "synthetic": any(is_synthetic(s["meta"]) for s in sessions)}

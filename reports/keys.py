@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import stat
-import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
@@ -21,6 +22,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from .. import load_model
+from ..safeio import atomic_output, write_bytes
 from .errors import ReportError
 from .registers import OfficeKeys, RegisterError, load_file
 
@@ -57,28 +60,27 @@ def _safe_name(name: str) -> str:
     return slug
 
 
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes, backslashes and control characters escaped, so a name
+    cannot end the string or add lines (entries) to the office key list."""
+    body = json.dumps(text, ensure_ascii=False)[1:-1]  # JSON escapes are TOML escapes (\" \\ \n \uXXXX)
+    return '"' + re.sub("[\x7f-\x9f]", lambda m: f"\\u{ord(m.group(0)):04x}", body) + '"'
+
+
 def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` with mode 0600 from the start (never widened), all or nothing."""
-    tmp = path.with_name("." + path.name + ".partial")
-    if tmp.exists():
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
+    """Create ``path`` with mode 0600 (never wider, whatever the umask), all or nothing."""
+    with atomic_output(path, mode=0o600, what="private key") as tmp:  # mkstemp creates it 0600
+        with open(tmp, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)  # in case the umask or the platform ignored the mode
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def new_key(name: str, out_dir: Path | str) -> dict[str, Any]:
     """Generate a key pair for ``name`` in ``out_dir``; returns paths, key id and the office-list entry."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyFileError(f"{out}: cannot create the key folder ({exc.strerror or exc})") from None
     slug = _safe_name(name)
     priv_path, pub_path = out / f"{slug}.key", out / f"{slug}.pub"
     for p in (priv_path, pub_path):
@@ -88,11 +90,10 @@ def new_key(name: str, out_dir: Path | str) -> dict[str, Any]:
     pub = key.public_key()
     _write_private(priv_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                 serialization.NoEncryption()))
-    tmp = pub_path.with_name("." + pub_path.name + ".partial")
-    tmp.write_bytes(pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    os.replace(tmp, pub_path)
-    entry = (f'[[keys]]\nname = "{name}"\nkey_id = "{key_id(pub)}"\npublic_key = "{public_b64(pub)}"\n'
-             f'valid_from = ""\n')
+    write_bytes(pub_path, pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+                what="public key")
+    entry = (f"[[keys]]\nname = {toml_string(name)}\nkey_id = \"{key_id(pub)}\"\npublic_key = \"{public_b64(pub)}\"\n"
+             f"valid_from = \"{datetime.now(timezone.utc).date().isoformat()}\"\n")
     return {"name": name, "private_key": str(priv_path), "public_key_file": str(pub_path), "key_id": key_id(pub),
             "public_key": public_b64(pub), "office_list_entry": entry}
 
@@ -120,13 +121,7 @@ def load_office_keys(path: Optional[Path | str] = None, registers_dir: Optional[
     if path is None:
         return load_file("office_keys", registers_dir)
     p = Path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-        return OfficeKeys(**data), p
-    except FileNotFoundError:
-        raise RegisterError(f"{p}: office key list not found") from None
-    except Exception as exc:  # TOML or validation error: name the file
-        raise RegisterError(f"{p}: not a valid office key list ({exc})") from None
+    return load_model(p, OfficeKeys, RegisterError, "office key list"), p
 
 
 def verify_signature(pub: Ed25519PublicKey, signature: bytes, message: bytes) -> bool:

@@ -9,8 +9,6 @@ Character formatting beyond bold, centring and heading levels is not carried ove
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from pathlib import Path
 
 from docx import Document
@@ -22,6 +20,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
 from .. import package_path
+from ..safeio import atomic_output
 from .errors import ReportError
 
 FONT = "DejaVu"
@@ -110,12 +109,6 @@ def docx_to_pdf(docx: Path | str, out: Path | str, footer: str = "") -> Path:
             pdf.ln(1)
         elif child.tag == qn("w:tbl"):
             _table(pdf, Table(child, doc))
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".pdf", dir=out.parent)
-    os.close(fd)
-    try:
-        pdf.output(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(out, what="PDF") as tmp:  # permissions from the umask, like any document
+        pdf.output(str(tmp))
     return out

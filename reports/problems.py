@@ -13,6 +13,7 @@ store's ``survey_observations`` and ``remediation_plans`` tables (:mod:`qamtu.re
 
 from __future__ import annotations
 
+import io
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,9 +26,11 @@ from ..mapping.problem_map import build_problem_map
 from ..mapping.problems import (DIMENSION_LABELS, DIMENSIONS, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA,
                                 PRIORITY_FORMULA_KK_RU, ProblemPicture, build_problems, load_problem_rules,
                                 parse_years)
-from ..probe.store import Store
+from ..safeio import atomic_output, write_bytes
+from ..textsafe import csv_row, xlsx_text_only
+from ..probe.store import Store, sample_store
 from .common import save_png
-from .coverage import SYNTHETIC_NOTE, classify_store, open_db
+from .coverage import SYNTHETIC_NOTE, classify_store
 from .errors import ReportError
 from .surveys import plans_frame, survey_frame
 
@@ -43,7 +46,7 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
     """Classify each year of ``years`` from the store, read surveys and plans, build the picture."""
     year_list = parse_years(years) if isinstance(years, str) else sorted({int(y) for y in years})
     g = gazetteer or Gazetteer.load()
-    ctx = nullcontext(db) if isinstance(db, Store) else open_db(db)
+    ctx = nullcontext(db) if not isinstance(db, (str, Path)) else sample_store(db, read_only=True)
     measured: dict[int, pd.DataFrame] = {}
     synthetic = 0
     with ctx as store:
@@ -266,11 +269,10 @@ def write_problem_workbook(pic: ProblemPicture, out: Path | str, *, charts: list
             ws.add_image(img, f"B{row}")
             row += int(img.height / 20) + 3
     put(rules_table(pic), "Ережелер - Правила", None, (36, 60, 90))
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(out)
-    except OSError as exc:
-        raise ReportError(f"{out}: cannot write the workbook ({exc.strerror or exc})") from None
+    xlsx_text_only(wb)  # a note or name starting with "=" stays text, never a live formula
+    buf = io.BytesIO()  # saved in memory first: openpyxl leaves its file open when a write fails
+    wb.save(buf)
+    write_bytes(out, buf.getvalue(), what="workbook")
     return {"path": str(out), "sheets": sheets, "problem_rules": pic.rules.version}
 
 
@@ -473,10 +475,10 @@ def _write_demo_csvs(roles: dict[str, str], survey: Path, plans: Path, this_year
             srows.append([kato, year, "post", "no" if role == "no_post" else "yes", "", "DEMO", demo, name])
             if role == "overdue_internet":
                 srows.append([kato, year, "fixed_internet", "no", "", "DEMO", demo, name])
-    with survey.open("w", encoding="utf-8", newline="") as f:
+    with atomic_output(survey, what="survey file") as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kato", "year", "dimension", "value", "observed_on", "observer", "note", "settlement"])
-        w.writerows(srows)
+        w.writerows(csv_row(r) for r in srows)
     prog = "«Доступный интернет» (мысал / пример)"
     prows = [[roles["fixed_on_time"], "internet", 2025, prog, "Оператор (мысал / пример)"],
              [roles["overdue_internet"], "internet", 2024, prog, "Оператор (мысал / пример)"],
@@ -485,11 +487,11 @@ def _write_demo_csvs(roles: dict[str, str], survey: Path, plans: Path, this_year
              [roles["no_post"], "post", 2026, "Бағдарлама (мысал) / Программа (пример)", "Пошта операторы (мысал) / Почтовый оператор (пример)"],
              [roles["mobile_overdue"], "mobile", 2025, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)"],
              [roles["fixed_late"], "mobile", 2024, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)"]]
-    with plans.open("w", encoding="utf-8", newline="") as f:
+    with atomic_output(plans, what="plans file") as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kato", "dimension", "planned_year", "programme", "responsible", "note", "settlement"])
         for r in prows:
-            w.writerow([*r, demo, g.get(r[0]).name_ru])
+            w.writerow(csv_row([*r, demo, g.get(r[0]).name_ru]))
 
 
 __all__ = ["picture_from_store", "problem_map_from_store", "problem_report_from_store", "region_totals",

@@ -9,15 +9,14 @@ bundled one. Every value carries its source and valid-from date; a malformed fil
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .. import package_path
+from .. import load_model, package_path, read_toml
 from .errors import ReportError
 
 REGISTER_FILES = ("art637", "mci", "operators", "instruments", "procedure", "office", "office_keys", "findings")
@@ -197,7 +196,10 @@ class OfficeKey(_M):
     name: str = Field(min_length=1)
     key_id: str = Field(min_length=16)
     public_key: str = Field(min_length=40)
-    valid_from: str = ""
+    valid_from: str = ""  # YYYY-MM-DD: bundles created before it are not trusted ("" = no lower bound)
+    valid_to: str = ""  # YYYY-MM-DD: bundles created after it are not trusted (a retired or lost key)
+
+    _d = field_validator("valid_from", "valid_to", mode="before")(classmethod(lambda cls, v: _day(v) if v else ""))
 
 
 class OfficeKeys(_M):
@@ -241,23 +243,10 @@ def load_file(name: str, folder: Path | str | None = None) -> tuple[Any, Path]:
     folder = folder or os.environ.get("QAMTU_REGISTERS") or None
     candidates = ([Path(folder) / f"{name}.toml"] if folder else []) + [bundled_dir() / f"{name}.toml"]
     path = next((p for p in candidates if p.exists()), candidates[-1])
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RegisterError(f"{path}: register file not found") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RegisterError(f"{path}: not valid UTF-8 TOML ({exc})") from None
     model = MODELS.get(name)
     if model is None:
-        return data, path
-    try:
-        return model(**data), path
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(x) for x in err["loc"]) or "?"
-        raise RegisterError(f"{path}: field '{loc}': {err['msg']}") from None
-    except TypeError as exc:
-        raise RegisterError(f"{path}: {exc}") from None
+        return read_toml(path, RegisterError, "register file"), path
+    return load_model(path, model, RegisterError, "register file"), path
 
 
 @dataclass

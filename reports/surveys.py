@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from .. import package_path
 from ..mapping.gazetteer import Gazetteer
 from ..mapping.problems import DIMENSIONS, load_problem_rules
 from ..probe.samples import time_text
+from ..safeio import write_bytes, write_text
 from .errors import ReportError
 
 
@@ -77,6 +79,13 @@ INFO_COLUMNS = {"settlement", "name", "name_kk", "name_ru", "district"}
 YES = {"yes", "y", "1", "true", "иә", "ия", "иа", "да", "д"}
 NO = {"no", "n", "0", "false", "жоқ", "жок", "нет", "н"}
 MAX_LISTED = 25
+#: Largest survey/plan file read (bytes); a region's five-year survey is well under 1 MB.
+MAX_FILE_BYTES = 16 << 20
+#: Largest uncompressed content of an XLSX file (bytes): a small file can inflate a lot.
+MAX_XLSX_UNCOMPRESSED_BYTES = 128 << 20
+#: Longest value of one cell (characters).
+MAX_CELL_CHARS = 4000
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def template_path(kind: str) -> Path:
@@ -95,7 +104,7 @@ def write_template(kind: str, out: Path | str) -> Path:
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if out.suffix.lower() == ".csv":
-        out.write_text(",".join(c.name for c in cols) + "\n", encoding="utf-8")
+        write_text(out, ",".join(c.name for c in cols) + "\n", what="template")
         return out
     if out.suffix.lower() != ".xlsx":
         raise ReportError(f"{out}: a template is .csv or .xlsx")
@@ -119,7 +128,9 @@ def write_template(kind: str, out: Path | str) -> Path:
                  "Row 1 is the header; one row per record. One bad row and nothing is imported."])
     for col, width in zip("ABCDE", (16, 18, 60, 60, 50)):
         info.column_dimensions[col].width = width
-    wb.save(out)
+    buf = io.BytesIO()  # saved in memory first: openpyxl leaves its file open when a write fails
+    wb.save(buf)
+    write_bytes(out, buf.getvalue(), what="template")
     return out
 
 
@@ -128,11 +139,29 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]
     """Header names (lower-case, stripped) and (row number, values) of every non-empty row."""
     if not path.exists():
         raise SurveyImportError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise SurveyImportError(f"{path}: {size} bytes, more than the {MAX_FILE_BYTES} a survey or plan file may have; "
+                                "split it into several files")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix not in (".csv", ".txt"):
+        header, rows = _read_xlsx(path)
+    elif suffix not in (".csv", ".txt"):
         raise SurveyImportError(f"{path}: give a .csv (UTF-8) or .xlsx file")
+    else:
+        header, rows = _read_csv(path)
+    dup = sorted({h for h in header if h and header.count(h) > 1})
+    if dup:
+        raise SurveyImportError(f"{path}: row 1: column(s) {', '.join(dup)} given twice; keep one of each")
+    for n, values in rows:
+        for col, v in values.items():
+            if isinstance(v, str) and len(v) > MAX_CELL_CHARS:
+                raise SurveyImportError(f"{path}: row {n}, column {col}: {len(v)} characters, more than the "
+                                        f"{MAX_CELL_CHARS} a cell may have")
+    return header, rows
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -140,10 +169,21 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]
         raise SurveyImportError(f"{path}: not UTF-8 (byte {exc.start}); save the CSV as 'CSV UTF-8'") from None
     first = text.split("\n", 1)[0]
     delim = max((";", ",", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
     header: Optional[list[str]] = None
     rows = []
-    for values in reader:
+    line = 1
+    while True:
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # an unclosed quote (strict mode), a NUL byte, a field over the csv limit
+            raise SurveyImportError(f"{path}: row {line}: cannot be read as CSV ({exc}); check its quotes") from None
+        if reader.line_num != line and any("\n" in v or "\r" in v for v in values):
+            raise SurveyImportError(f"{path}: row {line}: a quoted value runs over rows {line}-{reader.line_num} "
+                                    "(an unbalanced quote?); one row per record, values on one line")
+        line = reader.line_num + 1
         if header is None:
             header = [v.strip().lower() for v in values]
             continue
@@ -158,8 +198,18 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]
 
 
 def _read_xlsx(path: Path) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+    import zipfile
+
     from openpyxl import load_workbook
 
+    try:
+        with zipfile.ZipFile(path) as zf:
+            inflated = sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SurveyImportError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    if inflated > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise SurveyImportError(f"{path}: the workbook unpacks to {inflated} bytes, more than the "
+                                f"{MAX_XLSX_UNCOMPRESSED_BYTES} allowed; split it into several files")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -260,7 +310,9 @@ def check_survey_file(path: Path | str, gazetteer: Gazetteer | None = None, *,
             observed = _text(r.get("observed_on")) or None
             if observed:
                 try:
-                    d = date.fromisoformat(observed[:10])
+                    if not _ISO_DAY.fullmatch(observed):
+                        raise ValueError
+                    d = date.fromisoformat(observed)
                 except ValueError:
                     raise ValueError(f"observed_on {observed!r} is not a date YYYY-MM-DD") from None
                 if d.year != year:
@@ -333,11 +385,13 @@ def import_survey(store, path: Path | str, gazetteer: Gazetteer | None = None, *
     path = Path(path)
     rows = check_survey_file(path, gazetteer, today=today)
     existing = {(r["kato"], int(r["year"]), r["dimension"]) for r in
-                store._query("SELECT kato, year, dimension FROM survey_observations")}
+                store.query("SELECT kato, year, dimension FROM survey_observations")}
     now = time_text(datetime.now(timezone.utc))
     stmts = [(_SURVEY_SQL, (r["kato"], r["year"], r["dimension"], r["value"], r["observed_on"], r["observer"],
                             r["note"], path.name, r["source_row"], now)) for r in rows]
-    store._transaction(stmts, f"importing survey observations from {path.name}")
+    with store.transaction(f"importing survey observations from {path.name}") as tx:
+        for sql, params in stmts:
+            tx.execute(sql, params)
     replaced = sum(1 for r in rows if (r["kato"], r["year"], r["dimension"]) in existing)
     return {"path": str(path), "rows": len(rows), "new": len(rows) - replaced, "replaced": replaced,
             "settlements": len({r["kato"] for r in rows}), "years": sorted({r["year"] for r in rows})}
@@ -348,11 +402,13 @@ def import_plans(store, path: Path | str, gazetteer: Gazetteer | None = None) ->
     path = Path(path)
     rows = check_plan_file(path, gazetteer)
     existing = {(r["kato"], r["dimension"], int(r["planned_year"])) for r in
-                store._query("SELECT kato, dimension, planned_year FROM remediation_plans")}
+                store.query("SELECT kato, dimension, planned_year FROM remediation_plans")}
     now = time_text(datetime.now(timezone.utc))
     stmts = [(_PLAN_SQL, (r["kato"], r["dimension"], r["planned_year"], r["programme"], r["responsible"], r["note"],
                           path.name, r["source_row"], now)) for r in rows]
-    store._transaction(stmts, f"importing remediation plans from {path.name}")
+    with store.transaction(f"importing remediation plans from {path.name}") as tx:
+        for sql, params in stmts:
+            tx.execute(sql, params)
     replaced = sum(1 for r in rows if (r["kato"], r["dimension"], r["planned_year"]) in existing)
     return {"path": str(path), "rows": len(rows), "new": len(rows) - replaced, "replaced": replaced,
             "settlements": len({r["kato"] for r in rows}), "planned_years": sorted({r["planned_year"] for r in rows})}
@@ -366,7 +422,7 @@ PLAN_FRAME_COLUMNS = ["kato", "dimension", "planned_year", "programme", "respons
 
 def survey_frame(store) -> pd.DataFrame:
     """Every stored survey observation (columns of :data:`SURVEY_FRAME_COLUMNS`)."""
-    rows = store._query(f"SELECT {', '.join(SURVEY_FRAME_COLUMNS)} FROM survey_observations ORDER BY kato, year, dimension")
+    rows = store.query(f"SELECT {', '.join(SURVEY_FRAME_COLUMNS)} FROM survey_observations ORDER BY kato, year, dimension")
     df = pd.DataFrame(rows, columns=SURVEY_FRAME_COLUMNS)
     df["year"] = df["year"].astype(int)
     return df
@@ -374,7 +430,7 @@ def survey_frame(store) -> pd.DataFrame:
 
 def plans_frame(store) -> pd.DataFrame:
     """Every stored remediation plan (columns of :data:`PLAN_FRAME_COLUMNS`)."""
-    rows = store._query(f"SELECT {', '.join(PLAN_FRAME_COLUMNS)} FROM remediation_plans "
+    rows = store.query(f"SELECT {', '.join(PLAN_FRAME_COLUMNS)} FROM remediation_plans "
                         "ORDER BY kato, dimension, planned_year")
     df = pd.DataFrame(rows, columns=PLAN_FRAME_COLUMNS)
     df["planned_year"] = df["planned_year"].astype(int)

@@ -1,9 +1,12 @@
 """Writes the default DOCX templates (act, protocol, order; Kazakh and Russian).
 
-The shipped templates in ``reports/data/templates/`` were made by :func:`write_templates`; the
-office edits them in Word afterwards (placeholders ``{{ name }}``, loops ``{%tr for ... %}``,
-see docs/inspections.md), so this module only matters for re-creating the defaults
-(``python -m qamtu.reports.template_maker DIR``).
+A developer tool. The shipped templates in ``reports/data/templates/`` were made by
+:func:`write_templates`; the office edits them in Word afterwards (placeholders ``{{ name }}``,
+loops ``{%tr for ... %}``: the fields of :mod:`qamtu.reports.document_context`, listed in
+docs/inspections.md), so this module only matters for re-creating the defaults:
+``python -m qamtu.reports.template_maker DIR`` writes them into ``DIR``, never into the installed
+package (copying them over ``reports/data/templates/`` is a deliberate step: it replaces the
+office's Word edits).
 """
 
 from __future__ import annotations
@@ -223,8 +226,12 @@ def build(kind: str, lang: str):
     return doc
 
 
-def write_templates(out: Path | str | None = None) -> list[Path]:
-    out = Path(out) if out else package_path("reports", "data", "templates")
+def write_templates(out: Path | str) -> list[Path]:
+    """Write the six default templates into the folder ``out``; returns their paths."""
+    out = Path(out)
+    if out.resolve() == package_path("reports", "data", "templates").resolve():
+        raise ValueError(f"{out}: is the installed package's template folder; write into another folder and "
+                         "copy by hand")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for kind in DOCS:
@@ -235,6 +242,19 @@ def write_templates(out: Path | str | None = None) -> list[Path]:
     return written
 
 
+def main(argv: list[str]) -> int:
+    """``python -m qamtu.reports.template_maker DIR``: exit status 0, or 2 with a usage line."""
+    if len(argv) != 1:
+        sys.stderr.write("usage: python -m qamtu.reports.template_maker DIR  (writes the default templates into DIR)\n")
+        return 2
+    try:
+        paths = write_templates(argv[0])
+    except (ValueError, OSError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    sys.stdout.write("".join(f"{p}\n" for p in paths))
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
-    for p in write_templates(sys.argv[1] if len(sys.argv) > 1 else None):
-        print(p)
+    sys.exit(main(sys.argv[1:]))

@@ -1,4 +1,5 @@
-"""Shared fixtures: the bundled gazetteer, small synthetic gazetteers, running the real `qamtu` command."""
+"""Shared fixtures: the bundled gazetteer, small synthetic gazetteers, running `qamtu` (in process, or the
+console script)."""
 
 from __future__ import annotations
 
@@ -41,15 +42,38 @@ def write_gazetteer(tmp_path):
     """Write features to a settlements GeoJSON in tmp_path and return its path."""
     def write(features: list[dict], name: str = "settlements.geojson") -> Path:
         path = tmp_path / name
-        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False), encoding="utf-8")
+        path.write_text(json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False),
+                        encoding="utf-8")
         return path
     return write
 
 
-def run_qamtu(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the installed `qamtu` console script, as a user would."""
+def run_qamtu(*args: str, check: bool = True, timeout: float = 120,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `qamtu ARGS` in this process (typer's CliRunner): the same stdout, stderr and exit status a
+    user sees, since the app itself turns Qamtu errors into `error (qamtu ...): ...` and exit 1.
+
+    Any other exception is a bug: it is raised here with its traceback. ``timeout`` is accepted for
+    the console-script form's sake and not used.
+    """
+    from typer.testing import CliRunner
+
+    from qamtu.cli import app
+
+    result = CliRunner(env={"COLUMNS": "120", **(env or {})}).invoke(app, list(args), prog_name="qamtu")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    proc = subprocess.CompletedProcess(["qamtu", *args], result.exit_code, result.stdout, result.stderr)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"qamtu {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def run_console_script(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the installed `qamtu` console script in a child process, as a user would (smoke tests only)."""
     env = dict(os.environ, PYTHONIOENCODING="utf-8", COLUMNS="120")
-    proc = subprocess.run([str(QAMTU), *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout, env=env)
+    proc = subprocess.run([str(QAMTU), *args], capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+                          env=env)
     if check and proc.returncode != 0:
         raise AssertionError(f"qamtu {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc

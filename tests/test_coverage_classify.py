@@ -306,7 +306,7 @@ def test_postgresql_store_classifies_like_the_laptop_file(designed, gazetteer):
     from pg import Cluster, pg_bin, postgis_available
 
     from qamtu.probe.push import push
-    from qamtu.probe.store import open_store
+    from qamtu.probe.store import sample_store
 
     assert pg_bin() is not None and postgis_available(), "PostgreSQL/PostGIS missing (.ci/run installs them)"
     db, _roles, cl, _ = designed
@@ -314,7 +314,7 @@ def test_postgresql_store_classifies_like_the_laptop_file(designed, gazetteer):
     try:
         url = cluster.create_db("coverage")
         with Store(db) as src:
-            dst = open_store(url)
+            dst = sample_store(url)
             push(src, dst)
             dst.close()
         other, inputs = classify_store(url, gazetteer=gazetteer)

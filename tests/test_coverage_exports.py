@@ -70,7 +70,8 @@ def test_geojson_and_csv(designed, gazetteer):
     data = json.loads((tmp / "coverage.geojson").read_text(encoding="utf-8"))
     assert len(data["features"]) == len(gazetteer)
     props = {f["properties"]["kato"]: f["properties"] for f in data["features"]}
-    assert props[roles["mixed"]]["mobile_status"] == "5g" and props[roles["mixed"]]["rule_set_version"] == cl.rules.version
+    assert props[roles["mixed"]]["mobile_status"] == "5g"
+    assert props[roles["mixed"]]["rule_set_version"] == cl.rules.version
     assert sum(f["geometry"] is None for f in data["features"]) == sum(1 for s in gazetteer if not s.located)
     export_classification(cl, tmp / "coverage.csv")
     raw = (tmp / "coverage.csv").read_bytes()
@@ -78,7 +79,7 @@ def test_geojson_and_csv(designed, gazetteer):
     df = pd.read_csv(tmp / "coverage.csv", dtype={"kato": str}, encoding="utf-8-sig")
     assert len(df) == len(gazetteer) and all(ch in "".join(df["name_kk"]) for ch in KAZAKH)
     assert df.set_index("kato").loc[roles["slow3g"], "internet_status"] == "below_standard"
-    with pytest.raises(ExportError, match="unknown export format 'shp'"):
+    with pytest.raises(ExportError, match="export format 'shp': choose one of csv, geojson, gpkg, parquet"):
         export_classification(cl, tmp / "coverage.shp")
 
 
@@ -176,7 +177,8 @@ def test_cli_classify_and_report(designed):
 
 def test_cli_errors_are_one_clear_line(designed, tmp_path):
     _tmp, db, _roles, _cl, _ = designed
-    proc = run_qamtu("map", "coverage", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "m.html"), check=False)
+    proc = run_qamtu("map", "coverage", "--db", str(tmp_path / "none.db"), "--out", str(tmp_path / "m.html"),
+                     check=False)
     assert proc.returncode == 1 and "none.db: no such store" in proc.stderr
     proc = run_qamtu("coverage", "classify", "--db", str(db), "--period", "last-week", check=False)
     assert proc.returncode == 1 and "--period" in proc.stderr and "Traceback" not in proc.stderr
@@ -184,3 +186,24 @@ def test_cli_errors_are_one_clear_line(designed, tmp_path):
     bad.write_text('version = "x"\n', encoding="utf-8")
     proc = run_qamtu("coverage", "classify", "--db", str(db), "--rules", str(bad), check=False)
     assert proc.returncode == 1 and "rules.toml: field '" in proc.stderr
+
+
+def test_parquet_and_the_one_convention_on_the_coverage_path(designed):
+    """The coverage path uses the same exporter registry as session exports: Parquet round-trips with
+    typed UTC times, CSV and GeoPackage carry the same instants as ISO 8601 text with microseconds."""
+    import pyarrow.parquet as pq
+
+    tmp, _db, roles, cl, _ = designed
+    out = export_classification(cl, tmp / "coverage.parquet")
+    assert out["format"] == "parquet" and out["rows"] == {"settlements": len(Gazetteer.load())}
+    table = pq.read_table(out["path"])
+    assert b"geo" in table.schema.metadata
+    assert str(table.schema.field("period_start_utc").type) == "timestamp[us, tz=UTC]"
+    back = table.to_pandas()
+    row = back[back["kato"] == roles["nothing"]].iloc[0]
+    assert (row["mobile_status"], row["internet_status"]) == BEST["nothing"]
+    assert all(ch in "".join(back["name_kk"]) for ch in KAZAKH)
+    assert back["period_start_utc"].iloc[0] == pd.Timestamp(cl.period.start)
+    export_classification(cl, tmp / "convention.csv")
+    text = pd.read_csv(tmp / "convention.csv", dtype=str, encoding="utf-8-sig")["period_start_utc"].iloc[0]
+    assert text == pd.Timestamp(cl.period.start).strftime("%Y-%m-%dT%H:%M:%S.%fZ") and text.endswith(".000000Z")

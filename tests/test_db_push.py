@@ -17,7 +17,8 @@ from conftest import QAMTU, run_qamtu
 from pg import Cluster, pg_bin, postgis_available
 
 from qamtu.probe.push import push
-from qamtu.probe.store import Store, StoreError, open_store
+from qamtu.probe.store import Store, sample_store
+from qamtu.store import StoreError
 from qamtu.probe.synthetic import Campaign, Condition, write_campaign
 
 PLACES = {"611633100": (42.467228, 68.904243), "614657100": (42.488, 69.41), "611010000": (43.301946, 68.27037)}
@@ -52,25 +53,25 @@ def _laptop(path, *, days=2, seed=1, start_day=1, samples=6):
 def _rewrite(store, sid, seq, edit):
     """Replace record ``seq``'s payload by ``edit(payload)`` and chain the rest of the session again
     (what a forger with the file would do; projections are left as they were)."""
-    from qamtu.probe.chain import record_hash
+    from qamtu.store.chain import record_hash
 
     rows = store.records(sid)
     prev = rows[seq - 2]["hash"] if seq > 1 else "0" * 64
     for r in rows[seq - 1:]:
         payload = edit(r["payload"]) if r["seq"] == seq else r["payload"]
         h = record_hash(sid, r["seq"], r["record_id"], r["kind"], r["time_utc"], prev, payload)
-        store.conn.execute("UPDATE records SET payload = ?, prev_hash = ?, hash = ? WHERE record_id = ?",
+        store.execute("UPDATE records SET payload = ?, prev_hash = ?, hash = ? WHERE record_id = ?",
                            (payload, prev, h, r["record_id"]))
         prev = h
 
 
 def _count(store, table="records"):
-    return store._raw(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return store.scalar(f"SELECT COUNT(*) FROM {table}")
 
 
 def test_push_to_postgis_is_exact_idempotent_and_chains_hold(tmp_path, pg_url):
     src = Store(_laptop(tmp_path / "a.db"))
-    dst = open_store(pg_url)
+    dst = sample_store(pg_url)
     n = _count(src)
     first = push(src, dst)
     assert (first.added, first.skipped, first.rejected) == (n, 0, 0)
@@ -81,16 +82,16 @@ def test_push_to_postgis_is_exact_idempotent_and_chains_hold(tmp_path, pg_url):
     assert {s["status"] for s in dst.sessions()} == {"closed"}
     a, b = src.samples_frame(), dst.samples_frame()
     assert list(a["record_id"]) == list(b["record_id"]) and (a["rsrp_dbm"] == b["rsrp_dbm"]).all()
-    geo = dst._raw("SELECT COUNT(*), COUNT(geom), MIN(ST_SRID(geom)) FROM samples").fetchone()
+    geo = dst.rows("SELECT COUNT(*), COUNT(geom), MIN(ST_SRID(geom)) FROM samples")[0]
     assert geo == (len(a), a["lat"].notna().sum(), 4326)
-    within = dst._raw("SELECT COUNT(*) FROM samples WHERE ST_DWithin(geom::geography, "
-                      "ST_SetSRID(ST_MakePoint(68.27037, 43.301946), 4326)::geography, 500)").fetchone()[0]
+    within = dst.scalar("SELECT COUNT(*) FROM samples WHERE ST_DWithin(geom::geography, "
+                      "ST_SetSRID(ST_MakePoint(68.27037, 43.301946), 4326)::geography, 500)")
     assert within == (a["kato"] == "611010000").sum()
 
 
 def test_push_resumes_after_an_interruption(tmp_path, pg_url):
     src = Store(_laptop(tmp_path / "a.db", samples=40))
-    dst = open_store(pg_url)
+    dst = sample_store(pg_url)
     calls = []
 
     def stop_after_first_batch(sid, done, total):
@@ -109,7 +110,7 @@ def test_push_resumes_after_an_interruption(tmp_path, pg_url):
 
 def test_known_id_with_other_content_is_rejected_and_never_overwritten(tmp_path, pg_url):
     path = _laptop(tmp_path / "a.db", days=1)
-    dst = open_store(pg_url)
+    dst = sample_store(pg_url)
     with Store(path) as src:
         push(src, dst)
         sid = src.sessions()[0]["session_id"]
@@ -120,13 +121,13 @@ def test_known_id_with_other_content_is_rejected_and_never_overwritten(tmp_path,
         rows = f.records(sid)
         _rewrite(f, sid, 5, lambda text: text.replace('"imei":"000000000000002"', '"imei":"999999999999999"'))
         assert f.verify(sid)[0].records == len(rows)
-    before = dst._raw("SELECT payload FROM records WHERE session_id = %s AND seq = 5".replace("%s", "?"), (sid,)).fetchone()[0]
+    before = dst.scalar("SELECT payload FROM records WHERE session_id = %s AND seq = 5".replace("%s", "?"), (sid,))
     with Store(forged) as f:
         report = push(f, dst)
     s = report.sessions[0]
     assert s.status == "rejected" and s.rejected[0]["seq"] == 5 and "other content" in s.rejected[0]["reason"]
     assert s.rejected_count == len(rows) - 4 and s.skipped == 4
-    after = dst._raw("SELECT payload FROM records WHERE session_id = ? AND seq = 5", (sid,)).fetchone()[0]
+    after = dst.scalar("SELECT payload FROM records WHERE session_id = ? AND seq = 5", (sid,))
     assert after == before and dst.verify(sid)[0].ok
 
 
@@ -134,7 +135,7 @@ def test_broken_source_chain_rejects_the_whole_session(tmp_path, pg_url):
     path = _laptop(tmp_path / "a.db")
     with Store(path) as src:
         sid = src.sessions()[0]["session_id"]
-        src.conn.execute("UPDATE records SET payload = replace(payload, '\"inspector\":\"synthetic\"', "
+        src.execute("UPDATE records SET payload = replace(payload, '\"inspector\":\"synthetic\"', "
                          "'\"inspector\":\"forged\"') WHERE session_id = ? AND seq = 9", (sid,))
         out = run_qamtu("db", "push", "--from", str(path), "--to", pg_url, "--json", check=False)
     assert out.returncode == 1
@@ -143,7 +144,7 @@ def test_broken_source_chain_rejects_the_whole_session(tmp_path, pg_url):
     assert bad["status"] == "rejected" and bad["added"] == 0 and "record 9" in bad["reason"]
     good = next(s for s in data["sessions"] if s["session_id"] != sid)
     assert good["status"] == "accepted" and good["added"] == good["records"]
-    with open_store(pg_url) as dst:
+    with sample_store(pg_url) as dst:
         assert {s["session_id"] for s in dst.sessions()} == {good["session_id"]}
 
 
@@ -168,11 +169,11 @@ def test_eight_processes_pushing_overlapping_files(tmp_path, pg_url):
         with Store(f) as st:
             for s in st.sessions():
                 expected[s["session_id"]] = s["records"]
-    with open_store(pg_url) as dst:
+    with sample_store(pg_url) as dst:
         assert {s["session_id"]: s["records"] for s in dst.sessions()} == expected
         assert _count(dst) == sum(expected.values())
-        assert dst._raw("SELECT COUNT(*) FROM (SELECT session_id, seq FROM records GROUP BY 1, 2 "
-                        "HAVING COUNT(*) > 1) d").fetchone()[0] == 0
+        assert dst.scalar("SELECT COUNT(*) FROM (SELECT session_id, seq FROM records GROUP BY 1, 2 "
+                        "HAVING COUNT(*) > 1) d") == 0
         assert all(r.ok for r in dst.verify())
     assert sum(r["added"] for r in results) == sum(expected.values()), "every record added exactly once"
     assert all(r["rejected"] == 0 for r in results)
@@ -193,7 +194,7 @@ def test_sqlite_to_sqlite_and_cli_on_postgres(tmp_path, pg_url):
 
 def test_bad_url_is_a_clear_error(cluster):
     with pytest.raises(StoreError, match=r"postgresql://qamtu:\*\*\*@127\.0\.0\.1:1/x: cannot connect"):
-        open_store("postgresql://qamtu:secret@127.0.0.1:1/x")
+        sample_store("postgresql://qamtu:secret@127.0.0.1:1/x")
 
 
 def test_probe_records_straight_into_postgis(tmp_path, pg_url):
@@ -207,14 +208,14 @@ def test_probe_records_straight_into_postgis(tmp_path, pg_url):
     devices = [SimModem("telit-le910", route, operator="401-07", clock=clock, link_dir=tmp_path).start(),
                SimGnss(route, clock=clock, link_dir=tmp_path).start()]
     try:
-        with open_store(pg_url) as st:
+        with sample_store(pg_url) as st:
             cfg = CaptureConfig(ports=[devices[0].path], gnss=devices[1].path, inspector="Office", duration_s=60)
             summary = Capture(st, cfg, clock=ScaledClock(clock)).run()
             assert summary["samples"] >= 40
             df = st.samples_frame(operator="401-07")
             assert len(df) == summary["samples"] and set(df["technology"]) == {"LTE"}
             assert st.verify()[0].ok and st.sessions()[0]["status"] == "closed"
-            tagged = st._raw("SELECT COUNT(*) FROM samples WHERE geom IS NOT NULL AND kato = '611010000'").fetchone()[0]
+            tagged = st.scalar("SELECT COUNT(*) FROM samples WHERE geom IS NOT NULL AND kato = '611010000'")
             assert tagged >= summary["samples"] - 12  # all but the readings before the first fix
     finally:
         for d in devices:
@@ -225,15 +226,15 @@ def test_inspection_records_are_merged_and_clashing_ids_rejected(tmp_path, pg_ur
     a = Store(_laptop(tmp_path / "a.db", days=1))
     row = ("INSP-2026-0001", "2026-06-01T06:00:00.000000Z", "complaint", "401-77", "613977700", "12", "2026-05-30",
            '{"address": "Сәмбет Саттаров а."}')
-    a.conn.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-    dst = open_store(pg_url)
+    a.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+    dst = sample_store(pg_url)
     assert push(a, dst).inspections == {"added": 1, "skipped": 0, "rejected": []}
     assert push(a, dst).inspections["skipped"] == 1
     other = Store(tmp_path / "b.db")  # another laptop numbered its own inspection the same way
-    other.conn.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row[:4], "611010000", *row[5:]))
+    other.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row[:4], "611010000", *row[5:]))
     report = push(other, dst)
     assert [r["inspection_id"] for r in report.inspections["rejected"]] == ["INSP-2026-0001"]
-    kept = dst._query("SELECT kato, record FROM inspections")
+    kept = dst.query("SELECT kato, record FROM inspections")
     assert kept == [{"kato": "613977700", "record": row[-1]}], "never overwritten"
 
 
@@ -243,7 +244,7 @@ def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):
     from qamtu.probe.push import _ensure_session, _insert_batch, _rows, _session_row, SessionPush
 
     src = Store(_laptop(tmp_path / "a.db", days=1))
-    dst = open_store(pg_url)
+    dst = sample_store(pg_url)
     sid = src.sessions()[0]["session_id"]
     assert _ensure_session(dst, _session_row(src, sid), SessionPush(sid))
     rows = next(_rows(src, sid, 40))
@@ -255,10 +256,10 @@ def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):
 
 def test_parallel_workers_push_every_session_exactly_once(tmp_path, pg_url):
     src = Store(_laptop(tmp_path / "a.db", days=4))
-    report = push(src, open_store(pg_url), workers=3)
+    report = push(src, sample_store(pg_url), workers=3)
     assert (report.added, report.skipped, report.rejected) == (_count(src), 0, 0)
     assert sorted(s.session_id for s in report.sessions) == sorted(s["session_id"] for s in src.sessions())
-    with open_store(pg_url) as dst:
+    with sample_store(pg_url) as dst:
         assert _count(dst) == _count(src) and all(r.ok for r in dst.verify()) and len(dst.verify()) == 4
         again = push(src, dst, workers=3)
     assert (again.added, again.skipped) == (0, _count(src))
@@ -266,25 +267,22 @@ def test_parallel_workers_push_every_session_exactly_once(tmp_path, pg_url):
 
 def test_references_are_checked_once_per_statement_on_postgres(tmp_path, pg_url):
     """Migration 4: PostgreSQL checks what the foreign keys said with statement triggers (see
-    probe/migrations.py); every way of breaking a reference is still refused, and nothing of a
+    probe/sql/0002.postgresql.sql); every way of breaking a reference is still refused, and nothing of a
     refused statement stays."""
-    import psycopg
-
-    from qamtu.probe.push import _copy_rows, _projection_rows, _rows
+    from qamtu.probe.push import _projection_rows, _rows
 
     src = Store(_laptop(tmp_path / "a.db", days=1))
-    dst = open_store(pg_url)
+    dst = sample_store(pg_url)
     push(src, dst)
-    assert dst._raw("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 0
-    assert src.conn.execute("PRAGMA foreign_key_list(samples)").fetchall(), "SQLite keeps its foreign keys"
+    assert dst.scalar("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'") == 0
+    assert src.rows("PRAGMA foreign_key_list(samples)"), "SQLite keeps its foreign keys"
     sid = src.sessions()[0]["session_id"]
-    sample_id = dst._raw("SELECT record_id FROM samples ORDER BY seq LIMIT 1").fetchone()[0]
+    sample_id = dst.scalar("SELECT record_id FROM samples ORDER BY seq LIMIT 1")
     before = {t: _count(dst, t) for t in ("sessions", "records", "samples")}
 
     def refused(sql, params=(), match=""):
-        with pytest.raises(psycopg.errors.ForeignKeyViolation, match=match):
-            with dst.conn.transaction():
-                dst._raw(sql, params)
+        with pytest.raises(StoreError, match=f"ForeignKeyViolation.*{match}"):
+            dst.execute(sql, params)
 
     refused("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
             "VALUES ('r-x', 'no-such-session', 1, 'event', 't', '{}', 'p', 'h')",
@@ -299,33 +297,32 @@ def test_references_are_checked_once_per_statement_on_postgres(tmp_path, pg_url)
     with Store(other) as b:
         rows = next(_rows(b, b.sessions()[0]["session_id"], 40))
     cols, values = _projection_rows(rows)["samples"]
-    with pytest.raises(psycopg.errors.ForeignKeyViolation, match="refers to no row of records"):
-        with dst.conn.transaction():
-            _copy_rows(dst.conn.cursor(), "samples", cols, values, dst.column_types("samples", cols))
+    with pytest.raises(StoreError, match="ForeignKeyViolation.*refers to no row of records"):
+        with dst.transaction() as tx:
+            tx.copy("samples", cols, values, dst.column_types("samples", cols))
     assert {t: _count(dst, t) for t in before} == before
     # a reference that is not broken is not refused: a sample and then its record may go
-    with dst.conn.transaction():
-        dst._raw("DELETE FROM samples WHERE record_id = ?", (sample_id,))
-        dst._raw("DELETE FROM records WHERE record_id = ?", (sample_id,))
+    with dst.transaction() as tx:
+        tx.execute("DELETE FROM samples WHERE record_id = ?", (sample_id,))
+        tx.execute("DELETE FROM records WHERE record_id = ?", (sample_id,))
     assert _count(dst) == before["records"] - 1
 
 
-def test_a_version_3_office_database_is_migrated_to_statement_checks(tmp_path, pg_url, monkeypatch):
-    import qamtu.probe.store as store_module
-    from qamtu.probe.migrations import LATEST, MIGRATIONS
+def test_a_version_3_office_database_is_migrated_to_statement_checks(tmp_path, pg_url):
+    import psycopg
+
+    from legacy_store import build_postgres, copy_rows
+    from qamtu.store.migrations import latest
 
     src = Store(_laptop(tmp_path / "a.db", days=1))
-    with monkeypatch.context() as m:
-        m.setattr(store_module, "MIGRATIONS", MIGRATIONS[:3])
-        m.setattr(store_module, "LATEST", 3)
-        with open_store(pg_url) as old:
-            assert old.schema_version() == 3
-            assert old._raw("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 4
-            push(src, old)
-    with open_store(pg_url) as dst:
-        assert dst.schema_version() == LATEST >= 4
-        assert dst._raw("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 0
-        checks = {r[0] for r in dst._raw("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal").fetchall()}
+    build_postgres(pg_url, 3)  # as qamtu 0.1.0 left an office database at version 3, with its data
+    copy_rows(src, pg_url)
+    with psycopg.connect(pg_url) as old:
+        assert old.execute("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'").fetchone()[0] == 4
+    with sample_store(pg_url) as dst:
+        assert dst.schema_versions() == latest() and latest()["probe"] >= 2
+        assert dst.scalar("SELECT COUNT(*) FROM pg_constraint WHERE contype = 'f'") == 0
+        checks = {r[0] for r in dst.rows("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")}
         assert {"records_session_id_insert_check", "samples_record_id_insert_check",
                 "records_samples_delete_check", "sessions_records_delete_check"} <= checks
         assert _count(dst) == _count(src) and all(r.ok for r in dst.verify())
@@ -341,11 +338,11 @@ def test_a_value_the_typed_copy_refuses_goes_in_as_text(tmp_path, pg_url):
         seq = next(r["seq"] for r in f.records(sid) if r["kind"] == "sample")
         _rewrite(f, sid, seq, lambda text: text.replace('"band":null', '"band":3', 1))
         assert f.verify(sid)[0].records == len(f.records(sid)) and '"band":3' in f.records(sid)[seq - 1]["payload"]
-        report = push(f, open_store(pg_url))
+        report = push(f, sample_store(pg_url))
         n = _count(f)
     assert (report.added, report.rejected) == (n, 0)
-    with open_store(pg_url) as dst:
-        assert dst._raw("SELECT band FROM samples WHERE session_id = ? AND seq = ?", (sid, seq)).fetchone()[0] == "3"
+    with sample_store(pg_url) as dst:
+        assert dst.scalar("SELECT band FROM samples WHERE session_id = ? AND seq = ?", (sid, seq)) == "3"
 
 
 def test_a_session_longer_than_the_memory_cap_is_read_again_for_the_copy(tmp_path, pg_url, monkeypatch):
@@ -358,7 +355,7 @@ def test_a_session_longer_than_the_memory_cap_is_read_again_for_the_copy(tmp_pat
     assert push_module._check_chain(src, sid, 10**9)[1] is not None
     assert push_module._check_chain(src, sid, 5000)[1] is None
     monkeypatch.setattr(push_module, "KEEP_BYTES", 5000)
-    dst = open_store(pg_url)
+    dst = sample_store(pg_url)
     first = push(src, dst, batch=50)
     assert (first.added, first.skipped, first.rejected) == (_count(src), 0, 0)
     assert all(r.ok for r in dst.verify()) and _count(dst, "samples") == _count(src, "samples")

@@ -6,14 +6,14 @@ import json
 import sqlite3
 import zipfile
 
-from conftest import run_qamtu
+from conftest import run_console_script, run_qamtu
 
 from qamtu.probe.store import Store
 
 
 def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
     out = tmp_path / "demo"
-    result = json.loads(run_qamtu("demo", "--out", str(out), "--speed", "240", "--json", timeout=600).stdout)
+    result = json.loads(run_console_script("demo", "--out", str(out), "--speed", "240", "--json", timeout=600).stdout)
     outputs = {k: out.joinpath(v) if not v.startswith("/") else __import__("pathlib").Path(v)
                for k, v in result["outputs"].items()}
     for name, path in outputs.items():
@@ -34,7 +34,8 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
         assert (~tests["valid"]).any() and tests.loc[~tests["valid"], "failure_cause"].notna().all()
     html = outputs["coverage map (offline HTML)"].read_text(encoding="utf-8")
     assert "Түркістан" in html and "https://unpkg" not in html
-    run_qamtu("verify", str(outputs["inspection bundle"]), "--office-keys", str(outputs["inspection office keys (demo)"]))
+    run_qamtu("verify", str(outputs["inspection bundle"]), "--office-keys",
+              str(outputs["inspection office keys (demo)"]))
     untrusted = run_qamtu("verify", str(outputs["inspection bundle"]), check=False)  # the bundled (empty) office list
     assert untrusted.returncode == 1 and "not trusted" in untrusted.stdout
     with zipfile.ZipFile(outputs["inspection bundle"]) as z:

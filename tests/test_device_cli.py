@@ -22,8 +22,9 @@ runner = CliRunner()
 def test_devices_json_lists_ports():
     res = runner.invoke(app, ["devices", "--json"])
     assert res.exit_code == 0, res.output
-    ports = json.loads(res.output)
-    assert isinstance(ports, list)
+    out = json.loads(res.output)
+    ports = out["serial_ports"]
+    assert isinstance(ports, list) and isinstance(out["modemmanager"], list)
     for p in ports:
         assert {"device", "vid", "pid", "usb_interface", "model", "driver", "role", "holders"} <= set(p)
 
@@ -53,10 +54,19 @@ def test_modem_read_no_service_prints_it():
 
 
 def test_errors_are_package_errors(tmp_path):
+    from qamtu.device import driver_names, read_modem
+
+    with pytest.raises(PortNotFound):
+        read_modem(str(tmp_path / "ttyUSB7"))
+    with pytest.raises(DriverError, match="valid drivers"):
+        read_modem("loop://", "nokia")
+    # the app prints them as one line naming the command (what users see, also in process)
     res = runner.invoke(app, ["modem", "read", "--port", str(tmp_path / "ttyUSB7")])
-    assert isinstance(res.exception, PortNotFound)
+    assert res.exit_code == 1 and res.stderr.startswith("error (qamtu modem read): ")
+    assert str(tmp_path / "ttyUSB7") in res.stderr
+    # an unknown driver is refused while parsing, before the port is opened
     res = runner.invoke(app, ["modem", "read", "--port", "loop://", "--driver", "nokia"])
-    assert isinstance(res.exception, DriverError)
+    assert res.exit_code == 2 and ", ".join(driver_names()) in " ".join(res.stderr.replace("│", " ").split())
 
 
 def test_gnss_read_sources():

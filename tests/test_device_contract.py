@@ -37,7 +37,10 @@ def target(request):
 
 def test_every_profile_is_covered():
     assert set(EXPECTED_DRIVER) == set(profile_names())
-    assert set(EXPECTED_DRIVER.values()) == set(driver_names())
+    # every AT driver has a simulated profile (modemmanager/qmi/mbim ports are covered in their own tests)
+    from qamtu.device.drivers import at_driver_names
+
+    assert set(EXPECTED_DRIVER.values()) == set(at_driver_names())
 
 
 def test_driver_is_chosen_and_identity_read(target):

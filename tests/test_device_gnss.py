@@ -32,6 +32,9 @@ def _fixes(name: str) -> tuple[list, int]:
             continue
         if f:
             fixes.append(f)
+    last = b.flush()  # end of the capture: the epoch in progress
+    if last is not None:
+        fixes.append(last)
     return fixes, bad
 
 
@@ -43,7 +46,7 @@ def test_ublox_gp_log():
     assert f.lat_deg == pytest.approx(47.2852331667) and f.lon_deg == pytest.approx(8.565265)
     assert (f.mode, f.satellites, f.hdop, f.alt_m) == (FixMode.FIX_3D, 8, 1.01, 499.6)
     assert f.speed_mps == pytest.approx(0.004 * 1852 / 3600, abs=1e-3) and f.course_deg == 77.52
-    assert len(f.raw) == 3
+    assert len(f.raw) == 4  # RMC, VTG, GGA and the epoch's own GSA
 
 
 def test_multi_gnss_talkers_and_gns():
@@ -204,3 +207,58 @@ def test_silent_receiver_is_an_error_not_a_hang():
             assert time.monotonic() - t0 < 1.0
     finally:
         gps.stop()
+
+
+# ---------------------------------------------------------------- issue 18 items 3 and 22 at parse time
+def _feed(bodies):
+    from qamtu.device.nmea import FixBuilder, sentence
+
+    b, out = FixBuilder("nmea:test"), []
+    for body in bodies:
+        f = b.feed(sentence(body))
+        if f is not None:
+            out.append(f)
+    last = b.flush()
+    return out + ([last] if last is not None else [])
+
+
+def _epoch(lat="4318.1168,N", lon="06816.2222,E", alt="230.0", hdop="0.9", t="050000.00"):
+    return [f"GNRMC,{t},A,{lat},{lon},10.0,90.0,010626,,,A",
+            f"GNGGA,{t},{lat},{lon},1,09,{hdop},{alt},M,-20.0,M,,",
+            f"GNGSA,A,3,01,03,07,08,,,,,,,,,1.5,{hdop},1.3"]
+
+
+def test_nan_altitude_and_hdop_become_null_with_a_note_and_the_fix_is_kept():
+    fix = _feed(_epoch(alt="nan", hdop="nan"))[0]
+    assert fix.has_fix and fix.alt_m is None and fix.hdop is None
+    assert any("alt_m" in n for n in fix.notes) and any("hdop" in n for n in fix.notes)
+    fix.model_dump_json()  # finite JSON
+
+
+@pytest.mark.parametrize("lat,lon,why", [("9958.8000,N", "06816.2222,E", "WGS84"),
+                                         ("4318.1168,N", "30000.0000,E", "WGS84"),
+                                         ("4375.0000,N", "06816.2222,E", "minutes")])
+def test_out_of_range_coordinates_are_refused_as_a_fix(lat, lon, why):
+    fix = _feed(_epoch(lat=lat, lon=lon))[0]
+    assert fix.mode.value == "none" and not fix.has_fix and fix.lat_deg is None
+    assert any(why in n for n in fix.notes), fix.notes
+
+
+def test_a_good_epoch_after_a_refused_one_is_a_fix_again():
+    fixes = _feed(_epoch(lat="9958.8000,N") + _epoch(t="050001.00"))
+    assert [f.has_fix for f in fixes] == [False, True]
+
+
+def test_gpsd_reports_out_of_range_or_nan_are_not_fixes():
+    f = parse_gpsd_tpv({"class": "TPV", "mode": 3, "lat": 99.98, "lon": 300.0, "alt": 200.0})
+    assert not f.has_fix and f.notes
+    f = parse_gpsd_tpv({"class": "TPV", "mode": 3, "lat": 43.3, "lon": 68.2, "alt": float("nan")})
+    assert f.has_fix and f.alt_m is None and any("alt_m" in n for n in f.notes)
+
+
+def test_qgpsloc_hemisphere_latitude_with_empty_longitude_is_a_parse_error():
+    """Found by the property test: a ddmm.mmmmN latitude beside an empty longitude raised IndexError."""
+    from qamtu.device.errors import ParseError
+    from qamtu.device.gnss import parse_qgpsloc
+    with pytest.raises(ParseError, match="longitude"):
+        parse_qgpsloc("+QGPSLOC: 061951.0,3150.7223N,,0.7,62.2,2,0.0,0.0,0.0,110513,09")

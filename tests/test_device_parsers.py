@@ -88,8 +88,14 @@ def test_qeng_missing_fields_and_bad_layouts():
     c = r.cells[0]
     assert c.pci is None and c.rsrq_db is None and c.sinr_db is None and c.rsrp_dbm == -80.0
     assert parse_qeng(['+QENG: "servingcell","LIMSRV"']).state == "LIMSRV"
-    with pytest.raises(ParseError):
-        parse_qeng(['+QENG: "servingcell","NOCONN","LTE","FDD",401'])
+    # a truncated technology line keeps the state and says why the cell is missing (issue 16 principle)
+    part = parse_qeng(['+QENG: "servingcell","NOCONN","LTE","FDD",401'])
+    assert part.state == "NOCONN" and part.cells == [] and any("expected at least 15" in n for n in part.notes)
+    # ... and one bad line does not drop the good one
+    two = parse_qeng(['+QENG: "servingcell","CONNECT"',
+                      '+QENG: "LTE","FDD",401,02,4E9201,74,1300,3,5,5,2101,-91,-11,-60,15,10,-,-',
+                      '+QENG: "NR5G-NSA",401,02'], "RM500Q-GL", "x")
+    assert [c.rat.value for c in two.cells] == ["LTE"] and any("NR5G-NSA" in n or "at least 6" in n for n in two.notes)
     with pytest.raises(ParseError):
         parse_qeng(['+QENG: "servingcell","WEIRD"'])
     with pytest.raises(ParseError):
@@ -115,9 +121,10 @@ def test_qnwinfo():
 
 def test_huawei_scalings_and_unknowns():
     c = parse_hcsq('^HCSQ: "LTE",255,45,255,20')
-    assert c.rssi_dbm is None and c.rsrp_dbm == -95.0 and c.sinr_db is None and c.rsrq_db == -9.5
+    # bin lower edges, the +CESQ convention: rsrp 45 = "-96 <= rsrp < -95"
+    assert c.rssi_dbm is None and c.rsrp_dbm == -96.0 and c.sinr_db is None and c.rsrq_db == -10.0
     assert parse_hcsq('^HCSQ: "NOSERVICE"') is None
-    assert parse_hcsq('^HCSQ: "GSM",50').rssi_dbm == -70.0
+    assert parse_hcsq('^HCSQ: "GSM",50').rssi_dbm == -71.0
     assert parse_sysinfoex('^SYSINFOEX:0,0,0,1,,0,"NO SERVICE",0,"NO SERVICE"').technology == Technology.NONE
     assert parse_sysinfoex('^SYSINFOEX: 2,4,5,1,0,3,"WCDMA",41,"HSPA+"').technology == Technology.UMTS
 

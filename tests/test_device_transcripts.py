@@ -36,7 +36,7 @@ def _check(reading: ModemReading, expected: dict) -> None:
 
 def test_there_is_a_transcript_per_vendor():
     assert {p.parent.name for p in CASES} == {"generic", "quectel", "huawei", "simcom", "sierra", "telit"}
-    assert len(CASES) >= 15
+    assert len(CASES) >= 25
 
 
 @pytest.mark.parametrize("echo,chunked", [(False, False), (True, True)], ids=["plain", "echo+partial-lines"])
@@ -92,3 +92,21 @@ def test_bad_transcript_files_are_reported(tmp_path):
     bad.write_text("AT\n")
     with pytest.raises(ScenarioError, match="must start with"):
         parse_transcript(bad)
+
+
+def test_count_of_firmware_answers_parsing_to_their_documented_values(capsys):
+    """Prints how many transcripts (written from vendors' documented formats and published answers,
+    tests/fixtures/at) give their documented reading; every one must."""
+    ok, failed = 0, []
+    for path in CASES:
+        expected = json.loads(path.with_suffix(".expected.json").read_text())
+        with TranscriptModem(path) as modem:
+            reading = read_modem(modem.path, timeout_s=2)
+        try:
+            _check(reading, expected)
+            ok += 1
+        except AssertionError as exc:
+            failed.append(f"{path.parent.name}/{path.stem}: {exc}")
+    with capsys.disabled():
+        print(f"\nAT transcripts: {ok}/{len(CASES)} firmware answers parse to their documented values")
+    assert not failed, failed

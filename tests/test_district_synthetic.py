@@ -21,10 +21,9 @@ def test_simulated_sessions_get_the_synthetic_warning(tmp_path, gazetteer):
     db = tmp_path / "demo.db"
     write_designed(db, gazetteer, days=1)
     with Store(db) as store:  # mark the sessions the way `qamtu demo` does
-        store.conn.execute("UPDATE sessions SET meta = json_remove(json_set(meta, '$.simulated', json('true')), "
-                           "'$.synthetic')")
-        store.conn.commit()
-        n = store.conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        store.execute("UPDATE sessions SET meta = json_remove(json_set(meta, '$.simulated', json('true')), "
+                      "'$.synthetic')")
+        n = store.scalar("SELECT COUNT(*) FROM sessions")
         assert n > 0 and all(not store.session(s["session_id"])["meta"].get("synthetic") for s in store.sessions())
         assert read_inputs(store).synthetic_sessions == n
         assert read_inputs(store, fast=False).synthetic_sessions == n

@@ -19,18 +19,17 @@ from test_inspection_helpers import a_village, measure, new_inspection, write_re
 def test_migration_2_adds_inspections_to_an_existing_version_1_store(tmp_path):
     db = tmp_path / "v1.db"
     conn = sqlite3.connect(db)
-    from qamtu.probe.migrations import MIGRATIONS
+    from qamtu.probe.schema import MIGRATIONS
 
-    version, _, statements = MIGRATIONS[0]
-    assert version == 1
-    for sql in statements:
+    assert MIGRATIONS[0].legacy_version == 1
+    for sql in MIGRATIONS[0].statements("sqlite"):
         conn.execute(sql)
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
     with Store(db) as st:
-        assert st.schema_version() >= 2
-        assert st._query("SELECT COUNT(*) AS n FROM inspections")[0]["n"] == 0
+        assert st.schema_versions()["reports"] >= 1
+        assert st.query("SELECT COUNT(*) AS n FROM inspections")[0]["n"] == 0
 
 
 def test_records_validate_fields_and_ids(tmp_path, gazetteer):

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qamtu.mapping.coverage_map import _remote_references, build_coverage_map
+from qamtu.mapping.coverage_map import build_coverage_map
+from qamtu.mapping.leaflet import remote_references
 from qamtu.mapping.hexes import hex_signal
 from qamtu.mapping.rules import load_rules
 from qamtu.reports.coverage import classify_store
@@ -38,7 +39,7 @@ def _data(path: str) -> dict:
 def test_offline_file_is_self_contained(built):
     *_, off, _on = built
     html = Path(off["path"]).read_text(encoding="utf-8")
-    assert _remote_references(html) == []
+    assert remote_references(html) == []
     assert not re.search(r"<(script|img)[^>]+src=|<link[^>]+href=", html)
     assert "Leaflet 1.9.4" in html and ".leaflet-container" in html and "data:image/png;base64," in html
     assert "tile.openstreetmap.org" not in html and "cdn.jsdelivr" not in html and "jquery" not in html.lower()
@@ -48,17 +49,17 @@ def test_offline_file_is_self_contained(built):
 def test_online_file_uses_only_the_tile_server(built):
     *_, on = built
     html = Path(on["path"]).read_text(encoding="utf-8")
-    remote = _remote_references(html)
+    remote = remote_references(html)
     assert remote and all("tile.openstreetmap.org" in u or "openstreetmap.org/copyright" in u for u in remote), remote
     assert "cdn.jsdelivr" not in html and "code.jquery" not in html   # Leaflet inlined, no CDN
 
 
 def test_remote_reference_check_catches_remote_assets():
-    assert _remote_references('<script src="https://cdn.example/x.js"></script>')
-    assert _remote_references('<link rel="stylesheet" href="//cdn.example/x.css">')
-    assert _remote_references("div{background:url(https://tiles.example/1.png)}")
-    assert _remote_references('L.tileLayer("https://{s}.tile.example/{z}/{x}/{y}.png")')
-    assert not _remote_references('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
+    assert remote_references('<script src="https://cdn.example/x.js"></script>')
+    assert remote_references('<link rel="stylesheet" href="//cdn.example/x.css">')
+    assert remote_references("div{background:url(https://tiles.example/1.png)}")
+    assert remote_references('L.tileLayer("https://{s}.tile.example/{z}/{x}/{y}.png")')
+    assert not remote_references('<svg xmlns="http://www.w3.org/2000/svg"></svg>')
 
 
 def test_data_block_is_complete(built, gazetteer):

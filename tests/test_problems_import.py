@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from conftest import run_qamtu
-from qamtu.probe.migrations import LATEST
+from qamtu.store.migrations import latest
 from qamtu.probe.store import Store
 from qamtu.reports.surveys import (PLAN_TEMPLATE_COLUMNS, SURVEY_TEMPLATE_COLUMNS, SurveyImportError, import_plans,
                                    import_survey, plans_frame, survey_frame, template_path, write_template)
@@ -31,7 +31,7 @@ def write_csv(path, header, rows, delimiter=",", bom=False):
 
 
 def count(store, table):
-    return store._query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
+    return store.query(f"SELECT COUNT(*) AS n FROM {table}")[0]["n"]
 
 
 def test_good_survey_imports_and_reimport_replaces(tmp_path, gazetteer, villages):
@@ -41,7 +41,7 @@ def test_good_survey_imports_and_reimport_replaces(tmp_path, gazetteer, villages
                    [a, 2024, "post", "Нет", "", "", ""], [b, 2023, "fixed_internet", "yes", "", "", ""]],
                   delimiter=";", bom=True)                      # Excel's Russian-locale CSV: ';' and a BOM
     with Store(tmp_path / "db.sqlite") as st:
-        assert st.schema_version() == LATEST
+        assert st.schema_versions() == latest()
         res = import_survey(st, f, gazetteer, today=TODAY)
         assert res["rows"] == 3 and res["new"] == 3 and res["replaced"] == 0
         df = survey_frame(st)

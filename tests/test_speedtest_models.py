@@ -9,7 +9,8 @@ from qamtu.probe.errors import ProbeError, ServerUnreachableError, SpeedTestErro
 from qamtu.probe.speedtest import (Failure, FailureCause, InterfaceCounters, METHODS, ModemCounterReader,
                                    PhaseResult, QamtuHttpParams, SpeedTestResult, check_egress, method_names,
                                    run_speedtest)
-from qamtu.probe.speedtest.binding import parse_dsflowqry, parse_qgdcnt
+from qamtu.device.counters import parse_dsflowqry, parse_qgdcnt
+from qamtu.device.errors import ParseError
 from qamtu.probe.speedtest.qamtu_http import interpolate, window_rate
 from qamtu.probe.speedtest.registry import params_from_pairs
 
@@ -103,7 +104,7 @@ def test_modem_counter_parsers():
     assert parse_qgdcnt("\r\n+QGDCNT: 1200,34000\r\n\r\nOK\r\n") == (34000, 1200)
     assert parse_dsflowqry("^DSFLOWQRY:00000010,0000000000000400,0000000000001000,0000000000005000,"
                            "0000000000010000,0000000000020000\r\nOK") == (0x1000, 0x400)
-    with pytest.raises(ValueError):
+    with pytest.raises(ParseError):
         parse_qgdcnt("ERROR")
 
 

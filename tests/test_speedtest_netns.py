@@ -39,20 +39,38 @@ _reason = _netns_unavailable()
 pytestmark = pytest.mark.skipif(_reason is not None, reason=_reason or "")
 
 
+TLS: dict[str, str] = {}
+
+
 @pytest.fixture(scope="module")
-def link():
+def link(tmp_path_factory):
+    from qamtu.probe.speedtest.tls import make_self_signed
+
     subprocess.run([str(SCRIPT), "down", TAG], capture_output=True)
     subprocess.run([str(SCRIPT), "up", TAG, str(RATE_MBIT), "0"], check=True, capture_output=True)
     procs = []
+    certs = tmp_path_factory.mktemp("tls")
+    TLS["pin"] = make_self_signed(certs / "server.crt", certs / "server.key", ["10.77.0.2"])
     try:
         procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, QAMTU, "server", "--host", "10.77.0.2",
                                        "--port", "8080"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, QAMTU, "server", "--host", "10.77.0.2",
+                                       "--port", "8443", "--tls-cert", str(certs / "server.crt"),
+                                       "--tls-key", str(certs / "server.key")],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         if shutil.which("iperf3"):
             procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, "iperf3", "-s", "-B", "10.77.0.2", "-p", "5201"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for _ in range(100):  # wait until the server answers (probing from inside the client namespace)
             r = subprocess.run(["ip", "netns", "exec", CLI_NS, sys.executable, "-c",
                                 "import urllib.request;urllib.request.urlopen('http://10.77.0.2:8080/qamtu/v1/info',timeout=1)"],
+                               capture_output=True)
+            if r.returncode == 0:
+                break
+            time.sleep(0.1)
+        for _ in range(100):  # and the TLS one accepts connections
+            r = subprocess.run(["ip", "netns", "exec", CLI_NS, sys.executable, "-c",
+                                "import socket;socket.create_connection(('10.77.0.2',8443),timeout=1).close()"],
                                capture_output=True)
             if r.returncode == 0:
                 break
@@ -100,6 +118,16 @@ def test_qamtu_http_matches_shaped_rate_and_iperf3(link):
         for d in ("download_mbps", "upload_mbps"):
             assert 0.85 * RATE_MBIT <= i[d] <= 1.05 * RATE_MBIT, (d, i[d])
             assert abs(q[d] / i[d] - 1) <= 0.15, (d, q[d], i[d])
+
+
+def test_qamtu_http_over_pinned_tls_keeps_its_accuracy(link):
+    q = speedtest("qamtu-http", "https://10.77.0.2:8443", IF, *QAMTU_FAST, f"tls_pin_sha256={TLS['pin']}")
+    assert q["valid"], q["invalid_reasons"]
+    assert q["egress"]["verified"]
+    for d in ("download_mbps", "upload_mbps"):
+        assert 0.85 * RATE_MBIT <= q[d] <= 1.05 * RATE_MBIT, (d, q[d])
+    wrong = speedtest("qamtu-http", "https://10.77.0.2:8443", IF, *QAMTU_FAST, "tls_pin_sha256=" + "0" * 64)
+    assert not wrong["ok"] and wrong["failure"]["cause"] == "protocol_error" and "pinned" in wrong["failure"]["message"]
 
 
 def test_source_address_binding_that_leaks_is_marked_invalid(link):

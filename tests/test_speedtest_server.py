@@ -195,3 +195,19 @@ def test_upload_report_counts_every_byte():
     assert status == 200 and report["bytes"] == 100_000 and not report["truncated"]
     times = [t for t, _ in report["samples"]]
     assert times == sorted(times) and report["samples"][-1][1] == 100_000 and report["started"] <= times[0]
+
+
+
+def test_long_request_line_is_a_400_and_one_log_line_without_traceback(caplog):
+    """aiohttp logs a traceback for a request line over the limit; the server keeps one line."""
+    import logging
+    caplog.set_level(logging.DEBUG)
+    with ServerThread() as srv:
+        s = socket.create_connection((srv.host, srv.port))
+        s.sendall(b"GET /qamtu/v1/info?x=" + b"9" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = s.recv(100)
+        s.close()
+        time.sleep(0.2)
+    assert data.split(b" ")[1] == b"400", data
+    assert "Traceback" not in caplog.text, caplog.text
+    assert "malformed request refused with 400: LineTooLong" in caplog.text, caplog.text

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from qamtu.probe.migrations import LATEST, SAMPLE_COLUMNS
+from qamtu.probe.schema import SAMPLE_COLUMNS
+from qamtu.store.migrations import latest
 from qamtu.probe.store import Store, StoreError
 from qamtu.probe.synthetic import Campaign, Condition, write_campaign
 
@@ -74,7 +77,7 @@ def test_chain_is_intact_after_writing(store):
 def test_every_kind_of_tampering_is_found_at_the_right_record(store, tamper, reason):
     sid = _sid(store)
     for stmt in tamper.split(";"):
-        store.conn.execute(stmt + " AND session_id = ?", (sid,))
+        store.execute(stmt + " AND session_id = ?", (sid,))
     report = store.verify(sid)[0]
     assert not report.ok
     assert report.reason is not None and __import__("re").search(reason, report.reason), report.reason
@@ -86,9 +89,12 @@ def test_every_kind_of_tampering_is_found_at_the_right_record(store, tamper, rea
 
 def test_projection_row_without_record_is_found(store):
     sid = _sid(store)
-    row = store.conn.execute("SELECT * FROM samples WHERE session_id = ? AND seq = 3", (sid,)).fetchone()
-    store.conn.execute("PRAGMA foreign_keys = OFF")  # as in the sqlite3 shell a forger would use
-    store.conn.execute(f"INSERT INTO samples VALUES ({', '.join('?' * len(row))})", ("forged", *row[1:]))
+    row = store.rows("SELECT * FROM samples WHERE session_id = ? AND seq = 3", (sid,))[0]
+    forger = sqlite3.connect(store.path)  # as in the sqlite3 shell a forger would use
+    forger.execute("PRAGMA foreign_keys = OFF")
+    forger.execute(f"INSERT INTO samples VALUES ({', '.join('?' * len(row))})", ("forged", *row[1:]))
+    forger.commit()
+    forger.close()
     report = store.verify(sid)[0]
     assert not report.ok and "no chained record" in report.reason
 
@@ -98,7 +104,7 @@ def test_projections_give_the_table_columns_in_order(tmp_path):
     and flags must already be 0/1 (the PostgreSQL COPY is typed)."""
     import orjson
 
-    from qamtu.probe.migrations import PROJECTIONS
+    from qamtu.probe.schema import PROJECTIONS
     from qamtu.probe.store import projection
     from qamtu.probe.synthetic import Campaign, Condition, write_campaign
 
@@ -106,7 +112,7 @@ def test_projections_give_the_table_columns_in_order(tmp_path):
         write_campaign(st, Campaign({"611010000": (43.301946, 68.27037)}, lambda k, o: Condition("LTE", -95, 9, 2),
                                     days=1, samples_per_visit=2, speedtests_per_visit=1, operators=("401-02",)))
         seen = set()
-        for kind, payload in st._raw("SELECT kind, payload FROM records").fetchall():
+        for kind, payload in st.rows("SELECT kind, payload FROM records"):
             values = projection(kind, orjson.loads(payload))
             assert list(values) == list(PROJECTIONS[kind][1]), kind
             assert not any(isinstance(v, bool) for v in values.values()), kind
@@ -118,9 +124,9 @@ def test_migrations_run_once_and_refuse_newer_files(tmp_path):
     path = tmp_path / "m.db"
     Store(path).close()
     st = Store(path)
-    assert st.schema_version() == LATEST
-    assert st.conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone()[0] == LATEST
-    st.conn.execute(f"PRAGMA user_version = {LATEST + 1}")
+    assert st.schema_versions() == latest() == {"probe": 2, "reports": 2}
+    assert st.scalar("SELECT COUNT(*) FROM store_migrations") == 4
+    st.execute("PRAGMA user_version = 6")
     st.close()
     with pytest.raises(StoreError, match=r"m\.db: schema version .* newer .* upgrade qamtu"):
         Store(path)
@@ -156,7 +162,7 @@ def test_failed_batch_keeps_nothing(tmp_path):
             w = st.begin_session("Ainur")
             w.event(__import__("qamtu.probe.samples", fromlist=["Event"]).Event(type="x"))
             raise RuntimeError("power cut")
-    assert st.sessions() == [] and st.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 0
+    assert st.sessions() == [] and st.scalar("SELECT COUNT(*) FROM records") == 0
 
 
 def test_uuid7_ids_sort_by_time_and_do_not_collide():

@@ -35,7 +35,7 @@ def test_rule_reach_grows_with_population_within_kind_bounds():
 def test_bad_rule_file_names_the_file(tmp_path):
     path = tmp_path / "rule.toml"
     path.write_text('version = "x"\n', encoding="utf-8")
-    with pytest.raises(MappingError, match="rule.toml: bad tagging rule"):
+    with pytest.raises(MappingError, match="rule.toml: field 'valid_from'"):
         TaggingRule.load(path)
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal, Optional
 
+from ...device.counters import COUNTER_COMMANDS as MODEM_COUNTER_COMMANDS
+from ...device.counters import parse_dsflowqry, parse_qgdcnt  # noqa: F401 - re-exported (moved to qamtu.device)
 from ..errors import DnsFailureError, InterfaceDownError, ServerUnreachableError, SpeedTestError
 from .models import EgressCheck, InterfaceCounters
 
@@ -206,33 +208,6 @@ def create_connection(host: str, port: int, binding: Binding, timeout_s: float) 
 
 
 # --------------------------------------------------------------------------- modem counters (AT)
-def parse_qgdcnt(text: str) -> tuple[int, int]:
-    """Quectel ``AT+QGDCNT?`` answer ``+QGDCNT: <bytes_sent>,<bytes_recv>`` -> (rx_bytes, tx_bytes)."""
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("+QGDCNT:"):
-            sent, recv = (int(v) for v in line.split(":", 1)[1].split(",")[:2])
-            return recv, sent
-    raise ValueError(f"no +QGDCNT line in {text!r}")
-
-
-def parse_dsflowqry(text: str) -> tuple[int, int]:
-    """Huawei ``AT^DSFLOWQRY`` answer (hex fields; the 2nd/3rd are this connection's tx/rx) -> (rx_bytes, tx_bytes)."""
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("^DSFLOWQRY:"):
-            fields = [f.strip() for f in line.split(":", 1)[1].split(",")]
-            return int(fields[2], 16), int(fields[1], 16)
-    raise ValueError(f"no ^DSFLOWQRY line in {text!r}")
-
-
-#: AT query command -> parser of its answer, for :class:`ModemCounterReader`.
-MODEM_COUNTER_COMMANDS: dict[str, Callable[[str], tuple[int, int]]] = {
-    "AT+QGDCNT?": parse_qgdcnt,
-    "AT^DSFLOWQRY": parse_dsflowqry,
-}
-
-
 @dataclass
 class ModemCounterReader:
     """Second witness: ask the modem for its own data counters. ``send`` sends one AT command and returns
@@ -245,6 +220,16 @@ class ModemCounterReader:
     def for_at_channel(cls, channel: object, command: str = "AT+QGDCNT?") -> "ModemCounterReader":
         """Read through a :mod:`qamtu.device` AT channel (anything with ``command(cmd).lines``)."""
         return cls(send=lambda cmd: "\n".join(channel.command(cmd).lines), command=command)  # type: ignore[attr-defined]
+
+    @classmethod
+    def for_modem(cls, modem: object) -> "ModemCounterReader":
+        """Read through an open :mod:`qamtu.device` driver (``open_modem(...)``) that has a counter command;
+        shares the driver's AT channel, whose per-command lock keeps the probe's readings intact."""
+        command = getattr(modem, "counter_command", None)
+        if command is None:
+            raise ValueError(f"the {getattr(modem, 'name', '?')} driver has no data counter command")
+        channel = modem.channel  # type: ignore[attr-defined]
+        return cls(send=lambda cmd: "\n".join(channel.command(cmd).lines), command=command)
 
     def read(self) -> tuple[int, int]:
         """(rx_bytes, tx_bytes) as the modem counts them."""

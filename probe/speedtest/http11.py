@@ -20,26 +20,35 @@ from ..errors import (ConnectionResetMidTestError, ProtocolError, ServerRefusedE
 from .binding import Binding, map_os_error
 
 MAX_HEADER_BYTES = 64 * 1024
+#: Largest body kept in memory (info, ping, upload reports, error texts); payload streams are not kept.
+MAX_KEPT_BODY_BYTES = 4 << 20
 READ_SIZE = 256 * 1024
 
 
 @dataclass(frozen=True)
 class ServerAddress:
-    """Host, port and path prefix of an ``http://host:port/prefix`` server URL."""
+    """Host, port and path prefix of an ``http[s]://host:port/prefix`` server URL."""
 
     url: str
     host: str
     port: int
     prefix: str
+    tls: bool = False
 
     @classmethod
     def parse(cls, url: str) -> "ServerAddress":
         if "://" not in url:
             url = "http://" + url
         parts = urlsplit(url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ProtocolError(f"server URL must be http://host[:port][/prefix], got {url!r}", server=url)
-        return cls(url=url.rstrip("/"), host=parts.hostname, port=parts.port or 80, prefix=parts.path.rstrip("/"))
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ProtocolError(f"server URL must be http[s]://host[:port][/prefix], got {url!r}", server=url)
+        try:
+            port = parts.port
+        except ValueError:
+            raise ProtocolError(f"server URL {url!r}: bad port", server=url) from None
+        tls = parts.scheme == "https"
+        return cls(url=url.rstrip("/"), host=parts.hostname, port=port or (443 if tls else 80),
+                   prefix=parts.path.rstrip("/"), tls=tls)
 
 
 @dataclass
@@ -57,6 +66,7 @@ class Connection:
     writer: asyncio.StreamWriter
     server: ServerAddress
     stall_timeout_s: float
+    user_agent: str = ""  # empty: no User-Agent header (nothing that marks the flow as a test)
     bytes_in: int = 0  # payload bytes read from bodies
     bytes_out: int = 0  # payload bytes written in bodies
     samples: list[tuple[float, int]] = field(default_factory=list)  # (monotonic s, cumulative body bytes in)
@@ -99,8 +109,10 @@ class Connection:
 
     async def send_request(self, method: str, path: str, *, phase: str, headers: Optional[dict[str, str]] = None,
                            body: bytes = b"") -> None:
-        lines = [f"{method} {self.server.prefix}{path} HTTP/1.1", f"Host: {self.server.host}:{self.server.port}",
-                 "User-Agent: qamtu-speedtest", "Accept-Encoding: identity"]
+        lines = [f"{method} {self.server.prefix}{path} HTTP/1.1", f"Host: {self.server.host}:{self.server.port}"]
+        if self.user_agent:
+            lines.append(f"User-Agent: {self.user_agent}")
+        lines.append("Accept-Encoding: identity")
         for k, v in (headers or {}).items():
             lines.append(f"{k}: {v}")
         if body or method == "POST" and "Transfer-Encoding" not in (headers or {}):
@@ -131,17 +143,23 @@ class Connection:
         """Read the whole body (or until monotonic time ``until``). With ``record`` every read is
         time-stamped into ``samples``."""
         chunks: list[bytes] = []
+        kept = 0
 
         class _Stop(Exception):
             pass
 
         def got(data: bytes) -> None:
+            nonlocal kept
             self.bytes_in += len(data)
             if record:
                 self.samples.append((time.monotonic(), self.bytes_in))
             if on_bytes is not None:
                 on_bytes(len(data))
             if keep:
+                kept += len(data)
+                if kept > MAX_KEPT_BODY_BYTES:  # a hostile server (or a box on a plain-HTTP path) cannot fill memory
+                    raise ProtocolError(f"answer body longer than {MAX_KEPT_BODY_BYTES} bytes: not a qamtu server",
+                                        phase=phase)
                 chunks.append(data)
             if until is not None and time.monotonic() >= until:
                 raise _Stop
@@ -218,8 +236,9 @@ def check_status(resp: Response, body: bytes, what: str, phase: str) -> None:
 
 
 async def connect(server: ServerAddress, binding: Binding, *, connect_timeout_s: float, stall_timeout_s: float,
-                  phase: str) -> Connection:
-    """Resolve, bind and connect one TCP connection; every failure becomes a :class:`SpeedTestError`."""
+                  phase: str, tls_pin: Optional[str] = None, user_agent: str = "") -> Connection:
+    """Resolve, bind and connect one TCP connection (TLS for ``https``, the certificate checked against
+    ``tls_pin`` before anything is sent); every failure becomes a :class:`SpeedTestError`."""
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(
@@ -239,8 +258,11 @@ async def connect(server: ServerAddress, binding: Binding, *, connect_timeout_s:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             sock.setblocking(False)
             await asyncio.wait_for(loop.sock_connect(sock, addr), connect_timeout_s)
-            reader, writer = await asyncio.open_connection(sock=sock, limit=MAX_HEADER_BYTES)
-            return Connection(reader, writer, server, stall_timeout_s)
+            if server.tls:
+                reader, writer = await _tls_open(sock, server, tls_pin, connect_timeout_s, phase)
+            else:
+                reader, writer = await asyncio.open_connection(sock=sock, limit=MAX_HEADER_BYTES)
+            return Connection(reader, writer, server, stall_timeout_s, user_agent=user_agent)
         except SpeedTestError:
             sock.close()
             raise
@@ -249,3 +271,24 @@ async def connect(server: ServerAddress, binding: Binding, *, connect_timeout_s:
             last = TimeoutError() if isinstance(exc, asyncio.TimeoutError) else exc
     raise map_os_error(last or OSError("no usable address"), host=server.host, port=server.port,
                        interface=binding.interface, phase=phase)
+
+
+async def _tls_open(sock: socket.socket, server: ServerAddress, pin: Optional[str], timeout_s: float, phase: str):
+    """TLS handshake on a connected socket, then the pin check (before any request is written)."""
+    import ssl
+
+    from .tls import check_pin, client_context
+
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            sock=sock, limit=MAX_HEADER_BYTES, ssl=client_context(pin), server_hostname=server.host,
+            ssl_handshake_timeout=timeout_s), timeout_s + 1)
+    except ssl.SSLError as exc:
+        raise ProtocolError(f"TLS handshake with {server.host}:{server.port} failed ({exc.reason or exc}): is it a "
+                            "qamtu server started with --tls-cert?", phase=phase, server=server.url) from None
+    try:
+        check_pin(writer.get_extra_info("ssl_object"), pin, server.url, phase)
+    except SpeedTestError:
+        writer.transport.abort()
+        raise
+    return reader, writer

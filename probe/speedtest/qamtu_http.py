@@ -17,7 +17,7 @@ import statistics
 import time
 from typing import Any, Callable, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ConnectionResetMidTestError, ProtocolError, ServerRefusedError, SpeedTestError
 from .binding import Binding
@@ -56,6 +56,24 @@ class QamtuHttpParams(BaseModel):
     min_window_share: float = Field(0.9, gt=0, le=1, description="A window shorter than this share of the plan fails.")
     download: bool = True
     upload: bool = True
+    api_path: str = Field(API, pattern=r"^(/[A-Za-z0-9._~-]+)+$", description="Path of the server's API (a neutral "
+                          "one, e.g. /files, hides the method from on-path inspection of plain HTTP).")
+    user_agent: str = Field("", max_length=200, pattern=r"^[\x20-\x7e]*$",
+                            description="User-Agent header; empty sends none (no marker of a test flow).")
+    tls_pin_sha256: str = Field("", description="SHA-256 fingerprint of the office's certificate (https:// servers); "
+                                "any other certificate is refused before a byte is sent.")
+
+    @field_validator("tls_pin_sha256")
+    @classmethod
+    def _pin(cls, v: str) -> str:
+        from .tls import TlsSetupError, normalise_pin
+
+        if not v:
+            return ""
+        try:
+            return normalise_pin(v)
+        except TlsSetupError as exc:
+            raise ValueError(str(exc)) from None
 
 
 def interpolate(samples: list[tuple[float, int]], t: float) -> float:
@@ -114,8 +132,11 @@ class QamtuHttpClient:
         self.parts: dict[str, Any] = {}
 
     async def _connect(self, phase: str) -> Connection:
+        if self.p.tls_pin_sha256 and not self.server.tls:
+            raise ProtocolError("tls_pin_sha256 is set but the server URL is http://: use https://", phase=phase)
         c = await connect(self.server, self.binding, connect_timeout_s=self.p.connect_timeout_s,
-                          stall_timeout_s=self.p.stall_timeout_s, phase=phase)
+                          stall_timeout_s=self.p.stall_timeout_s, phase=phase, tls_pin=self.p.tls_pin_sha256 or None,
+                          user_agent=self.p.user_agent)
         self._conns.append(c)
         return c
 
@@ -129,15 +150,16 @@ class QamtuHttpClient:
     # ----------------------------------------------------------------- latency
     async def info(self) -> dict[str, Any]:
         c = await self._connect("connect")
-        _, body = await c.request("GET", f"{API}/info", phase="connect")
+        _, body = await c.request("GET", f"{self.p.api_path}/info", phase="connect")
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise ProtocolError(f"{API}/info is not JSON: is this a qamtu server?", phase="connect") from exc
+            raise ProtocolError(f"{self.p.api_path}/info is not JSON: is this a qamtu server (and its --api-path)?",
+                                phase="connect") from exc
 
     async def _ping(self, c: Connection, phase: str) -> float:
         t = time.perf_counter()
-        await c.request("GET", f"{API}/ping", phase=phase)
+        await c.request("GET", f"{self.p.api_path}/ping", phase=phase)
         return (time.perf_counter() - t) * 1000.0
 
     async def idle_latency(self) -> LatencyResult:
@@ -205,7 +227,8 @@ class QamtuHttpClient:
         streams, ping_conn = conns[:n], conns[n]
         seconds = p.warmup_s + p.download_s + p.tail_s + 1.0
         for c in streams:
-            await c.send_request("GET", f"{API}/download?seconds={seconds:g}&chunk={p.chunk_bytes}", phase="download")
+            await c.send_request("GET", f"{self.p.api_path}/download?seconds={seconds:g}&chunk={p.chunk_bytes}",
+                                 phase="download")
         t0 = time.monotonic()
         window_end = t0 + p.warmup_s + p.download_s
         # Each stream reads until its first read after the window's end, so that the end can be
@@ -243,7 +266,7 @@ class QamtuHttpClient:
         for c in streams:
             c.limit_send_queue(UPLOAD_NOTSENT_LOWAT_BYTES)
         for c in streams:
-            await c.send_request("POST", f"{API}/upload?seconds={seconds:g}", phase="upload",
+            await c.send_request("POST", f"{self.p.api_path}/upload?seconds={seconds:g}", phase="upload",
                                  headers={"Transfer-Encoding": "chunked", "Content-Type": "application/octet-stream"})
         t0 = time.monotonic()
         deadline = t0 + seconds

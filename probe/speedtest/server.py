@@ -19,12 +19,14 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator, Optional
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
 from .qamtu_http import API, METHOD_ID, METHOD_VERSION
@@ -34,6 +36,8 @@ logger = logging.getLogger(__name__)
 #: Sizes N of speedtest.net's random{N}x{N}.jpg files; the body is about 2·N² bytes like the originals.
 MINI_SIZES = (350, 500, 750, 1000, 1500, 2000, 2500, 3000, 3500, 4000)
 _RANDOM = os.urandom(1 << 20)
+#: A transfer that has not ended this long after its planned duration is aborted (seconds).
+TRANSFER_GRACE_S = 1.0
 LIMITS_KEY: "web.AppKey[ServerLimits]"
 ADMISSION_KEY: "web.AppKey[_Admission]"
 
@@ -118,8 +122,28 @@ async def _stream_random(request: web.Request, resp: web.StreamResponse, nbytes:
     return sent
 
 
-def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
-    """The aiohttp application with both protocols and the limits."""
+async def _send_for_at_most(request: web.Request, resp: web.StreamResponse, nbytes: int, seconds: float,
+                            chunk: int, limit_s: float) -> int:
+    """:func:`_stream_random` and the end of the body, all within ``limit_s`` seconds whatever the client
+    does: ``write()`` waits while the client does not read, so a client that stops reading would
+    otherwise hold its transfer slot forever. At the limit the connection is aborted (slot freed).
+    Returns the bytes sent, or -1 when the connection was aborted."""
+    try:
+        async with asyncio.timeout(limit_s):
+            sent = await _stream_random(request, resp, nbytes, seconds, chunk)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await resp.write_eof()
+            return sent
+    except TimeoutError:
+        if request.transport is not None:
+            request.transport.abort()
+        logger.info("transfer to %s aborted after %.1f s: the client stopped reading", request.remote, limit_s)
+        return -1
+
+
+def build_app(limits: Optional[ServerLimits] = None, api_path: str = API) -> web.Application:
+    """The aiohttp application with both protocols and the limits; qamtu-http is served under ``api_path``."""
+    api = "/" + api_path.strip("/")
     limits = limits or ServerLimits()
     admission = _Admission(limits)
     epoch = time.monotonic()
@@ -155,9 +179,8 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
                 await resp.prepare(request)
             except ConnectionError:
                 return resp  # the client left before the first byte
-            await _stream_random(request, resp, limits.max_download_bytes, seconds, chunk)
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await resp.write_eof()
+            await _send_for_at_most(request, resp, limits.max_download_bytes, seconds, chunk,
+                                    seconds + TRANSFER_GRACE_S)
             return resp
 
     async def upload(request: web.Request) -> web.StreamResponse:
@@ -213,8 +236,11 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
         return web.Response(text="test=test\n", headers={"Cache-Control": "no-store"})
 
     async def random_jpg(request: web.Request) -> web.StreamResponse:
-        n = int(request.match_info["n"])
-        if n != int(request.match_info["m"]) or n not in MINI_SIZES:
+        digits_n, digits_m = request.match_info["n"], request.match_info["m"]
+        if len(digits_n) > 6 or len(digits_m) > 6:  # int() of thousands of digits raises (and costs time)
+            raise web.HTTPBadRequest(text=f"no such size (sizes: {', '.join(map(str, MINI_SIZES))})\n")
+        n = int(digits_n)
+        if n != int(digits_m) or n not in MINI_SIZES:
             raise web.HTTPNotFound(text=f"no such file (sizes: {', '.join(map(str, MINI_SIZES))})\n")
         size = min(2 * n * n, limits.max_download_bytes)
         with admission.transfer(request.remote or "?") as rejected:
@@ -226,12 +252,18 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
                 await resp.prepare(request)
             except ConnectionError:
                 return resp
-            sent = await _stream_random(request, resp, size, limits.max_transfer_s, 65536)
-            if sent < size:
-                resp.force_close()
-                return resp
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await resp.write_eof()
+            try:
+                async with asyncio.timeout(limits.max_transfer_s + TRANSFER_GRACE_S):
+                    sent = await _stream_random(request, resp, size, limits.max_transfer_s, 65536)
+                    if sent < size:
+                        resp.force_close()
+                        return resp
+                    with contextlib.suppress(ConnectionError, RuntimeError):
+                        await resp.write_eof()
+            except TimeoutError:  # the client stopped reading: free its slot (see _send_for_at_most)
+                if request.transport is not None:
+                    request.transport.abort()
+                logger.info("transfer to %s aborted: the client stopped reading", request.remote)
             return resp
 
     async def upload_php(request: web.Request) -> web.Response:
@@ -271,8 +303,8 @@ def build_app(limits: Optional[ServerLimits] = None) -> web.Application:
         return web.json_response({**admission.stats, "active_clients": len(admission.active)})
 
     app.add_routes([
-        web.get(f"{API}/info", info), web.get(f"{API}/ping", ping), web.get(f"{API}/download", download),
-        web.post(f"{API}/upload", upload), web.get(f"{API}/stats", stats),
+        web.get(f"{api}/info", info), web.get(f"{api}/ping", ping), web.get(f"{api}/download", download),
+        web.post(f"{api}/upload", upload), web.get(f"{api}/stats", stats),
         web.get("/", mini_index), web.get("/speedtest/", mini_index),
         web.get("/speedtest/latency.txt", latency_txt),
         web.get(r"/speedtest/random{n:\d+}x{m:\d+}.jpg", random_jpg),
@@ -291,6 +323,23 @@ def _too_large(size: int, limit: int) -> web.Response:
     return web.Response(status=413, text=f"request body of {size} bytes exceeds the limit of {limit} bytes\n")
 
 
+class _MalformedRequestFilter(logging.Filter):
+    """aiohttp answers a malformed request (request line or header over the limit, bad syntax) with 400
+    and then logs it with a full traceback: keep one line naming the client's error, no traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg, record.args = "malformed request refused with %s: %s", (exc.code, type(exc).__name__)
+            record.exc_info, record.exc_text, record.levelno, record.levelname = None, None, logging.INFO, "INFO"
+        return True
+
+
+_SERVER_LOG = logging.getLogger("aiohttp.server")
+if not any(isinstance(f, _MalformedRequestFilter) for f in _SERVER_LOG.filters):
+    _SERVER_LOG.addFilter(_MalformedRequestFilter())
+
+
 def _runner(limits: ServerLimits, app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=limits.keepalive_timeout_s,
                          max_line_size=limits.max_header_bytes, max_field_size=limits.max_header_bytes,
@@ -298,18 +347,20 @@ def _runner(limits: ServerLimits, app: web.Application) -> web.AppRunner:
 
 
 async def serve(host: str = "0.0.0.0", port: int = 8080, limits: Optional[ServerLimits] = None,
-                started: Optional[asyncio.Future] = None, stop: Optional[asyncio.Event] = None) -> None:
-    """Run until ``stop`` is set (or forever). ``started`` receives the bound (host, port)."""
+                started: Optional[asyncio.Future] = None, stop: Optional[asyncio.Event] = None, *,
+                ssl_context: Optional[ssl.SSLContext] = None, api_path: str = API) -> None:
+    """Run until ``stop`` is set (or forever). ``started`` receives the bound (host, port).
+    With ``ssl_context`` (see :func:`qamtu.probe.speedtest.tls.server_context`) it speaks only TLS."""
     limits = limits or ServerLimits()
-    app = build_app(limits)
+    app = build_app(limits, api_path)
     runner = _runner(limits, app)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=128)
+    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=128, ssl_context=ssl_context)
     try:
         await site.start()
         sock = site._server.sockets[0]  # type: ignore[union-attr]
         bound = sock.getsockname()[:2]
-        logger.info("qamtu server listening on http://%s:%s", *bound)
+        logger.info("qamtu server listening on %s://%s:%s", "https" if ssl_context else "http", *bound)
         if started is not None and not started.done():
             started.set_result(bound)
         await (stop.wait() if stop is not None else asyncio.Event().wait())
@@ -322,8 +373,16 @@ class ServerThread:
 
     ``with ServerThread() as srv: run_speedtest(..., server=srv.url)``. Port 0 picks a free port."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, limits: Optional[ServerLimits] = None):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, limits: Optional[ServerLimits] = None, *,
+                 tls: Optional[tuple[str, str]] = None, api_path: str = API):
+        """``tls``: (certificate PEM, key PEM) to serve HTTPS only; ``api_path``: where qamtu-http lives."""
         self.host, self.port, self.limits = host, port, limits or ServerLimits()
+        self.api_path = api_path
+        self.ssl_context = None
+        if tls is not None:
+            from .tls import server_context
+
+            self.ssl_context = server_context(*tls)
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._stop: Optional[asyncio.Event] = None
         self._thread: Optional[threading.Thread] = None
@@ -331,7 +390,7 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> "ServerThread":
         ready = threading.Event()
@@ -339,7 +398,8 @@ class ServerThread:
         async def main() -> None:
             self._stop = asyncio.Event()
             started = asyncio.get_running_loop().create_future()
-            task = asyncio.create_task(serve(self.host, self.port, self.limits, started, self._stop))
+            task = asyncio.create_task(serve(self.host, self.port, self.limits, started, self._stop,
+                                             ssl_context=self.ssl_context, api_path=self.api_path))
             try:
                 self.host, self.port = await asyncio.wait_for(asyncio.shield(started), 10)
             except BaseException as exc:  # noqa: BLE001 - reported to the starting thread

@@ -1,7 +1,14 @@
-"""The per-session hash chain that makes stored records tamper-evident.
+"""Hash chains that make stored history tamper-evident: canonical JSON and the link hash.
 
-Every record stores ``prev_hash``, the SHA-256 of the previous record's canonical form, and
-``hash``, the SHA-256 of its own. The canonical form of a record is the UTF-8 text::
+Any package can chain its own append-only history with :func:`canonical_bytes` (or
+:func:`canonical_json`) and :func:`link_hash`: each entry stores the previous entry's hash and its
+own, ``link_hash(form, *fields, prev_hash, payload)``; the first entry's ``prev_hash`` is
+:data:`GENESIS`. ``form`` names the layout and its version (``"qamtu-record-v1"``), so two kinds of
+history can never produce the same text.
+
+The probe's records (sessions of samples) use this layout. Every record stores ``prev_hash``,
+the SHA-256 of the previous record's canonical form, and ``hash``, the SHA-256 of its own. The
+canonical form of a record is the UTF-8 text::
 
     qamtu-record-v1 \\n session_id \\n seq \\n record_id \\n kind \\n time_utc \\n prev_hash \\n payload
 
@@ -26,10 +33,24 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def record_hash(session_id: str, seq: int, record_id: str, kind: str, time_utc: str, prev_hash: str, payload: str) -> str:
-    """SHA-256 (hex) of a record's canonical form."""
-    text = "\n".join((FORM, session_id, str(seq), record_id, kind, time_utc, prev_hash, payload))
+def canonical_bytes(obj: Any) -> bytes:
+    """:func:`canonical_json` as UTF-8 bytes (what a hash or a signature covers)."""
+    return canonical_json(obj).encode("utf-8")
+
+
+def link_hash(form: str, *fields: object) -> str:
+    """SHA-256 (hex) of one chain entry: the UTF-8 of ``"\\n".join((form, *fields))``, fields as ``str``.
+
+    Include the previous entry's hash among ``fields`` (the probe puts it before the payload) and
+    give payloads as :func:`canonical_json` text, so the hash covers the exact stored bytes."""
+    text = "\n".join((form, *(str(f) for f in fields)))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_hash(session_id: str, seq: int, record_id: str, kind: str, time_utc: str, prev_hash: str,
+                payload: str) -> str:
+    """SHA-256 (hex) of a probe record's canonical form (:func:`link_hash` with ``qamtu-record-v1``)."""
+    return link_hash(FORM, session_id, seq, record_id, kind, time_utc, prev_hash, payload)
 
 
 @dataclass(frozen=True)

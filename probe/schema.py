@@ -1,0 +1,68 @@
+"""The probe's tables: sessions, hash-chained records and their projections (samples, speed tests, events).
+
+Registered with the store on import (``qamtu/store/data/owners.toml`` names this module). The SQL
+of each migration is frozen text in ``probe/sql/NNNN.<engine>.sql``: never edit a released file
+(``tests/test_store_migrations.py`` holds their SHA-256), add a migration instead.
+
+``records`` is the source of truth: every row holds its payload JSON and its place in the
+session's hash chain. ``samples``, ``speedtests`` and ``events`` are flat projections of those
+payloads for queries and maps; ``qamtu sessions check`` recomputes them from the payloads and
+reports any difference, so editing a projection is detected like editing a record.
+
+Migrations (``legacy`` = the schema version qamtu 0.1.0 released them as):
+
+1. sessions, records, samples, speedtests, events and their indexes; on PostgreSQL also PostGIS
+   ``geom`` columns generated from lon/lat, GIST indexes and lz4 payload compression (legacy 1).
+2. PostgreSQL only: each foreign key of migration 1 becomes statement-level triggers that check
+   all rows of a statement (one COPY) with one query, SQLSTATE 23503 as before (legacy 4).
+"""
+
+from __future__ import annotations
+
+from .. import package_path
+from ..store import Migration, register_migrations
+
+OWNER = "probe"
+
+#: Projection columns (name -> SQL type as migration 1 declares it), in the order of
+#: ``probe.samples.*_columns``. These mirror the frozen DDL; a test compares them with the tables.
+SAMPLE_COLUMNS = {
+    "status": "TEXT NOT NULL", "port": "TEXT NOT NULL", "imei": "TEXT", "sim_operator": "TEXT",
+    "operator_mcc": "TEXT", "operator_mnc": "TEXT", "technology": "TEXT", "registration": "TEXT",
+    "rsrp_dbm": "REAL", "rsrq_db": "REAL", "sinr_db": "REAL", "rssi_dbm": "REAL", "rscp_dbm": "REAL",
+    "ecio_db": "REAL", "nr_rsrp_dbm": "REAL", "nr_sinr_db": "REAL", "area_code": "INTEGER",
+    "cell_id": "INTEGER", "pci": "INTEGER", "band": "TEXT", "channel": "INTEGER",
+    "lat": "REAL", "lon": "REAL", "hdop": "REAL", "fix_mode": "TEXT NOT NULL",
+    "kato": "TEXT", "kato_distance_m": "REAL", "tag_reason": "TEXT NOT NULL",
+    "inspector": "TEXT NOT NULL", "inspection_id": "TEXT",
+}
+SPEEDTEST_COLUMNS = {
+    "trigger": "TEXT NOT NULL", "port": "TEXT NOT NULL", "imei": "TEXT", "operator_mcc": "TEXT",
+    "operator_mnc": "TEXT", "technology": "TEXT", "method": "TEXT", "method_version": "TEXT",
+    "consumer_comparable_only": "INTEGER NOT NULL", "valid": "INTEGER NOT NULL", "download_mbps": "REAL",
+    "upload_mbps": "REAL", "latency_ms": "REAL", "failure_cause": "TEXT", "lat": "REAL", "lon": "REAL",
+    "kato": "TEXT", "inspector": "TEXT NOT NULL", "inspection_id": "TEXT",
+}
+EVENT_COLUMNS = {"type": "TEXT NOT NULL", "message": "TEXT NOT NULL", "port": "TEXT"}
+
+#: record kind -> (projection table, its columns)
+PROJECTIONS = {"sample": ("samples", SAMPLE_COLUMNS), "speedtest": ("speedtests", SPEEDTEST_COLUMNS),
+               "event": ("events", EVENT_COLUMNS)}
+
+#: child table, its column -> parent table, its column: what the foreign keys of migration 1 say.
+REFERENCES = [("records", "session_id", "sessions", "session_id"),
+              *((table, "record_id", "records", "record_id") for table, _ in PROJECTIONS.values())]
+
+
+def _sql(number: int, engine: str) -> str:
+    return package_path("probe", "sql", f"{number:04d}.{engine}.sql").read_text(encoding="utf-8")
+
+
+MIGRATIONS = [
+    Migration(OWNER, 1, _sql(1, "sqlite"), _sql(1, "postgresql"),
+              name="sessions, hash-chained records and their projections", legacy_version=1),
+    Migration(OWNER, 2, _sql(2, "sqlite"), _sql(2, "postgresql"),
+              name="references checked once per statement on PostgreSQL", legacy_version=4),
+]
+
+register_migrations(OWNER, MIGRATIONS)

@@ -1,0 +1,84 @@
+"""qamtu server against clients that misbehave on purpose (issue 18 items 2 and 17)."""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import socket
+import time
+
+from qamtu.probe.speedtest import ServerLimits, ServerThread
+from test_speedtest_server import conn
+
+
+def stalled_download(srv, source: str, seconds: float) -> socket.socket:
+    """A client that asks for a download and never reads a byte of it."""
+    host, port = srv.url.removeprefix("http://").split(":")
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((source, 0))
+    s.connect((host, int(port)))
+    s.sendall(f"GET /qamtu/v1/download?seconds={seconds:g} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    return s
+
+
+def stats(srv) -> dict:
+    import json
+
+    c = conn(srv)
+    c.request("GET", "/qamtu/v1/stats")
+    return json.loads(c.getresponse().read())
+
+
+def test_clients_that_stop_reading_lose_their_slots_at_max_transfer_s():
+    limits = ServerLimits(max_clients=8, max_transfer_s=2.0)
+    with ServerThread(limits=limits) as srv:
+        socks = [stalled_download(srv, f"127.0.0.{i}", 2.0) for i in range(2, 10)]
+        try:
+            time.sleep(0.5)
+            assert stats(srv)["active_clients"] == 8
+            c = conn(srv, "127.0.0.20")
+            c.request("GET", "/qamtu/v1/download?seconds=0.2")
+            assert c.getresponse().status == 503  # the server is full while they hold their slots
+            c.close()
+            deadline = time.monotonic() + 2.0 + 1.0 + 3.0  # planned + grace + slack on a shared machine
+            while stats(srv)["active_clients"] and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert stats(srv)["active_clients"] == 0
+            c = conn(srv, "127.0.0.20")
+            c.request("GET", "/qamtu/v1/download?seconds=0.3")
+            r = c.getresponse()
+            assert r.status == 200 and len(r.read()) > 0
+        finally:
+            for s in socks:
+                s.close()
+
+
+def test_a_huge_number_in_a_mini_path_is_a_400_without_traceback(caplog):
+    caplog.set_level(logging.DEBUG)
+    with ServerThread() as srv:
+        c = conn(srv)
+        for path in ("/speedtest/random" + "9" * 5000 + "x1.jpg", "/speedtest/random1x" + "7" * 5000 + ".jpg"):
+            c.request("GET", path)
+            r = c.getresponse()
+            assert r.status == 400 and b"sizes" in r.read()
+        c.request("GET", "/speedtest/random350x350.jpg")
+        assert c.getresponse().status == 200
+    assert "Traceback" not in caplog.text and "Error handling request" not in caplog.text
+
+
+def test_a_stalled_mini_download_is_aborted_too():
+    with ServerThread(limits=ServerLimits(max_clients=1, max_transfer_s=1.0)) as srv:
+        host, port = srv.url.removeprefix("http://").split(":")
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect((host, int(port)))
+        s.sendall(b"GET /speedtest/random4000x4000.jpg HTTP/1.1\r\nHost: x\r\n\r\n")
+        try:
+            time.sleep(3.5)
+            c = http.client.HTTPConnection(host, int(port), timeout=10, source_address=("127.0.0.3", 0))
+            c.request("GET", "/speedtest/random350x350.jpg")
+            r = c.getresponse()
+            assert r.status == 200 and len(r.read()) == 2 * 350 * 350
+        finally:
+            s.close()
