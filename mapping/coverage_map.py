@@ -25,7 +25,6 @@ from typing import Any, Optional
 import folium
 import pandas as pd
 
-from .. import package_path
 from .classify import Classification, operator_names
 from .gazetteer import Gazetteer
 from .hexes import hex_boundary, hex_signal
