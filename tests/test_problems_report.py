@@ -128,10 +128,12 @@ def test_an_older_store_migrates_and_keeps_its_data(tmp_path, designed):
     # as qamtu 0.1.0 left a store at schema version 2 (before surveys and plans)
     dst.executescript("DROP TABLE survey_observations; DROP TABLE remediation_plans; DROP TABLE store_migrations; "
                       "DELETE FROM schema_migrations WHERE version >= 3; PRAGMA user_version = 2;")
-    # owners that came after 0.1.0 (cases) had no tables in such a store
-    newer = dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'cases%'").fetchall()
+    # owners that came after 0.1.0 (cases, office, ...) had no tables in such a store
+    released = {"sessions", "records", "samples", "speedtests", "events", "inspections", "schema_migrations"}
+    newer = dst.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").fetchall()
     for (table,) in newer:
-        dst.execute(f"DROP TABLE {table}")
+        if table not in released:
+            dst.execute(f"DROP TABLE {table}")
     dst.commit()
     dst.close()
     with Store(old) as st:
