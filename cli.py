@@ -177,7 +177,28 @@ def _case_link_roles() -> list[str]:
     return list(LINK_ROLES)
 
 
+def _complaint_channels() -> list[str]:
+    from .cases.models import CHANNELS
+
+    return list(CHANNELS)
+
+
+def _complaint_services() -> list[str]:
+    from .cases.models import SERVICES
+
+    return list(SERVICES)
+
+
+def _case_states() -> list[str]:
+    from .cases.states import STATES
+
+    return list(STATES)
+
+
 OFFICE_ROLE = Choice("office-role", _office_roles)
+COMPLAINT_CHANNEL = Choice("complaint-channel", _complaint_channels)
+COMPLAINT_SERVICE = Choice("complaint-service", _complaint_services)
+CASE_STATE = Choice("case-state", _case_states)
 CASE_LINK_ROLE = Choice("case-link-role", _case_link_roles)
 
 
@@ -1592,7 +1613,7 @@ def _complaint_observations(db):
 
 @cases_app.command("register")
 def cases_register(
-    channel: str = typer.Option(..., "--channel", help="e_otinish, 109, egov, paper, walk_in or web_form."),
+    channel: str = choice_option(..., "--channel", choice=COMPLAINT_CHANNEL, help="How the complaint came in."),
     number: str = typer.Option(..., "--number", help="The channel's own number (E-Otinish, 109, incoming mail)."),
     received: str = typer.Option(..., "--received", help="Day of receipt = registration (APPK art. 64), YYYY-MM-DD."),
     name: str = typer.Option(..., "--name", help="Applicant's full name (APPK art. 63)."),
@@ -1601,15 +1622,11 @@ def cases_register(
     place: str = typer.Option(..., "--place", help="The place as the applicant wrote it (matched to a settlement)."),
     addressee: str = typer.Option("inspection", "--addressee", help="Body or official addressed (APPK art. 63)."),
     iin: str = typer.Option("", "--iin", help="Applicant's IIN (12 digits, control digit checked)."),
-    phone: str = typer.Option("", "--phone"),
-    language: str = typer.Option("ru", "--language", help="kk or ru: the answer's language."),
+    phone: str = typer.Option("", "--phone", help="Applicant's phone (personal data: never public, never logged)."),
+    language: str = choice_option("ru", "--language", choice=DOCUMENT_LANGUAGE, help="The answer's language."),
     operator: Optional[list[str]] = typer.Option(None, "--operator", help="Operator (repeat); default: from the text."),
-    service: Optional[list[str]] = typer.Option(
-        None,
-        "--service",
-        help="Service (repeat): mobile_voice, mobile_internet, "
-        "fixed_internet, tv_radio, post; default: from the text.",
-    ),
+    service: Optional[list[str]] = choice_option(None, "--service", choice=COMPLAINT_SERVICE,
+                                                 help="Service (repeat; default: from the text)."),
     kato: Optional[str] = typer.Option(None, "--kato", help="Settlement KATO when known (else matched from --place)."),
     by: str = ByOpt,
     db: str = CasesDbOpt,
@@ -1713,9 +1730,10 @@ def cases_import(
 @cases_app.command("confirm")
 def cases_confirm(
     complaint: str = typer.Argument(..., help="Talon number (QT-YYYY-NNNNNN)."),
-    kato: Optional[str] = typer.Option(None, "--kato"),
-    operator: Optional[list[str]] = typer.Option(None, "--operator"),
-    service: Optional[list[str]] = typer.Option(None, "--service"),
+    kato: Optional[str] = typer.Option(None, "--kato", help="Settlement KATO confirmed by staff."),
+    operator: Optional[list[str]] = typer.Option(None, "--operator", help="Operator confirmed by staff (repeat)."),
+    service: Optional[list[str]] = choice_option(None, "--service", choice=COMPLAINT_SERVICE,
+                                                 help="Service confirmed by staff (repeat)."),
     by: str = ByOpt,
     db: str = CasesDbOpt,
     as_json: bool = JsonOpt,
@@ -1737,7 +1755,7 @@ def cases_confirm(
 
 @cases_app.command("list")
 def cases_list(
-    state: Optional[str] = typer.Option(None, "--state", help="Only cases in this state."),
+    state: Optional[str] = choice_option(None, "--state", choice=CASE_STATE, help="Only cases in this state."),
     complaints_: bool = typer.Option(False, "--complaints", help="List complaints instead of cases."),
     unassigned: bool = typer.Option(False, "--unassigned", help="With --complaints: only those not yet in a case."),
     db: str = CasesDbOpt,
@@ -2006,7 +2024,8 @@ def cases_answer(
     out: Path = typer.Option(
         Path("answers"), "--out", help="Folder; the letter goes to OUT/<talon>/answer_<lang>.pdf/.docx."
     ),
-    lang: Optional[str] = typer.Option(None, "--lang", help="kk or ru (default: the applicant's language)."),
+    lang: Optional[str] = choice_option(None, "--lang", choice=DOCUMENT_LANGUAGE,
+                                        help="Default: the applicant's language."),
     date_: Optional[str] = typer.Option(None, "--date", help="Date of the letter (default: today)."),
     number: Optional[str] = typer.Option(
         None, "--number", help="Outgoing number of the letter (default: ANS-<talon>)."
