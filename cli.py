@@ -1067,7 +1067,8 @@ def coverage_classify(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update)
+        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update,
+                                    keep_samples=bool(out))   # exports' hexagon layer needs sample positions
     written = []
     if out:
         hexes, res = hex_signal(inputs.samples, cl.rules)
