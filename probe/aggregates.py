@@ -39,7 +39,8 @@ _UPSERT_DAYS = (
     "samples = sample_days.samples + excluded.samples, "
     "first_utc = CASE WHEN excluded.first_utc < sample_days.first_utc THEN excluded.first_utc "
     "ELSE sample_days.first_utc END, "
-    "last_utc = CASE WHEN excluded.last_utc > sample_days.last_utc THEN excluded.last_utc ELSE sample_days.last_utc END")
+    "last_utc = CASE WHEN excluded.last_utc > sample_days.last_utc THEN excluded.last_utc "
+    "ELSE sample_days.last_utc END")
 _UPSERT_SIGNAL = (
     f"INSERT INTO sample_signal_days ({', '.join(KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
