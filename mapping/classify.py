@@ -335,7 +335,8 @@ def classify(samples: pd.DataFrame, speedtests: pd.DataFrame, gazetteer: Gazette
 
 # --------------------------------------------------------------------------- from daily aggregates
 DAY_NEEDS = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology", "samples", "first_utc", "last_utc")
-SIGNAL_NEEDS = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology", "metric", "bin_dbm", "samples",
+#: the signal bins may come summed over the period's days (no ``day`` column: the caller limited them)
+SIGNAL_NEEDS = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm", "samples",
                 "sum_dbm", "max_dbm")
 #: signal statistics of the results: column stem -> (metric, technology it is limited to or None)
 SIGNAL_STATS = {"rsrp": ("rsrp_dbm", None), "rscp": ("rscp_dbm", None), "rssi": ("rssi_dbm", "GSM")}
@@ -389,11 +390,11 @@ def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) 
                           "tech": tech.to_numpy(), "level": level, "no_service": no_service,
                           "n": d["samples"].to_numpy(dtype=np.int64),
                           "first": d["first_utc"].to_numpy(), "last": d["last_utc"].to_numpy()})
-    key = ["kato", "operator", "day", "status", "tech"]
+    key = ["kato", "operator", "status", "tech"]
     s = signal[~signal["status"].isin(rules.mobile.ignore_status) & signal["kato"].notna()
                & signal["operator_mcc"].notna() & signal["operator_mnc"].notna()]
     sig = pd.DataFrame({"kato": s["kato"].astype(str).to_numpy(), "operator": _op_code(s).astype(str).to_numpy(),
-                        "day": s["day"].astype(str).to_numpy(), "status": s["status"].astype(str).to_numpy(),
+                        "status": s["status"].astype(str).to_numpy(),
                         "tech": s["technology"].astype(str).to_numpy(), "metric": s["metric"].astype(str).to_numpy(),
                         "bin_dbm": s["bin_dbm"].to_numpy(dtype=np.int64), "samples": s["samples"].to_numpy(dtype=np.int64),
                         "sum_dbm": s["sum_dbm"].to_numpy(dtype=float), "max_dbm": s["max_dbm"].to_numpy(dtype=float)})
@@ -403,8 +404,6 @@ def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) 
             weak |= ((sig["tech"] == name) & (sig["metric"] == rule.metric)
                      & (sig["bin_dbm"] < rule.coverage_min_dbm)).to_numpy()
     weak_n = sig[weak].groupby(key, sort=False)["samples"].sum().rename("weak")
-    frame = frame.merge(weak_n, left_on=key, right_index=True, how="left")
-    frame["weak"] = frame["weak"].fillna(0).astype(np.int64).where(frame["level"] > 0, 0)
     g = frame.groupby(["kato", "operator"], sort=True)
     out = pd.DataFrame({"samples": g["n"].sum(),
                         "samples_no_service": frame["n"].where(frame["no_service"], 0).groupby(
@@ -417,8 +416,10 @@ def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) 
         st = _bin_medians(part, out.index)
         out[f"best_{stem}_dbm"], out[f"median_{stem}_dbm"] = st["best"].to_numpy(), st["median"].to_numpy()
     top = max(rules.mobile.levels.values())
-    per_level = pd.concat([frame.assign(n=frame["n"] - frame["weak"]),
-                           frame.assign(level=0, n=frame["weak"])])
+    cells = frame.groupby(key, sort=False).agg(n=("n", "sum"), level=("level", "first")).reset_index()
+    cells = cells.merge(weak_n, left_on=key, right_index=True, how="left")
+    cells["weak"] = cells["weak"].fillna(0).astype(np.int64).where(cells["level"] > 0, 0)
+    per_level = pd.concat([cells.assign(n=cells["n"] - cells["weak"]), cells.assign(level=0, n=cells["weak"])])
     counts = per_level.groupby(["kato", "operator", "level"])["n"].sum().unstack("level", fill_value=0)
     counts = counts.reindex(columns=range(top + 1), fill_value=0).reindex(out.index, fill_value=0)
     techs = frame.groupby(["kato", "operator", "tech"], sort=True)["n"].sum().reset_index()
@@ -442,7 +443,8 @@ def classify_daily(days: pd.DataFrame, signal: pd.DataFrame, speedtests: pd.Data
     _check_whole_dbm(rules)
     first, last = str(period.start.date()), str((period.end - timedelta(days=1)).date())
     days = days[(days["day"] >= first) & (days["day"] <= last)] if len(days) else days
-    signal = signal[(signal["day"] >= first) & (signal["day"] <= last)] if len(signal) else signal
+    if "day" in signal.columns and len(signal):
+        signal = signal[(signal["day"] >= first) & (signal["day"] <= last)]
     speedtests = _in_period(speedtests, period)
     if operators:
         days = days[_op_code(days).isin(operators).fillna(False)] if len(days) else days

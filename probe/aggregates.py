@@ -121,4 +121,21 @@ class DailyAggregates:
             tx.executemany(sql, rows)
 
 
-__all__ = ["DailyAggregates", "METRICS", "KEY"]
+def rebuild(store) -> dict[str, int]:
+    """Recompute both tables from the samples in one transaction of ``store`` (a :class:`qamtu.store.Store`
+    or :class:`~qamtu.probe.store.SampleStore`): what ``qamtu db aggregate`` runs after samples were
+    written by other means than recording or pushing (bulk loads, a restored dump). The SQL is the
+    backfill of migration 3 itself, so a rebuild equals an upgrade. Returns the row counts."""
+    from .schema import MIGRATIONS
+
+    backfill = [sql for sql in MIGRATIONS[2].statements(store.engine) if sql.lstrip().upper().startswith("INSERT")]
+    with store.transaction("rebuilding the daily sample aggregates") as tx:
+        tx.execute("DELETE FROM sample_signal_days")
+        tx.execute("DELETE FROM sample_days")
+        for sql in backfill:
+            tx.execute(sql)
+    return {"sample_days": int(store.scalar("SELECT COUNT(*) FROM sample_days")),
+            "sample_signal_days": int(store.scalar("SELECT COUNT(*) FROM sample_signal_days"))}
+
+
+__all__ = ["DailyAggregates", "METRICS", "KEY", "rebuild"]

@@ -275,6 +275,9 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
 
 
 _AGG_KEY = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology")
+_SIGNAL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm")
+_SIGNAL_SUM = (f"SELECT {', '.join(_SIGNAL_KEY)}, SUM(samples), SUM(sum_dbm), MAX(max_dbm) FROM sample_signal_days "
+               f"WHERE {{where}} GROUP BY {', '.join(_SIGNAL_KEY)}")
 
 
 def _synthetic_sessions(store: SampleStore) -> int:
@@ -284,12 +287,12 @@ def _synthetic_sessions(store: SampleStore) -> int:
 
 
 def _aggregate_frame(store: SampleStore, table: str, columns: tuple[str, ...], first: str, last: str,
-                     pairs: list[tuple[str, str]] | None) -> pd.DataFrame:
+                     pairs: list[tuple[str, str]] | None, sql: str | None = None) -> pd.DataFrame:
     where, params = "day >= ? AND day <= ?", [first, last]
     if pairs:
         where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
         params += [x for p in pairs for x in p]
-    rows = store.rows(f"SELECT {', '.join(columns)} FROM {table} WHERE {where}", params)
+    rows = store.rows((sql or f"SELECT {', '.join(columns)} FROM {table} WHERE {{where}}").format(where=where), params)
     df = pd.DataFrame.from_records(rows, columns=list(columns))
     for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
         df[c] = df[c].astype(object).where(df[c] != "", None)
@@ -308,8 +311,9 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     first, last = str(per.start.date()), str((per.end - pd.Timedelta(days=1)).date())
     pairs = [parse_operator(op) for op in codes] if codes else None
     days = _aggregate_frame(store, "sample_days", (*_AGG_KEY, "samples", "first_utc", "last_utc"), first, last, pairs)
+    # the bins of the period's days are summed by the database: the classification needs no day of a bin
     signal = _aggregate_frame(store, "sample_signal_days",
-                              (*_AGG_KEY, "metric", "bin_dbm", "samples", "sum_dbm", "max_dbm"), first, last, pairs)
+                              (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"), first, last, pairs, _SIGNAL_SUM)
     where = "time_utc >= ? AND time_utc < ?"
     params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     if pairs:
