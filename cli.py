@@ -573,7 +573,8 @@ def db_aggregate(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(counts)
     else:
-        console.print(f"sample_days: {counts['sample_days']} rows, sample_signal_days: {counts['sample_signal_days']} rows")
+        console.print(f"sample_days: {counts['sample_days']} rows, "
+                      f"sample_signal_days: {counts['sample_signal_days']} rows")
 
 
 # --------------------------------------------------------------------------- probe
