@@ -334,7 +334,8 @@ def classify(samples: pd.DataFrame, speedtests: pd.DataFrame, gazetteer: Gazette
 
 
 # --------------------------------------------------------------------------- from daily aggregates
-DAY_NEEDS = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology", "samples", "first_utc", "last_utc")
+#: ``day`` may be left out when the caller summed the period's days and gives ``day_counts`` instead
+DAY_NEEDS = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "samples", "first_utc", "last_utc")
 #: the signal bins may come summed over the period's days (no ``day`` column: the caller limited them)
 SIGNAL_NEEDS = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm", "samples",
                 "sum_dbm", "max_dbm")
@@ -373,9 +374,22 @@ def _bin_medians(sig: pd.DataFrame, index: pd.MultiIndex) -> pd.DataFrame:
     return out.reindex(index)
 
 
-def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+def _day_counts(day_counts: pd.DataFrame | None, index: pd.Series) -> pd.Series:
+    if day_counts is None:
+        raise ClassificationError("daily samples frame: no 'day' column and no day counts given")
+    c = day_counts.dropna(subset=["kato", "operator_mcc", "operator_mnc"])
+    by = pd.Series(c["days"].to_numpy(dtype=np.int64),
+                   index=pd.MultiIndex.from_arrays([c["kato"].astype(str), _op_code(c).astype(str)],
+                                                   names=["kato", "operator"]))
+    return by.groupby(level=[0, 1]).sum().reindex(index.index, fill_value=0)
+
+
+def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet,
+                      day_counts: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`_sample_groups` from daily aggregates (already limited to the period, the known
-    settlements and the operators asked for)."""
+    settlements and the operators asked for). Without a ``day`` column in ``days``, ``day_counts``
+    (kato, operator_mcc, operator_mnc, days: distinct days of samples not in the rule set's ignored
+    statuses) gives the days."""
     keep = ~days["status"].isin(rules.mobile.ignore_status) & days["kato"].notna() \
         & days["operator_mcc"].notna() & days["operator_mnc"].notna()
     d = days[keep]
@@ -386,7 +400,8 @@ def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) 
     level = np.nan_to_num(np.asarray(tech.map(rules.mobile.levels), dtype=float), nan=0.0).astype(np.int8)
     level[no_service] = 0
     frame = pd.DataFrame({"kato": d["kato"].astype(str).to_numpy(), "operator": _op_code(d).astype(str).to_numpy(),
-                          "day": d["day"].astype(str).to_numpy(), "status": d["status"].astype(str).to_numpy(),
+                          "day": d["day"].astype(str).to_numpy() if "day" in d.columns else "",
+                          "status": d["status"].astype(str).to_numpy(),
                           "tech": tech.to_numpy(), "level": level, "no_service": no_service,
                           "n": d["samples"].to_numpy(dtype=np.int64),
                           "first": d["first_utc"].to_numpy(), "last": d["last_utc"].to_numpy()})
@@ -408,7 +423,7 @@ def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) 
     out = pd.DataFrame({"samples": g["n"].sum(),
                         "samples_no_service": frame["n"].where(frame["no_service"], 0).groupby(
                             [frame["kato"], frame["operator"]]).sum(),
-                        "days": g["day"].nunique(),
+                        "days": g["day"].nunique() if "day" in d.columns else _day_counts(day_counts, g.size()),
                         "first_utc": pd.to_datetime(g["first"].min().str.slice(0, 26)),
                         "last_utc": pd.to_datetime(g["last"].max().str.slice(0, 26))})
     for stem, (metric, only) in SIGNAL_STATS.items():
@@ -428,7 +443,7 @@ def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet) 
 
 def classify_daily(days: pd.DataFrame, signal: pd.DataFrame, speedtests: pd.DataFrame, gazetteer: Gazetteer,
                    rules: RuleSet, period: Period, *, operators: list[str] | None = None,
-                   populated_only: bool = True) -> Classification:
+                   populated_only: bool = True, day_counts: pd.DataFrame | None = None) -> Classification:
     """:func:`classify` from the probe's daily sample aggregates instead of the samples: the same result
     (medians within the 1 dB bin for readings that are not whole dBm; see :mod:`qamtu.probe.aggregates`).
 
@@ -442,7 +457,8 @@ def classify_daily(days: pd.DataFrame, signal: pd.DataFrame, speedtests: pd.Data
     _check_columns(speedtests, SPEEDTEST_NEEDS, "speed tests")
     _check_whole_dbm(rules)
     first, last = str(period.start.date()), str((period.end - timedelta(days=1)).date())
-    days = days[(days["day"] >= first) & (days["day"] <= last)] if len(days) else days
+    if "day" in days.columns and len(days):
+        days = days[(days["day"] >= first) & (days["day"] <= last)]
     if "day" in signal.columns and len(signal):
         signal = signal[(signal["day"] >= first) & (signal["day"] <= last)]
     speedtests = _in_period(speedtests, period)
@@ -461,7 +477,9 @@ def classify_daily(days: pd.DataFrame, signal: pd.DataFrame, speedtests: pd.Data
         signal = signal[signal["kato"].isin(known)]
     if len(speedtests):
         speedtests = speedtests[speedtests["kato"].isin(known)]
-    sg = _aggregate_groups(days, signal, rules) if len(days) else pd.DataFrame()
+    if operators and day_counts is not None and len(day_counts):
+        day_counts = day_counts[_op_code(day_counts).isin(operators).fillna(False)]
+    sg = _aggregate_groups(days, signal, rules, day_counts) if len(days) else pd.DataFrame()
     return _finish(sg, _speedtest_groups(speedtests, rules), gazetteer, rules, period, operators, populated_only, counts)
 
 

@@ -62,6 +62,7 @@ class CoverageInputs:
     #: rows of the daily aggregates read (``sample_days``, ``sample_signal_days``), when classified from them
     days: pd.DataFrame | None = None
     signal: pd.DataFrame | None = None
+    day_counts: pd.DataFrame | None = None
 
 
 # Columns sent by SQLite as small integers instead of text (fewer, cheaper Python objects: the
@@ -274,7 +275,9 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
     return CoverageInputs(samples, tests, rules, per, codes, int(synthetic))
 
 
-_AGG_KEY = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology")
+_CELL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology")
+_CELL_SUM = (f"SELECT {', '.join(_CELL_KEY)}, SUM(samples), MIN(first_utc), MAX(last_utc) FROM sample_days "
+             f"WHERE {{where}} GROUP BY {', '.join(_CELL_KEY)}")
 _SIGNAL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm")
 _SIGNAL_SUM = (f"SELECT {', '.join(_SIGNAL_KEY)}, SUM(samples), SUM(sum_dbm), MAX(max_dbm) FROM sample_signal_days "
                f"WHERE {{where}} GROUP BY {', '.join(_SIGNAL_KEY)}")
@@ -287,12 +290,13 @@ def _synthetic_sessions(store: SampleStore) -> int:
 
 
 def _aggregate_frame(store: SampleStore, table: str, columns: tuple[str, ...], first: str, last: str,
-                     pairs: list[tuple[str, str]] | None, sql: str | None = None) -> pd.DataFrame:
+                     pairs: list[tuple[str, str]] | None, sql: str | None = None, extra: list | None = None) -> pd.DataFrame:
     where, params = "day >= ? AND day <= ?", [first, last]
     if pairs:
         where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
         params += [x for p in pairs for x in p]
-    rows = store.rows((sql or f"SELECT {', '.join(columns)} FROM {table} WHERE {{where}}").format(where=where), params)
+    rows = store.rows((sql or f"SELECT {', '.join(columns)} FROM {table} WHERE {{where}}").format(where=where),
+                      [*params, *(extra or [])])
     df = pd.DataFrame.from_records(rows, columns=list(columns))
     for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
         df[c] = df[c].astype(object).where(df[c] != "", None)
@@ -310,7 +314,16 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     per = parse_period(period, rules, _latest(store))
     first, last = str(per.start.date()), str((per.end - pd.Timedelta(days=1)).date())
     pairs = [parse_operator(op) for op in codes] if codes else None
-    days = _aggregate_frame(store, "sample_days", (*_AGG_KEY, "samples", "first_utc", "last_utc"), first, last, pairs)
+    # the database sums the period's days: one row per settlement x operator x status x technology,
+    # and the distinct days of samples the rule set does not ignore
+    days = _aggregate_frame(store, "sample_days", (*_CELL_KEY, "samples", "first_utc", "last_utc"), first, last, pairs,
+                            _CELL_SUM)
+    ignored = list(rules.mobile.ignore_status)
+    not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
+    day_counts = _aggregate_frame(store, "sample_days", ("kato", "operator_mcc", "operator_mnc", "days"), first, last,
+                                  pairs, "SELECT kato, operator_mcc, operator_mnc, COUNT(DISTINCT day) FROM sample_days "
+                                  "WHERE {where}" + not_ignored.replace("{", "{{") + " GROUP BY kato, operator_mcc, operator_mnc",
+                                  extra=ignored)
     # the bins of the period's days are summed by the database: the classification needs no day of a bin
     signal = _aggregate_frame(store, "sample_signal_days",
                               (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"), first, last, pairs, _SIGNAL_SUM)
@@ -328,7 +341,8 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     for c in ("valid", "consumer_comparable_only"):
         tests[c] = tests[c].fillna(0).astype(bool)
     samples = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SAMPLE_READ}})
-    return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal)
+    return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal,
+                          day_counts=day_counts)
 
 
 def classify_store(db: Path | str | SampleStore, *, period: str | None = None, operators: list[str] | None = None,
@@ -356,7 +370,7 @@ def classify_store(db: Path | str | SampleStore, *, period: str | None = None, o
         cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
     else:
         cl = classify_daily(inputs.days, inputs.signal, inputs.speedtests, g, rules, inputs.period,
-                            operators=inputs.operators)
+                            operators=inputs.operators, day_counts=inputs.day_counts)
     if not keep_samples:
         inputs.speedtests = inputs.speedtests.iloc[:0]
     return cl, inputs
