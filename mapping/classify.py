@@ -626,6 +626,20 @@ def _rollup_counts(rows: pd.DataFrame, total: int) -> dict[str, int]:
             "internet_meets_standard": int((judged_i & (rows["internet_status"] == "meets_standard")).sum())}
 
 
+def _rollup_by_district(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_rollup_counts` for every district at once (without settlements/unmeasured)."""
+    judged_m = rows["measured"] & rows["mobile_judged"]
+    judged_i = rows["measured"] & rows["internet_judged"]
+    f = pd.DataFrame({"measured": rows["measured"].astype(bool), "judged": judged_m.astype(bool),
+                      "thin_data": (rows["measured"] & ~rows["mobile_judged"]).astype(bool),
+                      "without_mobile": (judged_m & (rows["mobile_level"] == 0)).astype(bool),
+                      "only_2g": (judged_m & (rows["mobile_level"] == 1)).astype(bool),
+                      "without_internet": (judged_i & (rows["internet_status"] == "none")).astype(bool),
+                      "internet_below_standard": (judged_i & (rows["internet_status"] == "below_standard")).astype(bool),
+                      "internet_meets_standard": (judged_i & (rows["internet_status"] == "meets_standard")).astype(bool)})
+    return f.groupby(rows["district_kato"].to_numpy()).sum()
+
+
 def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: Gazetteer, operators: list[str],
                     populated_only: bool = True) -> pd.DataFrame:
     """Per district (and the region) and per scope (each operator, then ``all`` = best of operators):
@@ -648,11 +662,17 @@ def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: G
     scopes.append(("all", allrows))
     names = {s.district_kato: (s.district_name_kk, s.district_name_ru) for s in gazetteer}
     out = []
+    totals = base["district_kato"].value_counts()
     for scope, rows in scopes:
+        per = _rollup_by_district(rows)     # one grouping, not one filter per district
         for dk in sorted(names):
-            part = rows[rows["district_kato"] == dk]
+            got = per.loc[dk].to_dict() if dk in per.index else dict.fromkeys(per.columns, 0)
+            total = int(totals.get(dk, 0))
+            counts = {"settlements": total, **{k: int(got[k]) for k in ("measured", "judged", "thin_data")},
+                      "unmeasured": total - int(got["measured"]),
+                      **{k: int(got[k]) for k in ROLLUP_COLUMNS[5:]}}
             out.append({"district_kato": dk, "district_name_kk": names[dk][0], "district_name_ru": names[dk][1],
-                        "scope": scope, **_rollup_counts(part, int((base["district_kato"] == dk).sum()))})
+                        "scope": scope, **counts})
         out.append({"district_kato": "610000000", "district_name_kk": "Облыс бойынша барлығы",
                     "district_name_ru": "Итого по области", "scope": scope, **_rollup_counts(rows, len(base))})
     df = pd.DataFrame(out)
