@@ -216,3 +216,24 @@ def test_postgresql_classifies_from_aggregates_like_sqlite(recorded, cluster, ga
     lite, _ = classify_store(recorded, gazetteer=gazetteer)
     assert len(inputs.samples) == 0
     _compare(pg, lite)
+
+
+def test_db_aggregate_command_rebuilds_what_a_bulk_load_left_out(recorded, tmp_path):
+    import json
+    import shutil
+
+    from conftest import run_qamtu
+
+    copy = tmp_path / "bulk.db"
+    shutil.copy(recorded, copy)
+    with Store(copy) as st:
+        want = _tables(st)
+        st.execute("DELETE FROM sample_signal_days")
+        st.execute("DELETE FROM sample_days")      # as if the samples had been bulk-loaded
+        assert st.scalar("SELECT COUNT(*) FROM sample_days") == 0
+    out = run_qamtu("db", "aggregate", "--db", str(copy), "--json")
+    assert json.loads(out.stdout) == {"sample_days": len(want[0]), "sample_signal_days": len(want[1])}
+    with Store(copy) as st:
+        _assert_same_aggregates(_tables(st), want)
+    missing = run_qamtu("db", "aggregate", "--db", str(tmp_path / "none.db"), check=False)
+    assert missing.returncode == 1 and "no such store" in missing.stderr + missing.stdout
