@@ -602,6 +602,24 @@ def db_push(
         raise typer.Exit(1)
 
 
+@db_app.command("aggregate")
+def db_aggregate(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
+    """Recompute the daily sample aggregates from the samples (after a bulk load or a restored dump).
+
+    Recording and pushing keep them current, and an upgrade fills them; this is the same SQL."""
+    from .probe.aggregates import rebuild
+    from .probe.store import SampleStore
+    from .store import open_store
+
+    with SampleStore(open_store(db)) as store:   # must exist; opened for writing
+        counts = rebuild(store)
+    if as_json:
+        emit_json(counts)
+    else:
+        console.print(f"sample_days: {counts['sample_days']} rows, "
+                      f"sample_signal_days: {counts['sample_signal_days']} rows")
+
+
 # --------------------------------------------------------------------------- probe
 @app.command("probe")
 def probe_cmd(
@@ -1115,7 +1133,8 @@ def coverage_classify(
     bar, update = _coverage_progress(as_json)
     with bar:
         cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update,
-                                    gazetteer=_gazetteer(None, region))
+                                    gazetteer=_gazetteer(None, region),
+                                    keep_samples=bool(out))   # exports' hexagon layer needs sample positions
     written = []
     if out:
         hexes, res = hex_signal(inputs.samples, cl.rules)

@@ -75,6 +75,10 @@ def build_samples(path: Path, n: int, g: Gazetteer) -> int:
                        "FROM samples WHERE record_id NOT LIKE '%~%' ORDER BY record_id LIMIT ?",
                        (suffix, k * 10_000_000, take))
             have += take
+    # the copies bypass the writer: recompute the daily aggregates the pages classify from (`qamtu db aggregate`)
+    from qamtu.probe.aggregates import rebuild
+
+    rebuild(store)
     total = store.scalar("SELECT COUNT(*) FROM samples")
     store.close()
     return int(total)

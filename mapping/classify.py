@@ -224,6 +224,15 @@ def _sample_groups(samples: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
                 best_rssi_dbm=("rssi", "max"), median_rssi_dbm=("rssi", "median"))
     counts = frame.groupby(["kato", "operator", "level"], observed=True).size().unstack("level", fill_value=0)
     counts = counts.reindex(columns=range(top + 1), fill_value=0).reindex(out.index, fill_value=0)
+    techs = frame.groupby(["kato", "operator", "tech"], observed=True).size().rename("n").reset_index()
+    return _level_columns(out, counts, techs, rules)
+
+
+def _level_columns(out: pd.DataFrame, counts: pd.DataFrame, techs: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
+    """Add the mobile level, its share, the share at each level and the technologies seen (most
+    samples first) to ``out`` (per kato x operator, with ``samples``), from ``counts`` (samples per
+    level 0..top, same index) and ``techs`` (kato, operator, tech, n)."""
+    top = max(rules.mobile.levels.values())
     at_least = counts.to_numpy()[:, ::-1].cumsum(axis=1)[:, ::-1] / out["samples"].to_numpy()[:, None]
     reached = at_least >= rules.mobile.min_share - 1e-12
     mobile_level = (reached * np.arange(top + 1)).max(axis=1)
@@ -232,7 +241,6 @@ def _sample_groups(samples: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     for lv in range(top + 1):
         out[f"share_{rules.status_name(lv)}_or_better" if lv else "share_no_coverage"] = \
             at_least[:, lv] if lv else counts[0].to_numpy() / out["samples"].to_numpy()
-    techs = frame.groupby(["kato", "operator", "tech"], observed=True).size().rename("n").reset_index()
     techs = techs[techs["n"] > 0].sort_values(["kato", "operator", "n"], ascending=[True, True, False])
     out["technologies"] = techs.groupby(["kato", "operator"], observed=True)["tech"].agg(
         lambda x: ", ".join(str(v) for v in x)).reindex(out.index)
@@ -322,6 +330,161 @@ def classify(samples: pd.DataFrame, speedtests: pd.DataFrame, gazetteer: Gazette
     if len(speedtests):
         speedtests = speedtests[speedtests["kato"].isin(known)]
     sg, tg = _sample_groups(samples, rules), _speedtest_groups(speedtests, rules)
+    return _finish(sg, tg, gazetteer, rules, period, operators, populated_only, counts)
+
+
+# --------------------------------------------------------------------------- from daily aggregates
+#: ``day`` may be left out when the caller summed the period's days and gives ``day_counts`` instead
+DAY_NEEDS = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "samples", "first_utc", "last_utc")
+#: the signal bins may come summed over the period's days (no ``day`` column: the caller limited them)
+SIGNAL_NEEDS = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm", "samples",
+                "sum_dbm", "max_dbm")
+#: signal statistics of the results: column stem -> (metric, technology it is limited to or None)
+SIGNAL_STATS = {"rsrp": ("rsrp_dbm", None), "rscp": ("rscp_dbm", None), "rssi": ("rssi_dbm", "GSM")}
+
+
+def _check_whole_dbm(rules: RuleSet) -> None:
+    for name, rule in rules.mobile.signal.items():
+        if rule.coverage_min_dbm is not None and float(rule.coverage_min_dbm) != int(rule.coverage_min_dbm):
+            raise ClassificationError(
+                f"rule set {rules.version}: [mobile.signal.{name}] coverage_min_dbm {rule.coverage_min_dbm} is not a "
+                "whole dBm; the daily aggregates hold 1 dB bins (give a whole number, or classify from samples)")
+
+
+def _bin_medians(sig: pd.DataFrame, index: pd.MultiIndex) -> pd.DataFrame:
+    """Median and best value per kato x operator from 1 dB bins (kato, operator, bin_dbm, samples,
+    sum_dbm, max_dbm): the best is exact; a bin's mean stands for its values in the median (exact
+    when a bin holds one distinct value, as whole-dBm readings do)."""
+    if not len(sig):
+        return pd.DataFrame({"best": np.nan, "median": np.nan}, index=index)
+    h = sig.groupby(["kato", "operator", "bin_dbm"], observed=True, sort=True).agg(
+        n=("samples", "sum"), total=("sum_dbm", "sum"), best=("max_dbm", "max")).reset_index()
+    grp = h.groupby(["kato", "operator"], observed=True, sort=False)
+    cum = grp["n"].cumsum().to_numpy()
+    n = grp["n"].transform("sum").to_numpy()
+    before = cum - h["n"].to_numpy()
+    mean = (h["total"] / h["n"]).to_numpy()
+    lo, hi = (n - 1) // 2, n // 2
+    at_lo = (before <= lo) & (lo < cum)
+    at_hi = (before <= hi) & (hi < cum)
+    key = ["kato", "operator"]
+    lo_v = h.loc[at_lo, key].assign(v=mean[at_lo]).set_index(key)["v"]
+    hi_v = h.loc[at_hi, key].assign(v=mean[at_hi]).set_index(key)["v"]
+    out = pd.DataFrame({"best": grp["best"].max(), "median": (lo_v + hi_v) / 2})
+    return out.reindex(index)
+
+
+def _day_counts(day_counts: pd.DataFrame | None, index: pd.Series) -> pd.Series:
+    if day_counts is None:
+        raise ClassificationError("daily samples frame: no 'day' column and no day counts given")
+    c = day_counts.dropna(subset=["kato", "operator_mcc", "operator_mnc"])
+    by = pd.Series(c["days"].to_numpy(dtype=np.int64),
+                   index=pd.MultiIndex.from_arrays([c["kato"].astype(str), _op_code(c).astype(str)],
+                                                   names=["kato", "operator"]))
+    return by.groupby(level=[0, 1]).sum().reindex(index.index, fill_value=0)
+
+
+def _aggregate_groups(days: pd.DataFrame, signal: pd.DataFrame, rules: RuleSet,
+                      day_counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`_sample_groups` from daily aggregates (already limited to the period, the known
+    settlements and the operators asked for). Without a ``day`` column in ``days``, ``day_counts``
+    (kato, operator_mcc, operator_mnc, days: distinct days of samples not in the rule set's ignored
+    statuses) gives the days."""
+    keep = ~days["status"].isin(rules.mobile.ignore_status) & days["kato"].notna() \
+        & days["operator_mcc"].notna() & days["operator_mnc"].notna()
+    d = days[keep]
+    if not len(d):
+        return pd.DataFrame()
+    tech = d["technology"].astype(str)
+    no_service = ((d["status"] == "no_service") | (tech == "none")).to_numpy()
+    level = np.nan_to_num(np.asarray(tech.map(rules.mobile.levels), dtype=float), nan=0.0).astype(np.int8)
+    level[no_service] = 0
+    frame = pd.DataFrame({"kato": d["kato"].astype(str).to_numpy(), "operator": _op_code(d).astype(str).to_numpy(),
+                          "day": d["day"].astype(str).to_numpy() if "day" in d.columns else "",
+                          "status": d["status"].astype(str).to_numpy(),
+                          "tech": tech.to_numpy(), "level": level, "no_service": no_service,
+                          "n": d["samples"].to_numpy(dtype=np.int64),
+                          "first": d["first_utc"].to_numpy(), "last": d["last_utc"].to_numpy()})
+    key = ["kato", "operator", "status", "tech"]
+    s = signal[~signal["status"].isin(rules.mobile.ignore_status) & signal["kato"].notna()
+               & signal["operator_mcc"].notna() & signal["operator_mnc"].notna()]
+    sig = pd.DataFrame({"kato": s["kato"].astype(str).to_numpy(), "operator": _op_code(s).astype(str).to_numpy(),
+                        "status": s["status"].astype(str).to_numpy(),
+                        "tech": s["technology"].astype(str).to_numpy(), "metric": s["metric"].astype(str).to_numpy(),
+                        "bin_dbm": s["bin_dbm"].to_numpy(dtype=np.int64), "samples": s["samples"].to_numpy(dtype=np.int64),
+                        "sum_dbm": s["sum_dbm"].to_numpy(dtype=float), "max_dbm": s["max_dbm"].to_numpy(dtype=float)})
+    weak = np.zeros(len(sig), bool)
+    for name, rule in rules.mobile.signal.items():
+        if rule.coverage_min_dbm is not None:   # floor(v) < T exactly when v < T, T whole dBm
+            weak |= ((sig["tech"] == name) & (sig["metric"] == rule.metric)
+                     & (sig["bin_dbm"] < rule.coverage_min_dbm)).to_numpy()
+    weak_n = sig[weak].groupby(key, sort=False)["samples"].sum().rename("weak")
+    g = frame.groupby(["kato", "operator"], sort=True)
+    out = pd.DataFrame({"samples": g["n"].sum(),
+                        "samples_no_service": frame["n"].where(frame["no_service"], 0).groupby(
+                            [frame["kato"], frame["operator"]]).sum(),
+                        "days": g["day"].nunique() if "day" in d.columns else _day_counts(day_counts, g.size()),
+                        "first_utc": pd.to_datetime(g["first"].min().str.slice(0, 26)),
+                        "last_utc": pd.to_datetime(g["last"].max().str.slice(0, 26))})
+    for stem, (metric, only) in SIGNAL_STATS.items():
+        part = sig[(sig["metric"] == metric) & ((sig["tech"] == only) if only else True)]
+        st = _bin_medians(part, out.index)
+        out[f"best_{stem}_dbm"], out[f"median_{stem}_dbm"] = st["best"].to_numpy(), st["median"].to_numpy()
+    top = max(rules.mobile.levels.values())
+    cells = frame.groupby(key, sort=False).agg(n=("n", "sum"), level=("level", "first")).reset_index()
+    cells = cells.merge(weak_n, left_on=key, right_index=True, how="left")
+    cells["weak"] = cells["weak"].fillna(0).astype(np.int64).where(cells["level"] > 0, 0)
+    per_level = pd.concat([cells.assign(n=cells["n"] - cells["weak"]), cells.assign(level=0, n=cells["weak"])])
+    counts = per_level.groupby(["kato", "operator", "level"])["n"].sum().unstack("level", fill_value=0)
+    counts = counts.reindex(columns=range(top + 1), fill_value=0).reindex(out.index, fill_value=0)
+    techs = frame.groupby(["kato", "operator", "tech"], sort=True)["n"].sum().reset_index()
+    return _level_columns(out, counts, techs, rules)
+
+
+def classify_daily(days: pd.DataFrame, signal: pd.DataFrame, speedtests: pd.DataFrame, gazetteer: Gazetteer,
+                   rules: RuleSet, period: Period, *, operators: list[str] | None = None,
+                   populated_only: bool = True, day_counts: pd.DataFrame | None = None) -> Classification:
+    """:func:`classify` from the probe's daily sample aggregates instead of the samples: the same result
+    (medians within the 1 dB bin for readings that are not whole dBm; see :mod:`qamtu.probe.aggregates`).
+
+    ``days`` and ``signal`` are the rows of ``sample_days`` and ``sample_signal_days`` (untagged
+    settlement and unknown operator as missing values, not ``''``) for the days of ``period``;
+    ``speedtests`` as for :func:`classify`."""
+    for df, needs, what in ((days, DAY_NEEDS, "daily samples"), (signal, SIGNAL_NEEDS, "signal bins")):
+        missing = [c for c in needs if c not in df.columns]
+        if missing:
+            raise ClassificationError(f"{what} frame: missing column(s) {', '.join(missing)}")
+    _check_columns(speedtests, SPEEDTEST_NEEDS, "speed tests")
+    _check_whole_dbm(rules)
+    first, last = str(period.start.date()), str((period.end - timedelta(days=1)).date())
+    if "day" in days.columns and len(days):
+        days = days[(days["day"] >= first) & (days["day"] <= last)]
+    if "day" in signal.columns and len(signal):
+        signal = signal[(signal["day"] >= first) & (signal["day"] <= last)]
+    speedtests = _in_period(speedtests, period)
+    if operators:
+        days = days[_op_code(days).isin(operators).fillna(False)] if len(days) else days
+        signal = signal[_op_code(signal).isin(operators).fillna(False)] if len(signal) else signal
+        speedtests = speedtests[_op_code(speedtests).isin(operators).fillna(False)] if len(speedtests) else speedtests
+    known = {s.kato for s in gazetteer}
+    n = days["samples"].astype(np.int64) if len(days) else pd.Series(dtype=np.int64)
+    counts = {"samples_in_period": int(n.sum()), "speedtests_in_period": int(len(speedtests)),
+              "samples_untagged": int(n[days["kato"].isna()].sum()) if len(days) else 0,
+              "samples_unknown_kato": int(n[days["kato"].notna() & ~days["kato"].isin(known)].sum()) if len(days) else 0,
+              "samples_modem_lost": int(n[days["status"].isin(rules.mobile.ignore_status)].sum()) if len(days) else 0}
+    if len(days):
+        days = days[days["kato"].isin(known)]
+        signal = signal[signal["kato"].isin(known)]
+    if len(speedtests):
+        speedtests = speedtests[speedtests["kato"].isin(known)]
+    if operators and day_counts is not None and len(day_counts):
+        day_counts = day_counts[_op_code(day_counts).isin(operators).fillna(False)]
+    sg = _aggregate_groups(days, signal, rules, day_counts) if len(days) else pd.DataFrame()
+    return _finish(sg, _speedtest_groups(speedtests, rules), gazetteer, rules, period, operators, populated_only, counts)
+
+
+def _finish(sg: pd.DataFrame, tg: pd.DataFrame, gazetteer: Gazetteer, rules: RuleSet, period: Period,
+            operators: list[str] | None, populated_only: bool, counts: dict[str, int]) -> Classification:
     by_op = _combine(sg, tg, rules)
     ops = sorted(set(by_op["operator"])) if len(by_op) else []
     if operators:
@@ -463,6 +626,20 @@ def _rollup_counts(rows: pd.DataFrame, total: int) -> dict[str, int]:
             "internet_meets_standard": int((judged_i & (rows["internet_status"] == "meets_standard")).sum())}
 
 
+def _rollup_by_district(rows: pd.DataFrame) -> pd.DataFrame:
+    """:func:`_rollup_counts` for every district at once (without settlements/unmeasured)."""
+    judged_m = rows["measured"] & rows["mobile_judged"]
+    judged_i = rows["measured"] & rows["internet_judged"]
+    f = pd.DataFrame({"measured": rows["measured"].astype(bool), "judged": judged_m.astype(bool),
+                      "thin_data": (rows["measured"] & ~rows["mobile_judged"]).astype(bool),
+                      "without_mobile": (judged_m & (rows["mobile_level"] == 0)).astype(bool),
+                      "only_2g": (judged_m & (rows["mobile_level"] == 1)).astype(bool),
+                      "without_internet": (judged_i & (rows["internet_status"] == "none")).astype(bool),
+                      "internet_below_standard": (judged_i & (rows["internet_status"] == "below_standard")).astype(bool),
+                      "internet_meets_standard": (judged_i & (rows["internet_status"] == "meets_standard")).astype(bool)})
+    return f.groupby(rows["district_kato"].to_numpy()).sum()
+
+
 def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: Gazetteer, operators: list[str],
                     populated_only: bool = True) -> pd.DataFrame:
     """Per district (and the region) and per scope (each operator, then ``all`` = best of operators):
@@ -486,14 +663,20 @@ def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: G
     names = {s.district_kato: (s.district_name_kk, s.district_name_ru) for s in gazetteer}
     region_of = {s.district_kato: s.region_kato for s in gazetteer}
     out = []
+    totals = base["district_kato"].value_counts()
     for scope, rows in scopes:
+        per = _rollup_by_district(rows)     # one grouping, not one filter per district
         for rk, (rkk, rru) in gazetteer.regions.items():
             units = sorted(k for k in names if region_of[k] == rk)
             for dk in units:
-                part = rows[rows["district_kato"] == dk]
+                got = per.loc[dk].to_dict() if dk in per.index else dict.fromkeys(per.columns, 0)
+                total = int(totals.get(dk, 0))
+                counts = {"settlements": total, **{k: int(got[k]) for k in ("measured", "judged", "thin_data")},
+                          "unmeasured": total - int(got["measured"]),
+                          **{k: int(got[k]) for k in ROLLUP_COLUMNS[5:]}}
                 out.append({"level": "district", "region_kato": rk, "district_kato": dk,
                             "district_name_kk": names[dk][0], "district_name_ru": names[dk][1], "scope": scope,
-                            **_rollup_counts(part, int((base["district_kato"] == dk).sum()))})
+                            **counts})
             in_region = base["district_kato"].isin(units)
             out.append({"level": "region", "region_kato": rk, "district_kato": rk,
                         "district_name_kk": REGION_TOTAL_KK.format(rkk),

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterator, Optional
 from ..store import Store as BaseStore
 from ..store import StoreError, UniqueViolation, ValueRejected, open_store
 from ..store.chain import GENESIS, record_hash
+from .aggregates import DailyAggregates
 from .samples import projection_notes
 from .schema import PROJECTIONS
 from .store import CHECKED_COLUMNS, SampleStore, projection, sample_store
@@ -264,7 +265,21 @@ def _insert_batch(target: SampleStore, rows: list[tuple], projections: Optional[
         for table, (cols, values) in projections.items():
             tx.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                            [v for v in values if v[0] in ids])
+        _aggregate(tx, projections, ids)
     return ids
+
+
+def _aggregate(tx, projections: dict, ids: Optional[set[str]] = None) -> None:
+    """Add the samples of ``projections`` (only those in ``ids`` when given) to the daily aggregates,
+    in the batch's transaction ``tx`` (one upsert per aggregate table)."""
+    if "samples" not in projections:
+        return
+    cols, values = projections["samples"]
+    agg = DailyAggregates()
+    for v in values:
+        if ids is None or v[0] in ids:
+            agg.add(v[3], dict(zip(cols, v)))
+    agg.write(tx)
 
 
 def _projection_rows(rows: list[tuple],
@@ -308,6 +323,7 @@ def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) 
                 tx.copy("records", RECORD_COLUMNS, rows, record_types)
                 for table, (cols, values) in projections.items():
                     tx.copy(table, cols, values, table_types[table])
+                _aggregate(tx, projections)
             return {r[0] for r in rows}
         except UniqueViolation:
             break
@@ -322,6 +338,7 @@ def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) 
                                           "ON CONFLICT DO NOTHING RETURNING record_id")}
         for table, (cols, values) in projections.items():
             tx.copy(table, cols, [v for v in values if v[0] in inserted])
+        _aggregate(tx, projections, inserted)
     return inserted
 
 

@@ -15,6 +15,8 @@ Migrations (``legacy`` = the schema version qamtu 0.1.0 released them as):
    ``geom`` columns generated from lon/lat, GIST indexes and lz4 payload compression (legacy 1).
 2. PostgreSQL only: each foreign key of migration 1 becomes statement-level triggers that check
    all rows of a statement (one COPY) with one query, SQLSTATE 23503 as before (legacy 4).
+3. Daily aggregates ``sample_days`` and ``sample_signal_days`` (see :mod:`qamtu.probe.aggregates`),
+   filled from the samples already there; kept current by every transaction that adds samples.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ MIGRATIONS = [
               name="sessions, hash-chained records and their projections", legacy_version=1),
     Migration(OWNER, 2, _sql(2, "sqlite"), _sql(2, "postgresql"),
               name="references checked once per statement on PostgreSQL", legacy_version=4),
+    Migration(OWNER, 3, _sql(3, "sqlite"), _sql(3, "postgresql"),
+              name="daily aggregates of samples per settlement x operator x day"),
 ]
 
 register_migrations(OWNER, MIGRATIONS)

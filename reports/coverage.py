@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from ..mapping.classify import Classification, ClassificationError, classify, parse_period
+from ..mapping.classify import Classification, ClassificationError, classify, classify_daily, parse_period
 from ..mapping.coverage_map import build_coverage_map
 from ..mapping.exports import export_classification
 from ..mapping.gazetteer import Gazetteer
@@ -59,6 +59,10 @@ class CoverageInputs:
     period: Any
     operators: list[str] | None
     synthetic_sessions: int = 0
+    #: rows of the daily aggregates read (``sample_days``, ``sample_signal_days``), when classified from them
+    days: pd.DataFrame | None = None
+    signal: pd.DataFrame | None = None
+    day_counts: pd.DataFrame | None = None
 
 
 # Columns sent by SQLite as small integers instead of text (fewer, cheaper Python objects: the
@@ -271,16 +275,102 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
     return CoverageInputs(samples, tests, rules, per, codes, int(synthetic))
 
 
+_CELL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology")
+_CELL_SUM = (f"SELECT {', '.join(_CELL_KEY)}, SUM(samples), MIN(first_utc), MAX(last_utc) FROM sample_days "
+             f"WHERE {{where}} GROUP BY {', '.join(_CELL_KEY)}")
+_SIGNAL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm")
+_SIGNAL_SUM = (f"SELECT {', '.join(_SIGNAL_KEY)}, SUM(samples), SUM(sum_dbm), MAX(max_dbm) FROM sample_signal_days "
+               f"WHERE {{where}} GROUP BY {', '.join(_SIGNAL_KEY)}")
+
+
+def _synthetic_sessions(store: SampleStore) -> int:
+    if store.engine == "sqlite":
+        return int(store.scalar(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}"))
+    return sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
+
+
+def _aggregate_frame(store: SampleStore, table: str, columns: tuple[str, ...], first: str, last: str,
+                     pairs: list[tuple[str, str]] | None, sql: str | None = None, extra: list | None = None) -> pd.DataFrame:
+    where, params = "day >= ? AND day <= ?", [first, last]
+    if pairs:
+        where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
+        params += [x for p in pairs for x in p]
+    rows = store.rows((sql or f"SELECT {', '.join(columns)} FROM {table} WHERE {{where}}").format(where=where),
+                      [*params, *(extra or [])])
+    df = pd.DataFrame.from_records(rows, columns=list(columns))
+    for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
+        df[c] = df[c].astype(object).where(df[c] != "", None)
+    return df
+
+
+def read_daily(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
+               rules: RuleSet | None = None) -> CoverageInputs:
+    """The daily sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
+    (default: the rule set's window up to the latest record), the same SQL on both engines; no
+    sample is read."""
+    rules = rules or load_rules()
+    codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
+    store = sample_store(store)
+    per = parse_period(period, rules, _latest(store))
+    first, last = str(per.start.date()), str((per.end - pd.Timedelta(days=1)).date())
+    pairs = [parse_operator(op) for op in codes] if codes else None
+    # the database sums the period's days: one row per settlement x operator x status x technology,
+    # and the distinct days of samples the rule set does not ignore
+    days = _aggregate_frame(store, "sample_days", (*_CELL_KEY, "samples", "first_utc", "last_utc"), first, last, pairs,
+                            _CELL_SUM)
+    ignored = list(rules.mobile.ignore_status)
+    not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
+    day_counts = _aggregate_frame(store, "sample_days", ("kato", "operator_mcc", "operator_mnc", "days"), first, last,
+                                  pairs, "SELECT kato, operator_mcc, operator_mnc, COUNT(DISTINCT day) FROM sample_days "
+                                  "WHERE {where}" + not_ignored.replace("{", "{{") + " GROUP BY kato, operator_mcc, operator_mnc",
+                                  extra=ignored)
+    # the bins of the period's days are summed by the database: the classification needs no day of a bin
+    signal = _aggregate_frame(store, "sample_signal_days",
+                              (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"), first, last, pairs, _SIGNAL_SUM)
+    where = "time_utc >= ? AND time_utc < ?"
+    params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
+    if pairs:
+        where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
+        params += [x for p in pairs for x in p]
+    rows = store.rows(f"SELECT time_utc, {', '.join(SPEEDTEST_READ)} FROM speedtests WHERE {where}", params)
+    tests = pd.DataFrame.from_records(rows, columns=["time_utc", *SPEEDTEST_READ])
+    tests["time_utc"] = pd.DatetimeIndex(np.array([t[:26] for t in tests["time_utc"]], dtype="datetime64[us]")
+                                         ).tz_localize("UTC")
+    for c in ("download_mbps", "upload_mbps"):
+        tests[c] = pd.to_numeric(tests[c], errors="coerce").astype(float)
+    for c in ("valid", "consumer_comparable_only"):
+        tests[c] = tests[c].fillna(0).astype(bool)
+    samples = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SAMPLE_READ}})
+    return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal,
+                          day_counts=day_counts)
+
+
 def classify_store(db: Path | str | SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                    rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
-                   progress: Progress | None = None, keep_samples: bool = False) -> tuple[Classification, CoverageInputs]:
-    """Read a store and classify it. Returns the classification and the inputs read."""
+                   progress: Progress | None = None, keep_samples: bool = False,
+                   from_samples: bool = False) -> tuple[Classification, CoverageInputs]:
+    """Read a store and classify it. Returns the classification and the inputs read.
+
+    The classification reads the daily aggregates and the speed tests (:func:`read_daily`), never
+    the samples. ``keep_samples`` also reads the samples of the period (for the hexagon layer of a
+    map) and keeps the speed tests; ``from_samples`` classifies from the samples themselves (the
+    reference the aggregates are tested against)."""
     rules = load_rules(rules_path)
     g = gazetteer or Gazetteer.load()
     ctx = nullcontext(db) if not isinstance(db, (str, Path)) else sample_store(db, read_only=True)
     with ctx as store:
-        inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
-    cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
+        if from_samples:
+            inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
+        else:
+            inputs = read_daily(store, period=period, operators=operators, rules=rules)
+            if keep_samples:
+                inputs.samples = read_inputs(store, period=period, operators=operators,
+                                             rules=rules, progress=progress).samples
+    if from_samples:
+        cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
+    else:
+        cl = classify_daily(inputs.days, inputs.signal, inputs.speedtests, g, rules, inputs.period,
+                            operators=inputs.operators, day_counts=inputs.day_counts)
     if not keep_samples:
         inputs.speedtests = inputs.speedtests.iloc[:0]
     return cl, inputs
@@ -293,7 +383,7 @@ def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, of
     """Classify the store and write the coverage map (and any exports: .gpkg, .geojson, .csv)."""
     g = gazetteer or Gazetteer.load()
     cl, inputs = classify_store(db, period=period, operators=operators, rules_path=rules_path, gazetteer=g,
-                                progress=progress)
+                                progress=progress, keep_samples=True)   # the hexagon layer needs sample positions
     notes = []
     if inputs.synthetic_sessions:
         notes.append(SYNTHETIC_NOTE.format(n=inputs.synthetic_sessions))
@@ -328,4 +418,4 @@ def region_summary(cl: Classification) -> list[dict[str, Any]]:
             for r in rows.to_dict(orient="records")]
 
 
-__all__ = ["classify_store", "coverage_map_from_store", "read_inputs", "region_summary", "ClassificationError"]
+__all__ = ["classify_store", "coverage_map_from_store", "read_daily", "read_inputs", "region_summary", "ClassificationError"]

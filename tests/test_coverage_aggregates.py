@@ -1,0 +1,239 @@
+"""Daily sample aggregates (probe migration 3): kept current when recording and pushing (both
+engines), filled by the upgrade exactly as recording fills them, and classification from them
+equal to classification from the samples (the reference) for every settlement x operator."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from legacy_store import build_postgres, build_sqlite, copy_rows
+from pg import Cluster, pg_bin, postgis_available
+
+from qamtu.mapping.classify import ClassificationError
+from qamtu.mapping.rules import default_rules_path
+from qamtu.probe.aggregates import DailyAggregates
+from qamtu.probe.push import push
+from qamtu.probe.store import Store, sample_store
+from qamtu.probe.synthetic import Campaign, default_condition, settlements_of, write_campaign
+from qamtu.reports.coverage import classify_store
+from test_coverage_helpers import write_designed
+
+DAY_KEY = ["kato", "operator_mcc", "operator_mnc", "day", "status", "technology"]
+SIGNAL_KEY = [*DAY_KEY, "metric", "bin_dbm"]
+#: every column of a classification row that is exact from the aggregates; medians are within the 1 dB bin
+EXACT = ["kato", "operator", "mobile_status", "mobile_level", "mobile_judged", "mobile_share", "internet_status",
+         "internet_judged", "share_below_standard", "thin_data", "thin_reasons", "samples", "samples_no_service",
+         "days", "speedtests", "speedtests_below", "speedtests_failed", "speedtests_excluded",
+         "speedtests_unknown_technology", "speedtest_days", "technologies", "best_rsrp_dbm", "best_rscp_dbm",
+         "best_rssi_dbm", "median_download_mbps", "median_upload_mbps", "first_utc", "last_visit_utc"]
+MEDIANS = ["median_rsrp_dbm", "median_rscp_dbm", "median_rssi_dbm"]
+
+
+def _tables(store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    days = pd.DataFrame(store.query("SELECT * FROM sample_days")).sort_values(DAY_KEY, ignore_index=True)
+    signal = pd.DataFrame(store.query("SELECT * FROM sample_signal_days")).sort_values(SIGNAL_KEY, ignore_index=True)
+    return days, signal
+
+
+def _assert_same_aggregates(a, b) -> None:
+    (da, sa), (db, sb) = a, b
+    assert len(da) and len(sa)
+    pd.testing.assert_frame_equal(da, db, check_dtype=False)
+    pd.testing.assert_frame_equal(sa.drop(columns="sum_dbm"), sb.drop(columns="sum_dbm"), check_dtype=False)
+    np.testing.assert_allclose(sa["sum_dbm"], sb["sum_dbm"], rtol=1e-9)   # sums of floats in another order
+
+
+def _campaign(path, n=25, days=3, seed=5):
+    from qamtu.mapping.gazetteer import Gazetteer
+
+    with Store(path) as st:
+        write_campaign(st, Campaign(settlements_of(Gazetteer.load(), limit=n), default_condition, days=days,
+                                    seed=seed, samples_per_visit=12, speedtests_per_visit=2,
+                                    start=datetime(2026, 6, 1, 6, tzinfo=timezone.utc)))
+    return path
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    return _campaign(tmp_path_factory.mktemp("agg") / "recorded.db")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    assert pg_bin() is not None and postgis_available(), "PostgreSQL/PostGIS missing (.ci/run installs them)"
+    c = Cluster().start()
+    yield c
+    c.stop()
+
+
+def _compare(a, b) -> None:
+    x, y = a.by_operator, b.by_operator
+    assert len(x) == len(y) > 0
+    pd.testing.assert_frame_equal(x[EXACT], y[EXACT], check_dtype=False)
+    # the synthetic readings are not whole dBm: a bin's mean stands for its values, within the 1 dB bin
+    for c in MEDIANS:
+        np.testing.assert_allclose(x[c].astype(float), y[c].astype(float), atol=1.0, equal_nan=True)
+    pd.testing.assert_frame_equal(a.settlements.drop(columns=["best_median_rsrp_dbm"]),
+                                  b.settlements.drop(columns=["best_median_rsrp_dbm"]), check_dtype=False)
+    pd.testing.assert_frame_equal(a.districts, b.districts)
+    assert a.counts == b.counts
+
+
+# --------------------------------------------------------------------------- kept current and backfilled
+def test_recording_counts_every_sample_once(recorded):
+    with Store(recorded) as st:
+        days, signal = _tables(st)
+        assert days["samples"].sum() == st.scalar("SELECT COUNT(*) FROM samples") > 0
+        rsrp = st.scalar("SELECT COUNT(*) FROM samples WHERE rsrp_dbm IS NOT NULL")
+        assert signal[signal["metric"] == "rsrp_dbm"]["samples"].sum() == rsrp
+        best = st.scalar("SELECT MAX(rsrp_dbm) FROM samples")
+        assert signal[signal["metric"] == "rsrp_dbm"]["max_dbm"].max() == best
+        assert (signal["bin_dbm"] <= signal["max_dbm"]).all() and (signal["max_dbm"] < signal["bin_dbm"] + 1).all()
+
+
+def test_aggregate_of_one_sample_bins_by_floor():
+    agg = DailyAggregates()
+    agg.add("2026-06-01T10:00:00.000000Z", {"kato": "611010000", "operator_mcc": "401", "operator_mnc": "02",
+                                            "status": "ok", "technology": "LTE", "rsrp_dbm": -110.5,
+                                            "rssi_dbm": float("nan"), "rscp_dbm": "x"})
+    (days_sql, days), (sig_sql, sig) = agg.statements()
+    assert days == [("611010000", "401", "02", "2026-06-01", "ok", "LTE", 1, "2026-06-01T10:00:00.000000Z",
+                     "2026-06-01T10:00:00.000000Z")]
+    assert sig == [("611010000", "401", "02", "2026-06-01", "ok", "LTE", "rsrp_dbm", -111, 1, -110.5, -110.5)]
+    assert math.floor(-110.0) == -110 and "ON CONFLICT" in days_sql and "ON CONFLICT" in sig_sql
+
+
+def test_sqlite_upgrade_fills_them_as_recording_does(recorded, tmp_path):
+    """A store of qamtu 0.1.0 (schema 4, no aggregates) upgraded in place: the migration's backfill
+    gives exactly the aggregates that recording the same samples gave."""
+    old = tmp_path / "old.db"
+    build_sqlite(old, 4)
+    with Store(recorded) as src:
+        copy_rows(src, old)
+        want = _tables(src)
+    with Store(old) as st:   # read-write open: applies probe migration 3
+        assert st.schema_versions()["probe"] == 3
+        _assert_same_aggregates(_tables(st), want)
+
+
+def test_sqlite_push_adds_them_once(recorded, tmp_path):
+    target = tmp_path / "office.db"
+    with Store(recorded) as src, Store(target) as dst:
+        push(src, dst, batch=100)
+        _assert_same_aggregates(_tables(dst), _tables(src))
+        push(src, dst, batch=100)          # nothing new: the aggregates do not grow
+        _assert_same_aggregates(_tables(dst), _tables(src))
+    other = _campaign(tmp_path / "second.db", n=10, seed=9)   # a second laptop adds to the same days
+    with Store(other) as src2, Store(target) as dst:
+        push(src2, dst, batch=37)
+        d, _ = _tables(dst)
+        assert d["samples"].sum() == dst.scalar("SELECT COUNT(*) FROM samples")
+        fresh = tmp_path / "fresh.db"
+        build_sqlite(fresh, 4)
+        copy_rows(dst, fresh)
+    with Store(fresh) as st, Store(target) as dst:
+        _assert_same_aggregates(_tables(st), _tables(dst))
+
+
+def test_postgresql_push_and_upgrade_give_the_same_aggregates(recorded, cluster):
+    with Store(recorded) as src:
+        want = _tables(src)
+        url = cluster.create_db("aggpush")
+        dst = sample_store(url)
+        try:
+            push(src, dst, batch=150)
+            _assert_same_aggregates(_tables(dst), want)
+            push(src, dst, batch=150)
+            _assert_same_aggregates(_tables(dst), want)
+        finally:
+            dst.close()
+        old = cluster.create_db("aggold")
+        build_postgres(old, 4)
+        copy_rows(src, old)
+    up = sample_store(old)   # applies migration 3 on PostgreSQL
+    try:
+        _assert_same_aggregates(_tables(up), want)
+    finally:
+        up.close()
+
+
+# --------------------------------------------------------------------------- classification from them
+def test_classification_from_aggregates_equals_the_sample_scan(recorded, gazetteer):
+    for kw in ({}, {"operators": ["Kcell"]}, {"period": "2026-06-02..2026-06-03"}, {"period": "2025"}):
+        agg, inputs = classify_store(recorded, gazetteer=gazetteer, **kw)
+        ref, _ = classify_store(recorded, gazetteer=gazetteer, from_samples=True, **kw)
+        assert len(inputs.samples) == 0 and len(inputs.days) > 0 or kw.get("period") == "2025"
+        if kw.get("period") == "2025":
+            assert len(agg.by_operator) == len(ref.by_operator) == 0
+            continue
+        _compare(agg, ref)
+
+
+def test_designed_statuses_equal_from_aggregates(tmp_path, gazetteer):
+    db = tmp_path / "designed.db"
+    write_designed(db, gazetteer, days=2)
+    agg, _ = classify_store(db, gazetteer=gazetteer)
+    ref, _ = classify_store(db, gazetteer=gazetteer, from_samples=True)
+    _compare(agg, ref)
+    assert set(agg.by_operator["mobile_status"]) == set(ref.by_operator["mobile_status"])
+    assert len(set(agg.by_operator["mobile_status"])) >= 3
+
+
+def test_a_new_rule_set_needs_no_rescan(recorded, gazetteer, tmp_path):
+    """Thresholds moved: the same aggregates classify as the samples do under the new rules."""
+    text = default_rules_path().read_text(encoding="utf-8")
+    changed = tmp_path / "stricter.toml"
+    import tomllib
+    rules = tomllib.loads(text)
+    lte = rules["mobile"]["signal"]["LTE"]["coverage_min_dbm"]
+    stricter = text.replace(f"coverage_min_dbm = {lte}", f"coverage_min_dbm = {int(lte) + 9}", 1)
+    stricter = stricter.replace('metric = "rscp_dbm"\n', 'metric = "rscp_dbm"\ncoverage_min_dbm = -99.0\n', 1)
+    assert stricter.count("coverage_min_dbm") == text.count("coverage_min_dbm") + 1
+    changed.write_text(stricter, encoding="utf-8")
+    agg, _ = classify_store(recorded, gazetteer=gazetteer, rules_path=changed)
+    ref, _ = classify_store(recorded, gazetteer=gazetteer, rules_path=changed, from_samples=True)
+    base, _ = classify_store(recorded, gazetteer=gazetteer)
+    _compare(agg, ref)
+    assert (agg.by_operator["mobile_level"] != base.by_operator["mobile_level"]).any(), "the change must matter"
+    half = tmp_path / "half.toml"
+    half.write_text(text.replace(f"coverage_min_dbm = {lte}", f"coverage_min_dbm = {int(lte)}.5", 1), encoding="utf-8")
+    with pytest.raises(ClassificationError, match="whole dBm"):
+        classify_store(recorded, gazetteer=gazetteer, rules_path=half)
+
+
+def test_postgresql_classifies_from_aggregates_like_sqlite(recorded, cluster, gazetteer):
+    url = cluster.create_db("aggcls")
+    with Store(recorded) as src:
+        dst = sample_store(url)
+        push(src, dst)
+        dst.close()
+    pg, inputs = classify_store(url, gazetteer=gazetteer)
+    lite, _ = classify_store(recorded, gazetteer=gazetteer)
+    assert len(inputs.samples) == 0
+    _compare(pg, lite)
+
+
+def test_db_aggregate_command_rebuilds_what_a_bulk_load_left_out(recorded, tmp_path):
+    import json
+    import shutil
+
+    from conftest import run_qamtu
+
+    copy = tmp_path / "bulk.db"
+    shutil.copy(recorded, copy)
+    with Store(copy) as st:
+        want = _tables(st)
+        st.execute("DELETE FROM sample_signal_days")
+        st.execute("DELETE FROM sample_days")      # as if the samples had been bulk-loaded
+        assert st.scalar("SELECT COUNT(*) FROM sample_days") == 0
+    out = run_qamtu("db", "aggregate", "--db", str(copy), "--json")
+    assert json.loads(out.stdout) == {"sample_days": len(want[0]), "sample_signal_days": len(want[1])}
+    with Store(copy) as st:
+        _assert_same_aggregates(_tables(st), want)
+    missing = run_qamtu("db", "aggregate", "--db", str(tmp_path / "none.db"), check=False)
+    assert missing.returncode == 1 and "no such store" in missing.stderr + missing.stdout
