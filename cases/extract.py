@@ -80,9 +80,10 @@ def _pattern(keyword: str, where: str) -> re.Pattern:
     if not kw:
         raise CasesError(f"{where}: empty keyword")
     body = r"\s+".join(re.escape(part) for part in kw.split())
-    return re.compile(r"(?<![\w])" + body + (r"[\w-]*" if prefix else r"(?![\w])"))
+    return re.compile(_LEAD + body + (r"[\w-]*" if prefix else r"(?![\w])"))
 
 
+_LEAD = r"(?<![\w])"          # every keyword pattern starts at a word start
 _WORD_START = re.compile(r"(?<!\w)\w")
 
 
@@ -96,14 +97,14 @@ class _Index:
     text: one pattern's matches do not overlap, different patterns' matches may."""
 
     def __init__(self, patterns: list[tuple[re.Pattern, Any]]) -> None:
-        self.by_start: dict[str, list[tuple[re.Pattern, Any]]] = {}
+        self.by_start: dict[str, list[tuple[int, re.Pattern, Any]]] = {}
         self.anywhere: list[tuple[re.Pattern, Any]] = []   # a keyword not starting with a letter
-        for pattern, tag in patterns:
-            lead = pattern.pattern[len(r"(?<![\w])"):][:2]
+        for number, (pattern, tag) in enumerate(patterns):
+            lead = pattern.pattern[len(_LEAD):][:2] if pattern.pattern.startswith(_LEAD) else ""
             if len(lead) == 2 and lead.isalnum():
-                self.by_start.setdefault(lead, []).append((pattern, tag))
+                self.by_start.setdefault(lead, []).append((number, pattern, tag))
             elif lead[:1].isalnum() or lead[:1] == "_":
-                self.by_start.setdefault(lead[:1], []).append((pattern, tag))
+                self.by_start.setdefault(lead[:1], []).append((number, pattern, tag))
             else:
                 self.anywhere.append((pattern, tag))
         self.keys = {len(k) for k in self.by_start}
@@ -115,12 +116,12 @@ class _Index:
         for m in _WORD_START.finditer(folded):
             i = m.start()
             for size in self.keys:
-                for pattern, tag in self.by_start.get(folded[i:i + size], ()):
-                    if ends.get(id(pattern), -1) > i:
+                for number, pattern, tag in self.by_start.get(folded[i:i + size], ()):
+                    if ends.get(number, -1) > i:
                         continue
                     hit = pattern.match(folded, i)
                     if hit and hit.end() > i:
-                        ends[id(pattern)] = hit.end()
+                        ends[number] = hit.end()
                         out.append((tag, i, hit.end()))
         for pattern, tag in self.anywhere:
             out.extend((tag, h.start(), h.end()) for h in pattern.finditer(folded))
