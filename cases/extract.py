@@ -217,7 +217,8 @@ def extract(text: str, table: ExtractTable | None = None) -> Extraction:
 
     def scan(group: str, entries: tuple[_Entry, ...]) -> list[tuple[_Entry, Found]]:
         out = []
-        for n, e in enumerate(entries):
+        for n in sorted({n for g, n, _ in found if g == group}):   # only the entries with a hit, in table order
+            e = entries[n]
             strong = _words(found.get((group, n, True), []))
             weak = _words(found.get((group, n, False), []))
             weak = [w for w in weak if not any(w.lower() in x.lower() for x in strong)]
