@@ -260,14 +260,18 @@ def _group(
                     numbers,
                 )
             else:
-                tx.execute(
-                    "UPDATE cases_cases SET last_received = ?, updated_utc = ? WHERE case_id = ? AND last_received < ?",
-                    (facts.received, history.now_text(now), case_id, facts.received),
-                )
-                tx.execute(
-                    "UPDATE cases_cases SET opened = ? WHERE case_id = ? AND opened > ?",
-                    (facts.received, case_id, facts.received),
-                )
+                # ``best`` was read just above: only a complaint outside the case's span changes a row
+                if best["last_received"] < facts.received:
+                    tx.execute(
+                        "UPDATE cases_cases SET last_received = ?, updated_utc = ? WHERE case_id = ? "
+                        "AND last_received < ?",
+                        (facts.received, history.now_text(now), case_id, facts.received),
+                    )
+                if best["opened"] > facts.received:
+                    tx.execute(
+                        "UPDATE cases_cases SET opened = ? WHERE case_id = ? AND opened > ?",
+                        (facts.received, case_id, facts.received),
+                    )
                 _append(tx, case_id, "complaint_joined", {"by": by, "complaint_id": cid}, now, numbers)
             _insert(tx, numbers, "INSERT INTO cases_case_complaints (case_id, complaint_id) VALUES (?, ?)",
                     (case_id, cid))
