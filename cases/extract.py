@@ -6,7 +6,9 @@ operator complained about or one that works fine ("Kcell ұстамайды, Bee
 
 Matching is by whole words after folding (lower case, Kazakh letters as their Russian
 look-alikes, "ё" as "е"); a table keyword ending in ``*`` also matches longer words starting with
-it, which covers Russian and Kazakh endings ("Билайна", "Казпочты", "поштасы").
+it, which covers Russian and Kazakh endings ("Билайна", "Казпочты", "поштасы"). No keyword counts
+inside a ``[not_keywords]`` phrase ("в связи с" is "because of", not "связь"). The table is filed
+by keyword start once (:class:`_Index`), so one text costs a scan of its word starts.
 """
 
 from __future__ import annotations
