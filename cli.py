@@ -268,16 +268,19 @@ def _root(
 
 
 # --------------------------------------------------------------------------- settlements
-settlements_app = typer.Typer(help="The settlement gazetteer of Turkistan region (KATO 61).", no_args_is_help=True)
+settlements_app = typer.Typer(help="The settlement gazetteer: by default the inspection's territory (Shymkent 79, "
+                              "Zhambyl 31, Turkistan 61, Kyzylorda 43).", no_args_is_help=True)
 app.add_typer(settlements_app, name="settlements")
 
 GazetteerOpt = typer.Option(None, "--gazetteer", help="Settlements GeoJSON (default: the bundled settlements.geojson).")
+RegionOpt = typer.Option([], "--region", help="Only this region: KATO prefix (61) or name (Turkistan, Жамбыл); "
+                                              "repeatable or comma-separated. Default: every region of the gazetteer.")
 
 
-def _gazetteer(path: Optional[Path]):
+def _gazetteer(path: Optional[Path], region: Optional[list[str]] = None):
     from .mapping.gazetteer import Gazetteer
 
-    return Gazetteer.load(path)
+    return Gazetteer.load(path).select(region or None)
 
 
 @settlements_app.command("build")
@@ -286,38 +289,54 @@ def settlements_build(
                                            help="Folder of source files (default: the bundled data/sources)."),
     out: Optional[Path] = typer.Option(None, "--out",
                                        help="Output GeoJSON (default: settlements.geojson of the package)."),
+    regions: Optional[str] = typer.Option(None, "--regions", help="Comma-separated KATO region prefixes or names, or "
+                                          "'all' (the whole country: needs national sources, see data/sources/"
+                                          "SOURCES.md). Default: 79,31,61,43, the inspection's territory."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Rebuild settlements.geojson from the bundled KATO, OSM and GeoNames sources (same bytes every run)."""
+    """Rebuild settlements.geojson, district and region polygons from KATO, OSM, GeoNames, geokz (same bytes every run).
+
+    Example: qamtu settlements build --regions all --sources /tmp/kz-sources --out /tmp/kz/settlements.geojson
+    """
     from .mapping.build import build_settlements
 
-    result = build_settlements(sources, out)
+    result = build_settlements(sources, out, regions=regions)
     if as_json:
         emit_json(result)
     else:
-        console.print(f"wrote {result['features']} settlements to {result['path']} (sha256 {result['sha256'][:16]}…)")
-        console.print(f"wrote {result['districts']} district polygons to {result['districts_path']}")
+        console.print(f"wrote {result['features']} settlements of regions {', '.join(result['regions'])} to "
+                      f"{result['path']} (sha256 {result['sha256'][:16]}…); cities, towns and villages located: "
+                      f"{result['populated_with_coordinates']} of {result['populated']}", highlight=False)
+        console.print(f"wrote {result['districts']} district polygons to {result['districts_path']} "
+                      f"({result['districts_approximate']} approximate)", highlight=False)
+        if result["units_without_polygon"]:
+            console.print(f"units without a polygon: {', '.join(result['units_without_polygon'])}", highlight=False)
 
 
 @settlements_app.command("stats")
 def settlements_stats(
     gazetteer: Optional[Path] = GazetteerOpt,
     all_kinds: bool = typer.Option(False, "--all-kinds", help="Count railway stations and other objects too."),
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Per district: settlements total, with and without coordinates."""
+    """Per region and district: settlements total, located, without coordinates, located share (%)."""
     from .mapping.gazetteer import district_stats
 
-    rows = district_stats(_gazetteer(gazetteer), populated_only=not all_kinds)
+    rows = district_stats(_gazetteer(gazetteer, region), populated_only=not all_kinds)
     if as_json:
         emit_json(rows)
         return
-    table = Table(title="Settlements by district" + ("" if all_kinds else " (cities, towns, villages)"))
-    for header in ("KATO", "Kazakh", "Russian", "total", "located", "no coords"):
-        table.add_column(header, justify="right" if header in ("total", "located", "no coords") else "left")
-    for r in rows:
+    table = Table(title="Settlements by region and district" + ("" if all_kinds else " (cities, towns, villages)"))
+    for header in ("KATO", "Kazakh", "Russian", "total", "located", "no coords", "located %"):
+        numeric = header in ("total", "located", "no coords", "located %")
+        table.add_column(header, justify="right" if numeric else "left")
+    for i, r in enumerate(rows):
+        bold = r["level"] != "district"
         table.add_row(*cells(r["district_kato"], r["district_name_kk"], r["district_name_ru"],
-                             r["total"], r["with_coords"], r["without_coords"]), end_section=r is rows[-2])
+                             r["total"], r["with_coords"], r["without_coords"], f"{r['located_pct']:.1f}"),
+                      style="bold" if bold else None,
+                      end_section=bold or (i + 1 < len(rows) and rows[i + 1]["level"] == "total"))
     console.print(table)
 
 
@@ -326,11 +345,12 @@ def settlements_search(
     text: str = typer.Argument(..., help="Name in Kazakh, Russian or Latin letters; case and Kazakh/Russian "
                                          "look-alikes ignored."),
     limit: int = typer.Option(20, "--limit", min=1, help="At most this many results."),
+    region: list[str] = RegionOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Find settlements by name."""
-    found = _gazetteer(gazetteer).search(text, limit=limit)
+    """Find settlements by name in every region (or --region); same-name places show their region and district."""
+    found = _gazetteer(gazetteer, region).search(text, limit=limit)
     if as_json:
         emit_json([s.as_dict() for s in found])
         return
@@ -338,10 +358,10 @@ def settlements_search(
         console.print(f"no settlement matches {safe(repr(text))}")
         raise typer.Exit(1)
     table = Table()
-    for col in ("kato", "name_kk", "name_ru", "name_latin", "kind", "district", "lat", "lon"):
+    for col in ("kato", "name_kk", "name_ru", "name_latin", "kind", "region", "district", "lat", "lon"):
         table.add_column(col)
     for s in found:
-        table.add_row(*cells(s.kato, s.name_kk, s.name_ru, s.name_latin, s.kind, s.district_name_ru,
+        table.add_row(*cells(s.kato, s.name_kk, s.name_ru, s.name_latin, s.kind, s.region_name_ru, s.district_name_ru,
                              None if s.lat is None else f"{s.lat:.5f}", None if s.lon is None else f"{s.lon:.5f}"))
     console.print(table)
 
@@ -367,13 +387,14 @@ def settlements_qa(
                                        help="Write the Markdown report here (e.g. docs/gazetteer-qa.md)."),
     limit_km: float = typer.Option(30.0, "--limit-km",
                                    help="List points further than this from their okrug's median (km)."),
+    region: list[str] = RegionOpt,
     gazetteer: Optional[Path] = GazetteerOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Points to check in the field: far from their rural okrug, or without coordinates."""
+    """Points to check in the field, per region: far from their rural okrug, outside their unit's polygon, unlocated."""
     from .mapping.qa import okrug_outliers, qa_markdown
 
-    g = _gazetteer(gazetteer)
+    g = _gazetteer(gazetteer, region)
     if as_json:
         emit_json(okrug_outliers(g, limit_km))
         return
@@ -406,8 +427,9 @@ def settlements_locate(
     if tag.kato is None:
         console.print(f"no settlement: {safe(tag.reason.text)}")
         raise typer.Exit(1)
-    console.print(f"{safe(data['kato'])} {safe(data['name_kk'])} / {safe(data['name_ru'])} — "
-                  f"{data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)")
+    console.print(f"{safe(data['kato'])} {safe(data['name_kk'])} / {safe(data['name_ru'])} "
+                  f"({safe(data['district_name_ru'])}, {safe(data['region_name_ru'])}) — "
+                  f"{data['distance_m']:.0f} m (reach {data['reach_m']:.0f} m)", highlight=False)
 
 
 # --------------------------------------------------------------------------- sessions
@@ -1003,13 +1025,14 @@ def _coverage_progress(disabled: bool):
 
 def _summary_table(rows: list[dict], title: str) -> Table:
     table = Table(title=title)
-    for h in ("scope", "settlements", "measured", "judged", "thin", "no mobile", "2G only", "no internet",
+    for h in ("region", "scope", "settlements", "measured", "judged", "thin", "no mobile", "2G only", "no internet",
               "below std", "meets std"):
-        table.add_column(h, justify="left" if h == "scope" else "right")
+        table.add_column(h, justify="left" if h in ("region", "scope") else "right")
     for r in rows:
-        table.add_row(*cells(r["scope_name"], *(r[k] for k in ("settlements", "measured", "judged", "thin_data",
-                                                                "without_mobile", "only_2g", "without_internet",
-                                                                "internet_below_standard", "internet_meets_standard"))))
+        table.add_row(*cells(r.get("district_name_ru", ""), r["scope_name"],
+                             *(r[k] for k in ("settlements", "measured", "judged", "thin_data", "without_mobile",
+                                              "only_2g", "without_internet", "internet_below_standard",
+                                              "internet_meets_standard"))))
     return table
 
 
@@ -1025,6 +1048,7 @@ def map_coverage(
                                       help="Also write the classification to FILE, in the format its suffix names "
                                            f"({EXPORT_FORMAT.placeholder}); repeatable."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Coverage map of every settlement, coloured by mobile and mobile-internet status.
@@ -1036,7 +1060,8 @@ def map_coverage(
     bar, update = _coverage_progress(as_json)
     with bar:
         result = coverage_map_from_store(db, out, offline=offline, period=period, operators=operator or None,
-                                         rules_path=rules, exports=export, progress=update)
+                                         rules_path=rules, exports=export, progress=update,
+                                         gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return
@@ -1046,7 +1071,7 @@ def map_coverage(
     for e in result["exports"]:
         console.print(f"wrote {safe(e['path'])} ({', '.join(f'{k}: {v}' for k, v in e['rows'].items())})",
                       highlight=False)
-    console.print(_summary_table(result["summary"], "Region (judged settlements only)"))
+    console.print(_summary_table(result["summary"], "Regions (judged settlements only)"))
 
 
 @coverage_app.command("classify")
@@ -1058,6 +1083,7 @@ def coverage_classify(
                                    help="Write the classification to FILE, in the format its suffix names "
                                         f"({EXPORT_FORMAT.placeholder}); repeatable."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Classify settlements x operators; print the region roll-up (or everything with --json)."""
@@ -1067,7 +1093,8 @@ def coverage_classify(
 
     bar, update = _coverage_progress(as_json)
     with bar:
-        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update)
+        cl, inputs = classify_store(db, period=period, operators=operator or None, rules_path=rules, progress=update,
+                                    gazetteer=_gazetteer(None, region))
     written = []
     if out:
         hexes, res = hex_signal(inputs.samples, cl.rules)
@@ -1079,7 +1106,7 @@ def coverage_classify(
     console.print(f"rule set {safe(meta['rule_set']['version'])} (valid from {safe(meta['rule_set']['valid_from'])}), "
                   f"period {safe(meta['period']['label'])}; {meta['counts']['samples_in_period']} samples, "
                   f"{meta['counts']['speedtests_in_period']} speed tests", highlight=False)
-    console.print(_summary_table(region_summary(cl), "Region (judged settlements only)"))
+    console.print(_summary_table(region_summary(cl), "Regions (judged settlements only)"))
     for e in written:
         console.print(f"wrote {safe(e['path'])}", highlight=False)
 
@@ -1092,9 +1119,11 @@ def report_districts(
     operator: list[str] = OperatorOpt,
     period: Optional[str] = PeriodOpt,
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """District summary (XLSX; Kazakh and Russian headers) and optional PNG map per district.
+    """District summary (XLSX; Kazakh and Russian headers; a section with totals per region) and optional PNG map
+    per district.
 
     Example: qamtu report districts --db qamtu.db --out summary.xlsx --png-dir districts/
     """
@@ -1103,7 +1132,7 @@ def report_districts(
     bar, update = _coverage_progress(as_json)
     with bar:
         result = district_report_from_store(db, out, png_dir=png_dir, period=period, operators=operator or None,
-                                            rules_path=rules, progress=update)
+                                            rules_path=rules, progress=update, gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return
@@ -1392,6 +1421,7 @@ def map_problems(
     offline: bool = typer.Option(False, "--offline", help="No tile server: one self-contained file that opens "
                                                           "without any network."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Problem map: year slider, a layer per dimension, overdue settlements highlighted, history popups (kk/ru).
@@ -1403,7 +1433,8 @@ def map_problems(
     bar, update = _coverage_progress(as_json)
     with bar:
         result = problem_map_from_store(db, out, years=years, offline=offline, rules_path=rules, progress=update,
-                                        complaints=_complaint_observations(db))
+                                        complaints=_complaint_observations(db),
+                                        gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return
@@ -1423,6 +1454,7 @@ def report_problems(
     png_dir: Optional[Path] = typer.Option(None, "--png-dir", help="Folder of the PNG charts (default: "
                                                                    "<out>-charts next to the workbook)."),
     rules: Optional[Path] = RulesOpt,
+    region: list[str] = RegionOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Problem workbook: a sheet per year, plans by priority, district totals, PNG charts (kk/ru headings).
@@ -1434,7 +1466,8 @@ def report_problems(
     bar, update = _coverage_progress(as_json)
     with bar:
         result = problem_report_from_store(db, out, years=years, png_dir=png_dir, rules_path=rules, progress=update,
-                                           complaints=_complaint_observations(db))
+                                           complaints=_complaint_observations(db),
+                                           gazetteer=_gazetteer(None, region))
     if as_json:
         emit_json(result)
         return

@@ -1,4 +1,5 @@
-"""Benchmark: N samples over the region -> read from the store, classify, build the coverage map,
+"""Benchmark: N samples over the gazetteer's regions (the four of the inspection's territory) -> read
+from the store, classify, build the coverage map (all regions, their district and region outlines),
 load it in headless Chromium. Prints figures; not a test.
 
     .venv/bin/python bench/bench_coverage.py                       # 1,000,000 samples, map + browser
@@ -7,9 +8,10 @@ load it in headless Chromium. Prints figures; not a test.
 The store is written with bulk SQL straight into the ``samples`` / ``speedtests`` projection tables
 (no hash chain, no payload records: ~0.3 ms per sample through the chained writer would take an
 hour for 10 M). Such a store is for benchmarks only: ``qamtu sessions check`` rejects it. Samples lie
-within 2 km of the region's located settlements (3 operators, conditions from
+within 2 km of the located settlements of every region (3 operators, conditions from
 ``probe.synthetic.default_condition``), over 30 days; one speed test per 50 samples.
-Goals (issue 6): build < 30 s, HTML < 8 MB, interactive < 3 s for 1 M; classification of 10 M < 60 s.
+Goals (issues 6 and 17): build < 30 s, HTML < 8 MB, interactive < 3 s for 1 M over the four regions;
+classification of 10 M < 60 s.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import package_path
 from .errors import MappingError
-from .gazetteer import Gazetteer
+from .gazetteer import REGION_TOTAL_KK, REGION_TOTAL_RU, TOTAL_KATO, Gazetteer
 from .rules import RuleSet
 
 SAMPLE_NEEDS = ("time_utc", "status", "operator_mcc", "operator_mnc", "technology", "rsrp_dbm", "rscp_dbm",
@@ -399,7 +399,7 @@ def _combine(sg: pd.DataFrame, tg: pd.DataFrame, rules: RuleSet) -> pd.DataFrame
 # --------------------------------------------------------------------------- best of operators
 def _best_of(by_op: pd.DataFrame, gazetteer: Gazetteer, rules: RuleSet) -> pd.DataFrame:
     base = pd.DataFrame([{"kato": s.kato, "name_kk": s.name_kk, "name_ru": s.name_ru, "kind": s.kind,
-                          "populated": s.populated, "district_kato": s.district_kato,
+                          "populated": s.populated, "region_kato": s.region_kato, "district_kato": s.district_kato,
                           "district_name_kk": s.district_name_kk, "district_name_ru": s.district_name_ru,
                           "lat": s.lat, "lon": s.lon} for s in gazetteer])
     expected = set(rules.best_of.expected_operators)
@@ -484,14 +484,25 @@ def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: G
                     "internet_judged"]]
     scopes.append(("all", allrows))
     names = {s.district_kato: (s.district_name_kk, s.district_name_ru) for s in gazetteer}
+    region_of = {s.district_kato: s.region_kato for s in gazetteer}
     out = []
     for scope, rows in scopes:
-        for dk in sorted(names):
-            part = rows[rows["district_kato"] == dk]
-            out.append({"district_kato": dk, "district_name_kk": names[dk][0], "district_name_ru": names[dk][1],
-                        "scope": scope, **_rollup_counts(part, int((base["district_kato"] == dk).sum()))})
-        out.append({"district_kato": "610000000", "district_name_kk": "Облыс бойынша барлығы",
-                    "district_name_ru": "Итого по области", "scope": scope, **_rollup_counts(rows, len(base))})
+        for rk, (rkk, rru) in gazetteer.regions.items():
+            units = sorted(k for k in names if region_of[k] == rk)
+            for dk in units:
+                part = rows[rows["district_kato"] == dk]
+                out.append({"level": "district", "region_kato": rk, "district_kato": dk,
+                            "district_name_kk": names[dk][0], "district_name_ru": names[dk][1], "scope": scope,
+                            **_rollup_counts(part, int((base["district_kato"] == dk).sum()))})
+            in_region = base["district_kato"].isin(units)
+            out.append({"level": "region", "region_kato": rk, "district_kato": rk,
+                        "district_name_kk": REGION_TOTAL_KK.format(rkk),
+                        "district_name_ru": REGION_TOTAL_RU.format(rru), "scope": scope,
+                        **_rollup_counts(rows[rows["district_kato"].isin(units)], int(in_region.sum()))})
+        if len(gazetteer.regions) > 1:
+            out.append({"level": "total", "region_kato": TOTAL_KATO, "district_kato": TOTAL_KATO,
+                        "district_name_kk": "Барлығы", "district_name_ru": "Итого", "scope": scope,
+                        **_rollup_counts(rows, len(base))})
     df = pd.DataFrame(out)
     df["scope_name"] = [("best of operators" if s == "all" else operator_names().get(s, s)) for s in df["scope"]]
     return df

@@ -25,12 +25,10 @@ from typing import Any, Optional
 import folium
 import pandas as pd
 
-from .. import package_path
 from .classify import Classification, operator_names
 from .gazetteer import Gazetteer
 from .hexes import hex_boundary, hex_signal
-from .leaflet import MapError, PageScript, base_map, data_block, layer_name, read_geojson, read_labelled_districts, \
-    write_map
+from .leaflet import MapError, PageScript, base_map, data_block, layer_name, read_outlines, write_map
 
 MOBILE_STYLE = {  # status -> (fill colour, Kazakh, Russian)
     "no_service": ("#d7191c", "Байланыс жоқ", "Нет связи"),
@@ -137,23 +135,15 @@ def build_coverage_map(cl: Classification, gazetteer: Gazetteer, out: Path | str
     caller has it already. Returns what was written: path, bytes, markers, hexagons, rule set and
     version, offline flag."""
     out = Path(out)
-    districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
-    region_file = Path(region_path) if region_path else package_path("data", "sources", "turkistan_adm1_approx_2017.geojson")
-    districts, region = read_labelled_districts(districts_file), read_geojson(region_file)
+    districts, region, bounds = read_outlines(gazetteer, districts_path, region_path)
 
     if hexes is None and samples is not None and len(samples):
         hexes = hex_signal(samples, cl.rules)
     hexes, hex_res = hexes or (None, None)
 
     located = [s for s in gazetteer if s.located]
-    if located:
-        lats = [s.lat for s in located]
-        lons = [s.lon for s in located]
-        bounds = [[min(lats), min(lons)], [max(lats), max(lons)]]
-    else:
-        bounds = [[40.5, 65.5], [45.5, 71.0]]
-    m, district_layer = base_map(bounds, title or "Қамту / Qamtu — ұялы байланыс картасы / карта покрытия", "coverage",
-                                 offline, region, districts, prefer_canvas=False)
+    m, district_layer = base_map(bounds, title or "Қамту / Qamtu — ұялы байланыс картасы / карта покрытия",
+                                 "coverage", offline, region, districts, prefer_canvas=False)
 
     hex_group = folium.FeatureGroup(name=layer_name(f"H3 ({hex_res if hex_res is not None else '-'}) сигнал / сигнал"),
                                     show=False)

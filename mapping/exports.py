@@ -73,12 +73,15 @@ def _district_layer(cl: Classification, districts_path: Path | None) -> gpd.GeoD
     except MapError as exc:
         raise ExportError(str(exc)) from None
     allrows = cl.districts[cl.districts["scope"] == "all"].set_index("district_kato")
+    regions = set(cl.districts["region_kato"]) if "region_kato" in cl.districts else None
     rows = []
     for f in data["features"]:
         p = dict(f["properties"])
+        if regions is not None and "region_kato" in p and p["region_kato"] not in regions:
+            continue  # a unit of a region outside the classification's selection
         r = allrows.loc[p["district_kato"]] if p["district_kato"] in allrows.index else None
-        rows.append({**{k: p.get(k) for k in ("district_kato", "name_kk", "name_ru", "boundary", "approximate",
-                                             "historical", "note")},
+        rows.append({**{k: p.get(k) for k in ("district_kato", "region_kato", "name_kk", "name_ru", "boundary",
+                                             "approximate", "historical", "note")},
                      **({k: int(r[k]) for k in ROLLUP_COLUMNS} if r is not None else {}),
                      "rule_set_version": cl.rules.version, "geometry": shape(f["geometry"])})
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")

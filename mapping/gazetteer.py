@@ -1,6 +1,7 @@
 """The settlement gazetteer: loading and checking ``settlements.geojson``, look-up and search.
 
-A :class:`Settlement` is one KATO populated place of Turkistan region. Its position (WGS84
+A :class:`Settlement` is one KATO populated place of the gazetteer's regions (by default the
+inspection's territory: Shymkent city 79, Zhambyl 31, Turkistan 61 and Kyzylorda 43). Its position (WGS84
 degrees) is the point matched from OpenStreetMap or GeoNames, or ``None`` where no source point
 was found: a position is never invented.
 """
@@ -14,14 +15,18 @@ from pathlib import Path
 from typing import Any, Literal, Optional
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from .. import package_path, validation_message
 from .errors import GazetteerError
-from .names import search_key
+from .names import region_name_matches, search_key
 
 Kind = Literal["city", "settlement_town", "village", "railway_station", "other"]
 POPULATED_KINDS: tuple[str, ...] = ("city", "settlement_town", "village")
+#: Row labels of district roll-ups: one row per region (under its KATO code), one for all regions.
+REGION_TOTAL_KK = "{} бойынша барлығы"
+REGION_TOTAL_RU = "Итого: {}"
+TOTAL_KATO = "000000000"
 
 
 def default_gazetteer_path() -> Path:
@@ -34,17 +39,21 @@ class Settlement(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    kato: str = Field(pattern=r"^61\d{7}$", description="9-digit KATO code, kept as text")
+    kato: str = Field(pattern=r"^\d{9}$", description="9-digit KATO code, kept as text")
     name_kk: str = Field(min_length=1)
     name_ru: str = Field(min_length=1)
     name_latin: Optional[str] = None
     kind: Kind
     kato_name_kk: str = Field(min_length=1, description="Kazakh name as written in KATO, with type marker")
     kato_name_ru: str = Field(min_length=1, description="Russian name as written in KATO, with type marker")
-    district_kato: str = Field(pattern=r"^61\d{2}00000$")
+    region_kato: str = Field(pattern=r"^\d{2}0000000$", description="KATO code of the region (oblast row)")
+    region_name_kk: str = Field(min_length=1)
+    region_name_ru: str = Field(min_length=1)
+    district_kato: str = Field(pattern=r"^\d{9}$", description="the unit: district, city of regional "
+                               "significance, or a city district of Shymkent")
     district_name_kk: str = Field(min_length=1)
     district_name_ru: str = Field(min_length=1)
-    rural_okrug_kato: Optional[str] = Field(default=None, pattern=r"^61\d{4}000$")
+    rural_okrug_kato: Optional[str] = Field(default=None, pattern=r"^\d{6}000$")
     rural_okrug_name_kk: Optional[str] = None
     rural_okrug_name_ru: Optional[str] = None
     population: Optional[int] = Field(default=None, ge=0, description="persons; see population_source")
@@ -62,6 +71,14 @@ class Settlement(BaseModel):
     def _not_blank(cls, v: str) -> str:
         if not v.strip():
             raise ValueError("must not be blank")
+        return v
+
+    @field_validator("region_kato")
+    @classmethod
+    def _region_of_kato(cls, v: str, info: ValidationInfo) -> str:
+        kato = info.data.get("kato")
+        if kato and kato[:2] != v[:2]:
+            raise ValueError(f"{v} is not the region of KATO code {kato} (expected {kato[:2]}0000000)")
         return v
 
     @property
@@ -108,8 +125,9 @@ def _parse_feature(path: Path, index: int, feature: Any) -> Settlement:
 class Gazetteer:
     """Settlements of one file, checked on load, with look-up by KATO code and name search."""
 
-    def __init__(self, settlements: list[Settlement], path: Path | None = None):
+    def __init__(self, settlements: list[Settlement], path: Path | None = None, meta: dict[str, Any] | None = None):
         self.path = path
+        self.meta = meta or {}
         self.settlements = settlements
         self._by_kato = {s.kato: s for s in settlements}
 
@@ -136,10 +154,54 @@ class Gazetteer:
             if s.kato in seen:
                 raise GazetteerError(f"{path}: feature #{i} (kato {s.kato}): field 'kato' appears twice")
             seen.add(s.kato)
-        return cls(settlements, path)
+        return cls(settlements, path, {k: v for k, v in data.items() if k not in ("type", "features")})
 
     def __len__(self) -> int:
         return len(self.settlements)
+
+    @cached_property
+    def region_prefixes(self) -> tuple[str, ...]:
+        """2-digit KATO prefixes of the regions, in the order the file lists them (else by code)."""
+        listed = [r for r in self.meta.get("regions", []) if isinstance(r, str)]
+        present = sorted({s.kato[:2] for s in self.settlements})
+        return tuple([r for r in listed if r in present] + [r for r in present if r not in listed])
+
+    @cached_property
+    def regions(self) -> dict[str, tuple[str, str]]:
+        """(Kazakh name, Russian name) of each region by its 9-digit KATO code, in file order."""
+        names = {s.region_kato: (s.region_name_kk, s.region_name_ru) for s in self.settlements}
+        return {p + "0000000": names[p + "0000000"] for p in self.region_prefixes}
+
+    def resolve_regions(self, items: list[str] | tuple[str, ...] | None, option: str = "--region") -> tuple[str, ...]:
+        """9-digit region codes from prefixes (``61``, ``610000000``) or Kazakh/Russian/Latin names
+        (``Turkistan``, ``Жамбыл``); empty or None: every region. GazetteerError lists the valid ones."""
+        if not items:
+            return tuple(self.regions)
+        out: list[str] = []
+        for item in items:
+            for part in str(item).split(","):
+                code = self._region_of(part.strip())
+                if code is None:
+                    valid = "; ".join(f"{c[:2]} ({kk} / {ru})" for c, (kk, ru) in self.regions.items())
+                    raise GazetteerError(f"{option}: {part.strip()!r} is not a region of the gazetteer; valid: {valid}")
+                if code not in out:
+                    out.append(code)
+        return tuple(out)
+
+    def _region_of(self, text: str) -> str | None:
+        if text.isdigit():
+            code = text[:2] + "0000000"
+            return code if code in self.regions and (len(text) == 2 or text[2:].strip("0") == "") else None
+        return next((code for code, names in self.regions.items() if region_name_matches(text, names)), None)
+
+    def select(self, regions: list[str] | tuple[str, ...] | None) -> "Gazetteer":
+        """A gazetteer of the given regions only (codes or names as :meth:`resolve_regions` takes)."""
+        codes = set(self.resolve_regions(regions))
+        if codes == set(self.regions):
+            return self
+        g = Gazetteer([s for s in self.settlements if s.region_kato in codes], self.path)
+        g.meta = {**self.meta, "regions": [c[:2] for c in self.regions if c in codes]}
+        return g
 
     def __iter__(self):
         return iter(self.settlements)
@@ -197,21 +259,44 @@ def _default_gazetteer() -> Gazetteer:
 
 
 def district_stats(gazetteer: Gazetteer, populated_only: bool = True) -> list[dict[str, Any]]:
-    """Per district (17 units): settlements total, with and without coordinates, sorted by KATO.
+    """Per unit, then per region, then (with several regions) for all: settlements total, with and without
+    coordinates, and the located share in percent; units sorted by KATO within their region.
 
+    Each row has ``level`` (``district``, ``region`` or ``total``) and the region's code and names.
     ``populated_only`` counts cities, towns and villages only (not stations or farm objects).
     """
-    rows: dict[str, dict[str, Any]] = {}
+    def blank(level: str, kato: str, kk: str, ru: str, region: Settlement | None) -> dict[str, Any]:
+        return {"level": level, "region_kato": region.region_kato if region else None,
+                "region_name_kk": region.region_name_kk if region else None,
+                "region_name_ru": region.region_name_ru if region else None,
+                "district_kato": kato, "district_name_kk": kk, "district_name_ru": ru,
+                "total": 0, "with_coords": 0, "without_coords": 0, "located_pct": None}
+
+    units: dict[str, dict[str, Any]] = {}
+    regions: dict[str, dict[str, Any]] = {}
+    total = blank("total", TOTAL_KATO, "Барлығы", "Итого", None)
     for s in gazetteer:
         if populated_only and not s.populated:
             continue
-        row = rows.setdefault(s.district_kato, {
-            "district_kato": s.district_kato, "district_name_kk": s.district_name_kk,
-            "district_name_ru": s.district_name_ru, "total": 0, "with_coords": 0, "without_coords": 0})
-        row["total"] += 1
-        row["with_coords" if s.located else "without_coords"] += 1
-    out = [rows[k] for k in sorted(rows)]
-    total = {"district_kato": "610000000", "district_name_kk": "Облыс бойынша барлығы", "district_name_ru": "Итого по области",
-             "total": sum(r["total"] for r in out), "with_coords": sum(r["with_coords"] for r in out),
-             "without_coords": sum(r["without_coords"] for r in out)}
-    return out + [total]
+        unit = units.setdefault(s.district_kato, blank("district", s.district_kato, s.district_name_kk,
+                                                       s.district_name_ru, s))
+        region = regions.setdefault(s.region_kato, blank("region", s.region_kato,
+                                                         REGION_TOTAL_KK.format(s.region_name_kk),
+                                                         REGION_TOTAL_RU.format(s.region_name_ru), s))
+        for row in (unit, region, total):
+            row["total"] += 1
+            row["with_coords" if s.located else "without_coords"] += 1
+    out = []
+    for code in sorted(regions, key=_region_order(gazetteer)):
+        out += [units[k] for k in sorted(units) if units[k]["region_kato"] == code] + [regions[code]]
+    if len(regions) > 1:
+        out.append(total)
+    for row in out:
+        row["located_pct"] = round(100.0 * row["with_coords"] / row["total"], 1) if row["total"] else None
+    return out
+
+
+def _region_order(gazetteer: Gazetteer):
+    """Sort key of region codes: the order the gazetteer was built in (its ``regions`` list), else by code."""
+    order = {r + "0000000": i for i, r in enumerate(gazetteer.region_prefixes)}
+    return lambda code: (order.get(code, len(order)), code)

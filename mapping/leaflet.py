@@ -33,6 +33,7 @@ from jinja2 import Template
 from .. import package_path
 from ..safeio import write_text
 from .errors import MappingError
+from .gazetteer import Gazetteer
 
 #: http(s) strings allowed in an offline page: the SVG XML namespace name (an identifier, never fetched).
 ALLOWED_URL_STRINGS = ("http://www.w3.org/2000/svg",)
@@ -107,7 +108,7 @@ def read_geojson(path: Path) -> dict:
 
 
 def read_labelled_districts(districts_file: Path) -> dict:
-    """The district polygons with a kk/ru ``label`` that says when a boundary is approximate or of 2017."""
+    """The district polygons with a kk/ru ``label`` that says when a boundary is approximate or historical."""
     districts = read_geojson(districts_file)
     for i, f in enumerate(districts.get("features", [])):
         p = f.get("properties") or {}
@@ -118,6 +119,43 @@ def read_labelled_districts(districts_file: Path) -> dict:
                       + (" — шекарасы шамамен / граница приблизительная" if p.get("approximate") else "")
                       + (" (2017 ж. шекарасы / граница 2017 г.)" if p.get("historical") else ""))
     return districts
+
+
+def read_outlines(gazetteer: Gazetteer, districts_path: Path | str | None = None,
+                  region_path: Path | str | None = None) -> tuple[dict, dict, list[list[float]]]:
+    """District polygons (labelled) and region outlines of the gazetteer's regions, and the bounds
+    ([[south, west], [north, east]], degrees) the map fits: the selected regions' outlines and
+    located settlements."""
+    districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
+    region_file = Path(region_path) if region_path else package_path("mapping", "data", "regions.geojson")
+    districts, region = read_labelled_districts(districts_file), read_geojson(region_file)
+    wanted = set(gazetteer.regions)
+
+    def keep(f: dict) -> bool:
+        code = (f.get("properties") or {}).get("region_kato")
+        return code is None or code in wanted  # outlines without a region code (older files) are all kept
+
+    districts = {**districts, "features": [f for f in districts["features"] if keep(f)]}
+    region = {**region, "features": [f for f in region["features"] if keep(f)]}
+    xs, ys = [], []
+    for f in region["features"] or districts["features"]:
+        for x, y in _coords((f.get("geometry") or {}).get("coordinates")):
+            xs.append(x)
+            ys.append(y)
+    located = [s for s in gazetteer if s.located]
+    xs += [s.lon for s in located]
+    ys += [s.lat for s in located]
+    bounds = [[min(ys), min(xs)], [max(ys), max(xs)]] if xs else [[40.5, 59.0], [47.5, 76.0]]
+    return districts, region, bounds
+
+
+def _coords(c: Any):
+    """Every [x, y] pair of a GeoJSON coordinates array."""
+    if isinstance(c, list) and len(c) >= 2 and all(isinstance(v, (int, float)) for v in c[:2]):
+        yield c[0], c[1]
+    elif isinstance(c, list):
+        for part in c:
+            yield from _coords(part)
 
 
 def _outline_only(fc: dict, keep: tuple[str, ...] = ()) -> dict:
@@ -149,10 +187,10 @@ def base_map(bounds: list[list[float]], title: str, page: str, offline: bool, re
     root.header.add_child(Element(f"<title>{html.escape(title, quote=False)}</title>"), name="title")
     if not offline:
         folium.TileLayer("OpenStreetMap", name="OpenStreetMap", control=False).add_to(m)
-    folium.GeoJson(_outline_only(region), name=layer_name("Облыс / Область"), control=False, interactive=False,
-                   style_function=lambda f: {"color": "#222", "weight": 2.2, "fill": False}).add_to(m)
+    folium.GeoJson(_outline_only(region), name=layer_name("Облыстар / Области"), control=False, interactive=False,
+                   style_function=lambda f: {"color": "#222", "weight": 2.6, "fill": False}).add_to(m)
     district_layer = folium.GeoJson(
-        _outline_only(districts, DISTRICT_PROPERTIES), name=layer_name("Аудандар (2017) / Районы (2017)"),
+        _outline_only(districts, DISTRICT_PROPERTIES), name=layer_name("Аудандар / Районы (2024)"),
         style_function=lambda f: {"color": "#555", "weight": 1.2, "fillOpacity": 0.03, "fillColor": "#888",
                                   "dashArray": "6 4" if f["properties"].get("approximate") else None})
     district_layer.add_to(m)

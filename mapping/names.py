@@ -56,3 +56,21 @@ def search_key(text: str) -> str:
     for a, b in _COARSE:
         s = s.replace(a, b)
     return re.sub(r"(.)\1+", r"\1", s)
+
+
+_REGION_WORDS = ("облысы", "область", "обл", "г", "қ", "city", "region", "oblast")
+
+
+def region_name_matches(text: str, names: tuple[str, ...] | list[str]) -> bool:
+    """Does ``text`` name the region with these names? "Turkistan", "Туркестанская", "Жамбыл",
+    "Shymkent" all match; the words for region/city are ignored, a prefix of 4 or more letters
+    is enough."""
+    key = search_key(text)
+    if len(key) < 3:
+        return False
+    for name in names:
+        words = [w for w in name.replace(".", " ").split() if w.lower() not in _REGION_WORDS]
+        stem = search_key(" ".join(words))
+        if stem and (key == stem or (len(key) >= 4 and (stem.startswith(key) or key.startswith(stem[:5])))):
+            return True
+    return False

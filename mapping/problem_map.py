@@ -27,9 +27,8 @@ from typing import Any
 import folium
 import pandas as pd
 
-from .. import package_path
 from .gazetteer import Gazetteer
-from .leaflet import PageScript, base_map, data_block, layer_name, read_geojson, read_labelled_districts, write_map
+from .leaflet import PageScript, base_map, data_block, layer_name, read_outlines, write_map
 from .problems import DIMENSION_LABELS, DIMENSIONS, DISPLAY, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA_KK_RU, \
     PRIORITY_FORMULA, ProblemPicture
 
@@ -117,15 +116,9 @@ def build_problem_map(pic: ProblemPicture, gazetteer: Gazetteer, out: Path | str
                       title: str | None = None) -> dict[str, Any]:
     """Write the problem map of ``pic`` to ``out`` (HTML). Returns path, bytes, markers, years, layers."""
     out = Path(out)
-    districts_file = Path(districts_path) if districts_path else package_path("mapping", "data", "districts.geojson")
-    region_file = Path(region_path) if region_path else package_path("data", "sources", "turkistan_adm1_approx_2017.geojson")
-    districts, region = read_labelled_districts(districts_file), read_geojson(region_file)
+    districts, region, bounds = read_outlines(gazetteer, districts_path, region_path)
     data = problem_map_data(pic, gazetteer, districts)
     pts = data["settlements"]
-    if pts:
-        bounds = [[min(p[3] for p in pts), min(p[4] for p in pts)], [max(p[3] for p in pts), max(p[4] for p in pts)]]
-    else:
-        bounds = [[40.5, 65.5], [45.5, 71.0]]
     m, district_layer = base_map(
         bounds, title or f"Қамту / Qamtu — байланыс мәселелері / проблемы связи {pic.years[0]}–{pic.years[-1]}",
         "problems", offline, region, districts)

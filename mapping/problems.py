@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .. import load_model, package_path
 from .classify import frame_records
 from .errors import MappingError
-from .gazetteer import Gazetteer
+from .gazetteer import REGION_TOTAL_KK, REGION_TOTAL_RU, TOTAL_KATO, Gazetteer
 
 DIMENSIONS: tuple[str, ...] = ("internet", "mobile", "tv_radio", "post")
 DIMENSION_LABELS: dict[str, tuple[str, str]] = {
@@ -533,16 +533,34 @@ def _district_totals(chosen, years: list[int], cells: pd.DataFrame, gazetteer: G
     for k in ["settlements", *cnt]:
         rows[k] = rows[k].astype(int)
     df = pd.DataFrame(rows)
-    region = df.groupby(["year", "dimension"], sort=True)[["settlements", "problem", "overdue", "resolved", "no_problem",
-                                                           "unknown"]].sum().reset_index()
-    region["district_kato"] = "610000000"
-    df = pd.concat([df, region], ignore_index=True)
-    df["district_name_kk"] = [names.get(k, ("Облыс бойынша барлығы", ""))[0] for k in df["district_kato"]]
-    df["district_name_ru"] = [names.get(k, ("", "Итого по области"))[1] for k in df["district_kato"]]
+    df["level"] = "district"
+    region_of = {s.district_kato: s.region_kato for s in gazetteer}
+    sums = ["settlements", "problem", "overdue", "resolved", "no_problem", "unknown"]
+    parts = [df]
+    for rk, (rkk, rru) in gazetteer.regions.items():
+        part = df[df["district_kato"].map(region_of) == rk]
+        region = part.groupby(["year", "dimension"], sort=True)[sums].sum().reset_index()
+        region["district_kato"], region["level"] = rk, "region"
+        names[rk] = (REGION_TOTAL_KK.format(rkk), REGION_TOTAL_RU.format(rru))
+        parts.append(region)
+    if len(gazetteer.regions) > 1:
+        total = df.groupby(["year", "dimension"], sort=True)[sums].sum().reset_index()
+        total["district_kato"], total["level"] = TOTAL_KATO, "total"
+        names[TOTAL_KATO] = ("Барлығы", "Итого")
+        parts.append(total)
+    df = pd.concat(parts, ignore_index=True)
+    df["district_name_kk"] = [names[k][0] for k in df["district_kato"]]
+    df["district_name_ru"] = [names[k][1] for k in df["district_kato"]]
+    df["region_kato"] = [k if lv != "district" else region_of[k] for k, lv in zip(df["district_kato"], df["level"])]
     order = {d: i for i, d in enumerate((*DIMENSIONS, "any"))}
     df["_o"] = df["dimension"].map(order)
-    df = df.sort_values(["year", "_o", "district_kato"]).drop(columns="_o").reset_index(drop=True)
-    return df[["district_kato", "district_name_kk", "district_name_ru", "year", "dimension", "settlements", "problem",
+    rank = {rk: i for i, rk in enumerate(gazetteer.regions)}
+    df["_r"] = [rank.get(r, len(rank)) for r in df["region_kato"]]
+    df["_l"] = df["level"].map({"district": 0, "region": 1, "total": 2})
+    df = df.sort_values(["year", "_o", "_r", "_l", "district_kato"]).drop(columns=["_o", "_r", "_l"])
+    df = df.reset_index(drop=True)
+    return df[["level", "region_kato", "district_kato", "district_name_kk", "district_name_ru", "year", "dimension",
+               "settlements", "problem",
                "overdue", "resolved", "no_problem", "unknown"]]
 
 

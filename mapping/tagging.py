@@ -5,9 +5,11 @@ that grows with its kind and population; a fix belongs to the nearest settlement
 it, so where two reaches overlap the nearer settlement wins, and a city can claim a fix that lies
 closer to a small village outside the village's own reach.
 
-Everything is vectorised: candidate pairs come from one ``shapely.STRtree`` query of all fixes
-against the settlements' reach boxes, exact great-circle distances are computed for those pairs
-only, and the nearest valid pair per fix is chosen by sorting. There is no Python loop per fix.
+Everything is vectorised: candidate pairs come from a numpy grid of the settlements' reach boxes
+(:class:`.gridindex.BoxGrid`: no shapely point is built per fix), exact great-circle distances are
+computed for those pairs only, and the nearest valid pair per fix is chosen by sorting. Whether a
+fix lies in Kazakhstan is read from a raster of the outline, with an exact test only in edge cells
+(:class:`.gridindex.AreaRaster`). There is no Python loop per fix.
 
 A fix that cannot be tagged gets a reason instead of an exception: invalid coordinate (NaN or out
 of range), outside Kazakhstan, or no settlement within reach.
@@ -32,6 +34,7 @@ from .. import load_model, package_path
 from .errors import MappingError
 from .gazetteer import Gazetteer
 from .geodesy import degree_box, haversine_m
+from .gridindex import AreaRaster, BoxGrid
 
 
 class TagReason(IntEnum):
@@ -111,7 +114,9 @@ class Tag:
              "reason": self.reason.name.lower(), "reason_text": self.reason.text, "rule_version": self.rule_version}
         if gazetteer is not None and self.kato is not None:
             s = gazetteer.get(self.kato)
-            d.update(name_kk=s.name_kk, name_ru=s.name_ru, district_kato=s.district_kato)
+            d.update(name_kk=s.name_kk, name_ru=s.name_ru, district_kato=s.district_kato,
+                     district_name_kk=s.district_name_kk, district_name_ru=s.district_name_ru,
+                     region_kato=s.region_kato, region_name_kk=s.region_name_kk, region_name_ru=s.region_name_ru)
         return d
 
 
@@ -165,6 +170,24 @@ def _country_area(path: str, tolerance_m: float) -> shapely.Geometry:
     return area
 
 
+def _nearest_per_fix(fix: np.ndarray, site: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One pair per fix: the smallest distance, ties to the smallest site index. ``fix`` must be
+    sorted (pairs come grouped by fix); linear time, no sort."""
+    if not len(fix):
+        return fix, site, d
+    new = np.r_[True, fix[1:] != fix[:-1]]
+    starts = np.flatnonzero(new)
+    group = np.cumsum(new) - 1
+    dmin = np.minimum.reduceat(d, starts)
+    best = np.minimum.reduceat(np.where(d == dmin[group], site, np.iinfo(np.int64).max), starts)
+    return fix[starts], best, dmin
+
+
+@lru_cache(maxsize=4)
+def _country_raster(path: str, tolerance_m: float) -> AreaRaster:
+    return AreaRaster(_country_area(path, tolerance_m), cell_deg=0.1)
+
+
 class Tagger:
     """Tags fixes against one gazetteer with one rule. Build once, call :meth:`tag` many times."""
 
@@ -177,9 +200,9 @@ class Tagger:
         self._reach = self.rule.reach_m(cols["kind"], cols["population"])
         self._katos = np.array([s.kato for s in gazetteer.settlements], dtype=object)
         x0, y0, x1, y1 = degree_box(self._lat, self._lon, self._reach)
-        self._tree = shapely.STRtree(shapely.box(x0, y0, x1, y1))
+        self._grid = BoxGrid(x0, y0, x1, y1)
         outline = country_outline or package_path("data", "sources", "kazakhstan_outline_2017.geojson")
-        self._country = _country_area(str(outline), self.rule.outside_tolerance_m)
+        self._country = _country_raster(str(outline), self.rule.outside_tolerance_m)
 
     def tag(self, lat, lon) -> Tags:
         """Tag fixes given as arrays (or scalars) of latitude and longitude in degrees WGS84."""
@@ -192,7 +215,7 @@ class Tagger:
         valid = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         reason[~valid] = TagReason.INVALID_COORDINATE
         vi = np.flatnonzero(valid)
-        inside = shapely.contains_xy(self._country, lon[vi], lat[vi])
+        inside = self._country.contains(lon[vi], lat[vi])
         reason[vi[~inside]] = TagReason.OUTSIDE_KAZAKHSTAN
         vi = vi[inside]
 
@@ -200,15 +223,12 @@ class Tagger:
         dist = np.full(n, np.nan)
         reach = np.full(n, np.nan)
         if len(vi) and len(self._reach):
-            fix_pos, site = self._tree.query(shapely.points(lon[vi], lat[vi]))
+            fix_pos, site = self._grid.pairs(lon[vi], lat[vi])
             fix = vi[fix_pos]
             d = haversine_m(lat[fix], lon[fix], self._lat[site], self._lon[site])
             ok = d <= self._reach[site]
             fix, site, d = fix[ok], site[ok], d[ok]
-            order = np.lexsort((site, d, fix))  # by fix, then distance, then site (stable ties)
-            fix, site, d = fix[order], site[order], d[order]
-            first = np.flatnonzero(np.r_[True, fix[1:] != fix[:-1]]) if len(fix) else np.array([], dtype=np.int64)
-            fix, site, d = fix[first], site[first], d[first]
+            fix, site, d = _nearest_per_fix(fix, site, d)
             index[fix] = self._rows[site]
             dist[fix] = d
             reach[fix] = self._reach[site]

@@ -35,7 +35,7 @@ def _cached(key: tuple, build) -> Any:
 
 
 def _districts() -> dict:
-    from ..mapping.coverage_map import read_labelled_districts
+    from ..mapping.leaflet import read_labelled_districts
 
     return read_labelled_districts(package_path("mapping", "data", "districts.geojson"))
 

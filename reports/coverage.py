@@ -297,7 +297,7 @@ def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, of
     notes = []
     if inputs.synthetic_sessions:
         notes.append(SYNTHETIC_NOTE.format(n=inputs.synthetic_sessions))
-    hexes, res = hex_signal(inputs.samples, cl.rules)  # once, for the map and the exports
+    hexes, res = hex_signal(_in_selected_regions(inputs.samples, g), cl.rules)  # once, for the map and the exports
     result = build_coverage_map(cl, g, out, offline=offline, notes=notes, hexes=(hexes, res))
     result["synthetic_sessions"] = inputs.synthetic_sessions
     result["exports"] = [export_classification(cl, path, hexes=hexes, hex_resolution=res) for path in exports]
@@ -305,9 +305,25 @@ def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, of
     return result
 
 
+def _in_selected_regions(samples, g: Gazetteer):
+    """The samples inside the selected regions' outlines (buffered 0.05°), when ``--region`` chose
+    part of the gazetteer; all samples otherwise. Keeps the H3 layer to the regions on the map."""
+    full = Gazetteer.load()
+    if set(g.regions) == set(full.regions) or not len(samples):
+        return samples
+    import shapely
+    from shapely.geometry import shape
+
+    from ..mapping.leaflet import read_outlines
+
+    _districts, regions, _bounds = read_outlines(g)
+    area = shapely.union_all([shape(f["geometry"]) for f in regions["features"]]).buffer(0.05)
+    return samples[shapely.contains_xy(area, samples["lon"].to_numpy(float), samples["lat"].to_numpy(float))]
+
+
 def region_summary(cl: Classification) -> list[dict[str, Any]]:
-    """The region rows of the roll-up (one per scope), for printing."""
-    rows = cl.districts[cl.districts["district_kato"] == "610000000"]
+    """The region rows of the roll-up (one per region and scope, then all regions together), for printing."""
+    rows = cl.districts[cl.districts["level"] != "district"]
     return [{k: (v.item() if isinstance(v, np.generic) else v) for k, v in r.items()}
             for r in rows.to_dict(orient="records")]
 

@@ -121,9 +121,11 @@ def write_district_pngs(cl: Classification, out_dir: Path | str, *, districts: I
     except (OSError, ValueError, KeyError) as exc:
         raise ReportError(f"{src}: cannot read district polygons ({exc})") from None
     wanted = set(districts) if districts else None
+    regions = set(cl.districts["region_kato"])
     s = cl.settlements
     written = []
-    chosen = [f for f in feats if wanted is None or f["properties"]["district_kato"] in wanted]
+    chosen = [f for f in feats if (f["properties"]["district_kato"] in wanted if wanted is not None
+                                   else f["properties"].get("region_kato") in regions)]
     for n, f in enumerate(chosen, 1):
         p = f["properties"]
         geom = shape(f["geometry"])
@@ -156,7 +158,7 @@ def write_district_pngs(cl: Classification, out_dir: Path | str, *, districts: I
         handles += [Line2D([], [], marker="o", ls="", markerfacecolor="white", markeredgecolor=c, markeredgewidth=2,
                            markersize=7, label=f"{kk} / {ru}") for c, kk, ru in INTERNET_STYLE.values()]
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.06), ncol=2, fontsize=7, frameon=False)
-        note = "Шекарасы: 2017 ж., тарихи / Граница: 2017 г., историческая"
+        note = "Шекарасы: 2024 ж. (geokz, CC BY 4.0) / Граница: 2024 г. (geokz, CC BY 4.0)"
         if p.get("approximate"):
             note += "; шамамен (үзік сызық) / приблизительная (пунктир)"
         if notes:

@@ -36,8 +36,8 @@ from .surveys import plans_frame, survey_frame
 
 Progress = Callable[[str, int, int], None]
 DEMO_NOTE = "ДЕМО: ойдан шығарылған мысал деректер / ДЕМО: вымышленные данные для примера"
-BOUNDARY_NOTE = ("Аудан шекаралары: 2017 ж., тарихи; кейбіреуі шамамен / "
-                 "Границы районов: 2017 г., исторические; некоторые приблизительные")
+BOUNDARY_NOTE = ("Аудан шекаралары: 2024 ж. (geokz, CC BY 4.0); Сауран мен Кентау арасы шамамен / "
+                 "Границы районов: 2024 г. (geokz, CC BY 4.0); граница Саурана и Кентау приблизительная")
 
 
 def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazetteer: Gazetteer | None = None,
@@ -61,6 +61,10 @@ def picture_from_store(db: Path | str | Store, years: str | list[int], *, gazett
                 progress("classifying years", n, len(year_list))
         surveys, plans = survey_frame(store), plans_frame(store)
         coverage_version = cl.rules.version
+    # only the selected regions (--region): records of other regions' settlements are left out
+    prefixes = list(g.region_prefixes)
+    surveys = surveys[surveys["kato"].astype(str).str[:2].isin(prefixes)]
+    plans = plans[plans["kato"].astype(str).str[:2].isin(prefixes)]
     notes = []
     if synthetic:
         notes.append(SYNTHETIC_NOTE.format(n=synthetic))
@@ -89,7 +93,8 @@ def problem_map_from_store(db: Path | str | Store, out: Path | str, *, years: st
 
 def region_totals(pic: ProblemPicture) -> list[dict[str, Any]]:
     """Per year: settlements with a problem per dimension and in any, overdue, resolved (the region rows)."""
-    d = pic.districts[pic.districts["district_kato"] == "610000000"]
+    levels = set(pic.districts["level"])
+    d = pic.districts[pic.districts["level"] == ("total" if "total" in levels else "region")]
     out = []
     for y in pic.years:
         part = d[d["year"] == y].set_index("dimension")
@@ -177,7 +182,8 @@ def district_table(pic: ProblemPicture) -> pd.DataFrame:
     anyrows = d[d["dimension"] == "any"].set_index(["district_kato", "year"])
     for col in ("overdue", "resolved", "unknown", "settlements"):
         wide[f"any_{col}"] = [int(anyrows.loc[(k, y), col]) for k, y in zip(wide["district_kato"], wide["year"])]
-    wide = wide.sort_values(["year", "district_kato"])
+    order = {k: i for i, k in enumerate(dict.fromkeys(d["district_kato"]))}  # districts, region, total
+    wide = wide.assign(_o=wide["district_kato"].map(order)).sort_values(["year", "_o"]).drop(columns="_o")
     headers = {**DISTRICT_HEADERS, **{dim: f"{_dim_label(dim)}: мәселе / проблема" for dim in (*DIMENSIONS, "any")},
                "any_overdue": "Мерзімі өткен НП / НП с просрочкой", "any_resolved": "Шешілген НП / НП с решением",
                "any_unknown": "Деректері жоқ НП / НП без данных", "any_settlements": "Елді мекендер / НП"}
@@ -300,7 +306,7 @@ def write_problem_charts(pic: ProblemPicture, out_dir: Path | str, dpi: int = 11
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    d = pic.districts[pic.districts["district_kato"] != "610000000"]
+    d = pic.districts[pic.districts["level"] == "district"]
     districts = sorted(set(d["district_kato"]))
     names = {k: (kk if kk == ru else f"{kk} / {ru}") for k, kk, ru in
              zip(d["district_kato"], d["district_name_kk"], d["district_name_ru"])}

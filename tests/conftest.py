@@ -28,6 +28,8 @@ def settlement_feature(kato: str, lat: float | None, lon: float | None, *, kind:
     return {"type": "Feature", "properties": {
         "kato": kato, "name_kk": name, "name_ru": name, "name_latin": None, "kind": kind,
         "kato_name_kk": name + " а.", "kato_name_ru": "с." + name,
+        "region_kato": kato[:2] + "0000000", "region_name_kk": f"Облыс {kato[:2]}",
+        "region_name_ru": f"Область {kato[:2]}",
         "district_kato": kato[:4] + "00000", "district_name_kk": "Аудан", "district_name_ru": "Район",
         "rural_okrug_kato": None, "rural_okrug_name_kk": None, "rural_okrug_name_ru": None,
         "population": population, "population_source": None, "coord_source": None, "coord_source_id": None,

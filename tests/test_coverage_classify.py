@@ -54,7 +54,7 @@ def test_best_of_operators(designed):
     assert best.loc[roles["mixed"]].best_mobile_operator == "401-77"
     assert best.loc[roles["mixed"]].operators_measured == 3
     # every gazetteer settlement has a row; unmeasured ones are marked so
-    assert len(cl.settlements) == 871
+    assert len(cl.settlements) == len(gazetteer_of(cl))
     unmeasured = cl.settlements[~cl.settlements["kato"].isin(roles.values())]
     assert set(unmeasured["mobile_status"]) == {"unmeasured"} and not unmeasured["measured"].any()
 
@@ -73,8 +73,9 @@ def test_district_rollup_counts_the_judged_findings(designed):
     _db, roles, cl, _ = designed
     d = cl.districts
     region_all = d[(d["district_kato"] == "610000000") & (d["scope"] == "all")].iloc[0]
-    assert region_all.settlements == 801  # cities, towns, villages of the gazetteer
-    assert region_all.measured == len(roles) and region_all.unmeasured == 801 - len(roles)
+    in_61 = sum(1 for s in gazetteer_of(cl) if s.populated and s.region_kato == "610000000")
+    assert region_all.settlements == in_61  # cities, towns, villages of Turkistan region
+    assert region_all.measured == len(roles) and region_all.unmeasured == in_61 - len(roles)
     assert region_all.without_mobile == sum(1 for m, _ in BEST.values() if m == "no_service")
     assert region_all.only_2g == 1
     assert region_all.without_internet == sum(1 for _, i in BEST.values() if i == "none")
@@ -82,13 +83,28 @@ def test_district_rollup_counts_the_judged_findings(designed):
     kcell = d[(d["district_kato"] == "610000000") & (d["scope"] == KCELL)].iloc[0]
     assert kcell.measured == len(roles)
     assert kcell.without_mobile == sum(1 for ops in DESIGN.values() if KCELL in ops and ops[KCELL][1] == "no_service")
-    # district rows add up to the region row for every scope and column
+    # district rows add up to their region's row, and region rows to the total, for every scope and column
+    g = gazetteer_of(cl)
     for scope, part in d.groupby("scope"):
-        region = part[part["district_kato"] == "610000000"].iloc[0]
-        districts = part[part["district_kato"] != "610000000"]
-        assert len(districts) == 17
+        total = part[part["level"] == "total"].iloc[0]
+        regions = part[part["level"] == "region"]
+        assert list(regions["district_kato"]) == list(g.regions)
+        for rk in g.regions:
+            region = regions[regions["district_kato"] == rk].iloc[0]
+            districts = part[(part["level"] == "district") & (part["region_kato"] == rk)]
+            assert set(districts["district_kato"]) == {s.district_kato for s in g if s.region_kato == rk}
+            for col in ("settlements", "measured", "without_mobile", "without_internet", "thin_data"):
+                assert districts[col].sum() == region[col], (scope, rk, col)
         for col in ("settlements", "measured", "without_mobile", "without_internet", "thin_data"):
-            assert districts[col].sum() == region[col], (scope, col)
+            assert regions[col].sum() == total[col], (scope, col)
+
+
+def gazetteer_of(cl):
+    from qamtu.mapping.gazetteer import Gazetteer
+
+    g = Gazetteer.load()
+    assert len(g.regions) == 4  # the inspection's territory: 79, 31, 61, 43
+    return g
 
 
 def test_thin_data_is_shown_but_not_counted(tmp_path, gazetteer):

@@ -13,7 +13,8 @@ import pandas as pd
 import pyogrio
 import pytest
 
-from conftest import run_qamtu
+from conftest import REPO, run_qamtu
+from qamtu.mapping.gazetteer import Gazetteer
 from qamtu.mapping.exports import ExportError, export_classification
 from qamtu.mapping.hexes import hex_signal
 from qamtu.reports.coverage import classify_store
@@ -49,7 +50,7 @@ def test_geopackage_layers_with_ogrinfo(designed, gazetteer):
                   "h3_signal (Polygon)", "district_summary", "rule_set"):
         assert layer in listing, listing
     summary = _ogrinfo("-ro", "-so", out["path"], "settlements")
-    assert "Feature Count: 871" in summary and "mobile_status_401_02: String" in summary
+    assert f"Feature Count: {len(gazetteer)}" in summary and "mobile_status_401_02: String" in summary
     assert f"Feature Count: {len(hexes)}" in _ogrinfo("-ro", "-so", out["path"], "h3_signal")
     meta = _ogrinfo("-ro", "-al", "-q", out["path"], "rule_set")
     assert "kz-coverage-2026.1" in meta and "period_start_utc" in meta
@@ -58,15 +59,16 @@ def test_geopackage_layers_with_ogrinfo(designed, gazetteer):
     assert (row["mobile_status"], row["internet_status"]) == BEST["nothing"]
     assert all(ch in "".join(back["name_kk"]) for ch in KAZAKH)
     districts = pyogrio.read_dataframe(out["path"], layer="districts")
-    assert len(districts) == 17 and districts["approximate"].sum() == 7
-    assert set(districts["rule_set_version"]) == {cl.rules.version}
+    units = json.loads((REPO / "mapping" / "data" / "districts.geojson").read_text(encoding="utf-8"))["features"]
+    assert len(districts) == len(units) and set(districts["rule_set_version"]) == {cl.rules.version}
+    assert districts["approximate"].sum() == sum(1 for u in units if u["properties"]["approximate"]) == 2
 
 
 def test_geojson_and_csv(designed, gazetteer):
     tmp, _db, roles, cl, _ = designed
     export_classification(cl, tmp / "coverage.geojson")
     data = json.loads((tmp / "coverage.geojson").read_text(encoding="utf-8"))
-    assert len(data["features"]) == 871
+    assert len(data["features"]) == len(gazetteer)
     props = {f["properties"]["kato"]: f["properties"] for f in data["features"]}
     assert props[roles["mixed"]]["mobile_status"] == "5g"
     assert props[roles["mixed"]]["rule_set_version"] == cl.rules.version
@@ -75,7 +77,7 @@ def test_geojson_and_csv(designed, gazetteer):
     raw = (tmp / "coverage.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")              # BOM: spreadsheet programs keep Kazakh letters
     df = pd.read_csv(tmp / "coverage.csv", dtype={"kato": str}, encoding="utf-8-sig")
-    assert len(df) == 871 and all(ch in "".join(df["name_kk"]) for ch in KAZAKH)
+    assert len(df) == len(gazetteer) and all(ch in "".join(df["name_kk"]) for ch in KAZAKH)
     assert df.set_index("kato").loc[roles["slow3g"], "internet_status"] == "below_standard"
     with pytest.raises(ExportError, match="export format 'shp': choose one of csv, geojson, gpkg, parquet"):
         export_classification(cl, tmp / "coverage.shp")
@@ -107,7 +109,11 @@ def test_district_workbook(designed):
     col = dict(zip(header, region))
     assert col["Ұялы байланыссыз / Без мобильной связи"] == expected.without_mobile > 0
     assert col["Мобильді интернетсіз / Без мобильного интернета"] == expected.without_internet
-    assert col["Елді мекендер барлығы / Всего НП"] == 801
+    assert col["Елді мекендер барлығы / Всего НП"] == 801  # Turkistan's cities, towns and villages
+    # a section per region, each closed by its total, then the total of all regions
+    totals = [r[1] for r in rows[4:] if r[2] in ("790000000", "310000000", "610000000", "430000000", "000000000")]
+    assert totals == ["Итого: г.Шымкент", "Итого: Жамбылская область", "Итого: Туркестанская область",
+                      "Итого: Кызылординская область", "Итого"]
     rules = [r for r in wb["Ережелер - Правила"].iter_rows(values_only=True)]
     assert any(r[0] == "download UMTS min Mbit/s" and r[1] == 1 and "UNCONFIRMED" in r[2] for r in rules)
 
@@ -133,15 +139,22 @@ def test_cli_map_coverage_offline_with_exports(designed):
     assert "tile.openstreetmap.org" not in html and "<script src=" not in html
     # the designed campaign is synthetic (probe.synthetic marks its sessions): the map says so
     assert data["synthetic_sessions"] == 6 and "Синтетические данные, не измерения" in html
-    region = next(r for r in data["summary"] if r["scope"] == "all")
+    region = next(r for r in data["summary"] if r["scope"] == "all" and r["district_kato"] == "610000000")
     assert region["without_mobile"] == sum(1 for m, _ in BEST.values() if m == "no_service")
+    # --region: the designed campaign is in Turkistan; a Zhambyl map has its settlements only, no hexagons
+    zh = json.loads(run_qamtu("map", "coverage", "--db", str(db), "--out", str(tmp / "zh.html"), "--offline",
+                              "--region", "31", "--json").stdout)
+    g = Gazetteer.load()
+    assert zh["markers"] == sum(1 for s in g if s.located and s.region_kato == "310000000")
+    assert data["hexagons"] > 0 and zh["hexagons"] == 0
+    assert {r["district_kato"] for r in zh["summary"]} == {"310000000"}
 
 
 def test_cli_classify_and_report(designed):
     tmp, db, roles, _cl, _ = designed
     data = json.loads(run_qamtu("coverage", "classify", "--db", str(db), "--operator", "Kcell", "--json",
                                 "--out", str(tmp / "kcell.geojson")).stdout)
-    assert data["exports"][0]["rows"]["settlements"] == 871
+    assert data["exports"][0]["rows"]["settlements"] == len(Gazetteer.load())
     features = json.loads((tmp / "kcell.geojson").read_text(encoding="utf-8"))["features"]
     assert {f["properties"]["kato"]: f["properties"]["mobile_status_401_02"] for f in features}[roles["only2g"]] == "2g"
     assert data["rule_set"]["version"] == "kz-coverage-2026.1" and list(data["operators"]) == ["401-02"]
@@ -150,10 +163,16 @@ def test_cli_classify_and_report(designed):
     out = run_qamtu("report", "districts", "--db", str(db), "--out", str(tmp / "cli.xlsx"), "--png-dir",
                     str(tmp / "cli-png"), "--json").stdout
     rep = json.loads(out)
-    assert len(rep["pngs"]) == 17 and rep["rule_set"] == "kz-coverage-2026.1"
+    units = json.loads((REPO / "mapping" / "data" / "districts.geojson").read_text(encoding="utf-8"))["features"]
+    assert len(rep["pngs"]) == len(units) and rep["rule_set"] == "kz-coverage-2026.1"
     assert (tmp / "cli.xlsx").stat().st_size > 10_000
     text = run_qamtu("report", "districts", "--db", str(db), "--out", str(tmp / "cli2.xlsx")).stdout
-    assert "Итого по области" in text and "kz-coverage-2026.1" in text
+    assert "Итого: Туркестанская область" in text and "kz-coverage-2026.1" in text
+    # --region keeps one region: its units only, and its total
+    one = json.loads(run_qamtu("report", "districts", "--db", str(db), "--out", str(tmp / "cli3.xlsx"), "--region",
+                               "Turkistan", "--png-dir", str(tmp / "png61"), "--json").stdout)
+    assert {r["region_kato"] for r in one["summary"]} == {"610000000"}
+    assert len(one["pngs"]) == sum(1 for u in units if u["properties"]["region_kato"] == "610000000")
 
 
 def test_cli_errors_are_one_clear_line(designed, tmp_path):
@@ -176,7 +195,7 @@ def test_parquet_and_the_one_convention_on_the_coverage_path(designed):
 
     tmp, _db, roles, cl, _ = designed
     out = export_classification(cl, tmp / "coverage.parquet")
-    assert out["format"] == "parquet" and out["rows"] == {"settlements": 871}
+    assert out["format"] == "parquet" and out["rows"] == {"settlements": len(Gazetteer.load())}
     table = pq.read_table(out["path"])
     assert b"geo" in table.schema.metadata
     assert str(table.schema.field("period_start_utc").type) == "timestamp[us, tz=UTC]"

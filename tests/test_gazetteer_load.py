@@ -15,7 +15,8 @@ from qamtu.mapping.gazetteer import Gazetteer
 @pytest.mark.parametrize("mutate, message", [
     (lambda f: f["properties"].pop("name_kk"), r"feature #1 \(kato 611633300\): field 'name_kk'"),
     (lambda f: f["properties"].update(name_ru="  "), r"feature #1 \(kato 611633300\): field 'name_ru': .*blank"),
-    (lambda f: f["properties"].update(kato="511633300"), r"feature #1 \(kato 511633300\): field 'kato'"),
+    (lambda f: f["properties"].update(kato="51163330"), r"feature #1 \(kato 51163330\): field 'kato'"),
+    (lambda f: f["properties"].update(kato="511633300"), r"feature #1 \(kato 511633300\): field 'region_kato'"),
     (lambda f: f["properties"].update(kind="hamlet"), r"field 'kind'"),
     (lambda f: f.update(geometry={"type": "Polygon", "coordinates": []}), r"feature #1 \(kato 611633300\): field 'geometry'"),
     (lambda f: f.update(geometry={"type": "Point", "coordinates": [68.1, 95.0]}), r"field 'geometry \(lat\)'"),

@@ -107,7 +107,7 @@ def test_wheel_ships_the_data_files(tmp_path):
     (wheel,) = tmp_path.glob("qamtu-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {"qamtu/settlements.geojson", "qamtu/cli.py", "qamtu/mapping/data/districts.geojson",
-                "qamtu/mapping/data/tagging.toml", "qamtu/data/sources/kato_61.csv"}
+                "qamtu/mapping/data/tagging.toml", "qamtu/data/sources/kato.csv", "qamtu/mapping/data/regions.geojson"}
     for pkg in PACKAGES:
         for f in (REPO / pkg).rglob("*"):
             if f.is_file() and "__pycache__" not in f.parts and f.suffix != ".pyc":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -97,6 +98,14 @@ def test_commands_write_the_map_and_the_workbook(designed, tmp_path):
     assert row[2023]["mobile"] == 2 and row[2023]["overdue"] == 2 and row[2021]["tv_radio"] == 1
     html = (tmp_path / "p.html").read_text(encoding="utf-8")
     assert "Мерзімі өтті" in html and "Просрочено" in html and "tile.openstreetmap.org" not in html
+    # --region: the designed problems are all in Turkistan; Zhambyl alone has none, and fewer markers
+    proc = run_qamtu("map", "problems", "--db", str(db), "--years", "2021-2025", "--out", str(tmp_path / "z.html"),
+                     "--offline", "--region", "Zhambyl", "--json")
+    zh = json.loads(proc.stdout)
+    assert 0 < zh["markers"] < res["markers"] and all(r["any"] == 0 for r in zh["summary"])
+    fit = r"fitBounds\(\s*\[\[([-\d.]+),\s*([-\d.]+)\],\s*\[([-\d.]+),\s*([-\d.]+)\]"
+    bounds = [float(v) for v in re.findall(fit, (tmp_path / "z.html").read_text(encoding="utf-8"))[-1]]  # folium's call
+    assert 42.2 < bounds[0] < bounds[2] < 46.1 and 69 < bounds[1] < bounds[3] < 75.9  # Zhambyl region, not the rest
     from typer.testing import CliRunner
 
     from qamtu.cli import app

@@ -94,9 +94,9 @@
     return r;
   };
 
-  /** The lines every legend ends with: 2017 district boundaries and the approximate ones. */
+  /** The lines every legend ends with: 2024 district boundaries and the approximate ones. */
   Q.districtNotes = function (d, approximate, cls) {
-    d.appendChild(Q.el('div', 'Аудан шекаралары: 2017 ж., тарихи / Границы районов: 2017 г., исторические', 'qamtu-sub'));
+    d.appendChild(Q.el('div', 'Аудан шекаралары: 2024 ж. (geokz, CC BY 4.0) / Границы районов: 2024 г. (geokz, CC BY 4.0)', 'qamtu-sub'));
     if (approximate.length) {
       d.appendChild(Q.el('div', 'Үзік сызық — шамамен / Пунктир — приблизительные: ' +
         approximate.map(function (x) { return x[0] + ' / ' + x[1]; }).join('; '), cls || 'qamtu-sub'));
