@@ -6,7 +6,9 @@ operator complained about or one that works fine ("Kcell ұстамайды, Bee
 
 Matching is by whole words after folding (lower case, Kazakh letters as their Russian
 look-alikes, "ё" as "е"); a table keyword ending in ``*`` also matches longer words starting with
-it, which covers Russian and Kazakh endings ("Билайна", "Казпочты", "поштасы").
+it, which covers Russian and Kazakh endings ("Билайна", "Казпочты", "поштасы"). No keyword counts
+inside a ``[not_keywords]`` phrase ("в связи с" is "because of", not "связь"). The table is filed
+by keyword start once (:class:`_Index`), so one text costs a scan of its word starts.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from .errors import CasesError
 from .matching import data_path, fold_token
@@ -80,17 +82,75 @@ def _pattern(keyword: str, where: str) -> re.Pattern:
     if not kw:
         raise CasesError(f"{where}: empty keyword")
     body = r"\s+".join(re.escape(part) for part in kw.split())
-    return re.compile(r"(?<![\w])" + body + (r"[\w-]*" if prefix else r"(?![\w])"))
+    return re.compile(_LEAD + body + (r"[\w-]*" if prefix else r"(?![\w])"))
+
+
+_LEAD = r"(?<![\w])"          # every keyword pattern starts at a word start
+_WORD_START = re.compile(r"(?<!\w)\w")
+
+
+class _Index:
+    """Every keyword pattern of the table, filed under the first two letters of its keyword.
+
+    A keyword pattern can only match where a word starts (its first letter follows no letter), so
+    the text is scanned once for word starts and only the patterns filed under the two letters found
+    there are tried: a few pattern tests per word instead of every pattern over the whole text (the
+    table has about 200). The result is the same as running each pattern's ``finditer`` over the
+    text: one pattern's matches do not overlap, different patterns' matches may."""
+
+    def __init__(self, patterns: list[tuple[re.Pattern, Any]]) -> None:
+        self.by_start: dict[str, list[tuple[int, re.Pattern, Any]]] = {}
+        self.anywhere: list[tuple[re.Pattern, Any]] = []   # a keyword not starting with a letter
+        for number, (pattern, tag) in enumerate(patterns):
+            lead = pattern.pattern[len(_LEAD):][:2] if pattern.pattern.startswith(_LEAD) else ""
+            if len(lead) == 2 and lead.isalnum():
+                self.by_start.setdefault(lead, []).append((number, pattern, tag))
+            elif lead[:1].isalnum() or lead[:1] == "_":
+                self.by_start.setdefault(lead[:1], []).append((number, pattern, tag))
+            else:
+                self.anywhere.append((pattern, tag))
+        self.keys = {len(k) for k in self.by_start}
+
+    def hits(self, folded: str) -> list[tuple[Any, int, int]]:
+        """(tag, start, end) of every match in ``folded``, pattern by pattern non-overlapping."""
+        out: list[tuple[Any, int, int]] = []
+        ends: dict[int, int] = {}
+        for m in _WORD_START.finditer(folded):
+            i = m.start()
+            for size in self.keys:
+                for number, pattern, tag in self.by_start.get(folded[i:i + size], ()):
+                    if ends.get(number, -1) > i:
+                        continue
+                    hit = pattern.match(folded, i)
+                    if hit and hit.end() > i:
+                        ends[number] = hit.end()
+                        out.append((tag, i, hit.end()))
+        for pattern, tag in self.anywhere:
+            out.extend((tag, h.start(), h.end()) for h in pattern.finditer(folded))
+        return out
 
 
 @dataclass(frozen=True)
 class ExtractTable:
-    """The loaded ``operators.toml``: operators, services and the generic internet words."""
+    """The loaded ``operators.toml``: operators, services, the generic internet words, and the
+    ``[not_keywords]`` phrases inside which no keyword counts ("в связи с" is not "связь")."""
 
     operators: tuple[_Entry, ...]
     services: tuple[_Entry, ...]
     internet: tuple[re.Pattern, ...]
     mcc_mnc: dict[str, tuple[str, ...]]
+    masks: tuple[re.Pattern, ...] = ()
+    index: Optional[_Index] = field(default=None, compare=False, repr=False)
+
+
+def _build_index(operators: tuple[_Entry, ...], services: tuple[_Entry, ...],
+                 internet: tuple[re.Pattern, ...]) -> _Index:
+    tagged: list[tuple[re.Pattern, Any]] = []
+    for group, entries in (("operators", operators), ("services", services)):
+        for n, e in enumerate(entries):
+            tagged += [(p, (group, n, True)) for p in e.strong] + [(p, (group, n, False)) for p in e.weak]
+    tagged += [(p, ("internet", 0, True)) for p in internet]
+    return _Index(tagged)
 
 
 def load_table(path: Path | None = None) -> ExtractTable:
@@ -124,7 +184,9 @@ def load_table(path: Path | None = None) -> ExtractTable:
     operators = entries("operators")
     generic = data.get("generic_internet", {}).get("keywords", ())
     internet = tuple(_pattern(k, f"{path}: generic_internet") for k in generic)
-    return ExtractTable(operators, services, internet, {e.code: e.mcc_mnc for e in operators})
+    masks = tuple(_pattern(k, f"{path}: not_keywords") for k in data.get("not_keywords", {}).get("keywords", ()))
+    return ExtractTable(operators, services, internet, {e.code: e.mcc_mnc for e in operators}, masks,
+                        _build_index(operators, services, internet))
 
 
 @lru_cache(maxsize=1)
@@ -132,12 +194,8 @@ def default_table() -> ExtractTable:
     return load_table()
 
 
-def _hits(patterns: tuple[re.Pattern, ...], folded: str, original: str) -> list[str]:
-    """The words of the original text that the patterns matched (in text order, once each)."""
-    found: list[tuple[int, str]] = []
-    for p in patterns:
-        for m in p.finditer(folded):
-            found.append((m.start(), original[m.start():m.end()]))
+def _words(found: list[tuple[int, str]]) -> list[str]:
+    """The matched words in text order, once each."""
     out: list[str] = []
     for _, word in sorted(found):
         if word not in out:
@@ -150,23 +208,29 @@ def extract(text: str, table: ExtractTable | None = None) -> Extraction:
     if not isinstance(text, str):
         raise CasesError(f"complaint text must be text, got {type(text).__name__}")
     table = table or default_table()
+    index = table.index or _build_index(table.operators, table.services, table.internet)
     text = unicodedata.normalize("NFC", text)
     folded = _fold_same_length(text)
-    words = text
+    masked = [(m.start(), m.end()) for p in table.masks for m in p.finditer(folded)]
+    found: dict[tuple[str, int, bool], list[tuple[int, str]]] = {}
+    for tag, start, end in index.hits(folded):
+        if not any(a <= start < b for a, b in masked):
+            found.setdefault(tag, []).append((start, text[start:end]))
 
-    def scan(entries: tuple[_Entry, ...]) -> list[tuple[_Entry, Found]]:
+    def scan(group: str, entries: tuple[_Entry, ...]) -> list[tuple[_Entry, Found]]:
         out = []
-        for e in entries:
-            strong = _hits(e.strong, folded, words)
-            weak = _hits(e.weak, folded, words)
+        for n in sorted({n for g, n, _ in found if g == group}):   # only the entries with a hit, in table order
+            e = entries[n]
+            strong = _words(found.get((group, n, True), []))
+            weak = _words(found.get((group, n, False), []))
             weak = [w for w in weak if not any(w.lower() in x.lower() for x in strong)]
             if strong or weak:
                 out.append((e, Found(e.code, e.name, tuple(strong + weak), weak=not strong)))
         return out
 
-    operators = scan(table.operators)
-    services = {f.code: f for _, f in scan(table.services)}
-    generic = _hits(table.internet, folded, words)
+    operators = scan("operators", table.operators)
+    services = {f.code: f for _, f in scan("services", table.services)}
+    generic = _words(found.get(("internet", 0, True), []))
     if generic and not ({"mobile_internet", "fixed_internet"} & set(services)):
         kinds = {s for e, f in operators if not f.weak for s in e.services}
         names = {e.code: e.name for e in table.services}

@@ -340,7 +340,7 @@ def import_file(
     )
     created = skipped = unsure = 0
     cases: set[str] = set()
-    numbers = Numbers()
+    numbers = Numbers(batch=True)      # inserts held and written with executemany, in this one transaction
     with store.transaction(f"importing {path}") as tx:
         for i, p in enumerate(parsed, 1):
             r = _register(
@@ -354,6 +354,7 @@ def import_file(
             cases.update(r["cases"])
             if progress and i % 500 == 0:
                 progress("writing", i, len(parsed))
+        numbers.flush(tx)
     if progress:
         progress("writing", len(parsed), len(parsed))
     return {

@@ -33,10 +33,19 @@ def _json(obj: Any) -> str:
 
 class Numbers:
     """Serial numbers (talons, case ids) inside one transaction: the store is read once per prefix,
-    then counted in memory (a bulk import of 100,000 rows does not rescan the table for each row)."""
+    then counted in memory (a bulk import of 100,000 rows does not rescan the table for each row).
 
-    def __init__(self) -> None:
+    With ``batch=True`` (bulk import) it also keeps the head (last seq, hash) of each case's history
+    chain it has touched, and holds the plain INSERTs of complaints, applicants, case links and
+    history entries until :meth:`flush`, which writes each table's rows with one ``executemany``
+    (same transaction, so still all or nothing). Call :meth:`flush` before the transaction ends."""
+
+    def __init__(self, batch: bool = False) -> None:
         self._last: dict[str, int] = {}
+        self.batch = batch
+        self.heads: dict[str, tuple[int, str]] = {}
+        self._pending: dict[str, list[tuple]] = {}
+        self._order: dict[str, int] = {}      # statement -> when first held: parents before children
 
     def next(self, tx, table: str, column: str, prefix: str, width: int) -> str:
         if prefix not in self._last:
@@ -46,15 +55,45 @@ class Numbers:
         self._last[prefix] += 1
         return f"{prefix}{self._last[prefix]:0{width}d}"
 
+    def insert(self, tx, sql: str, row: tuple) -> None:
+        """Run the INSERT now, or hold it for :meth:`flush` in batch mode."""
+        if self.batch:
+            self._order.setdefault(sql, len(self._order))
+            self._pending.setdefault(sql, []).append(row)
+        else:
+            tx.execute(sql, row)
+
+    def flush(self, tx) -> None:
+        """Write every held INSERT, table by table in the order first held (complaints before links)."""
+        pending, self._pending = self._pending, {}
+        for sql in sorted(pending, key=self._order.__getitem__):
+            tx.executemany(sql, pending[sql])
+
 
 def _next_number(tx, table: str, column: str, prefix: str, width: int, numbers: Optional[Numbers] = None) -> str:
     return (numbers or Numbers()).next(tx, table, column, prefix, width)
 
 
-def _append(tx, case_id: str, kind: str, payload: dict[str, Any], now: Optional[datetime]) -> None:
-    last = tx.query("SELECT seq, hash FROM cases_history WHERE case_id = ? ORDER BY seq DESC LIMIT 1", (case_id,))
-    seq, prev = (int(last[0]["seq"]), last[0]["hash"]) if last else history.head([])
-    tx.execute(history.INSERT, history.entry_row(case_id, seq + 1, prev, kind, payload, now))
+def _append(tx, case_id: str, kind: str, payload: dict[str, Any], now: Optional[datetime],
+            numbers: Optional[Numbers] = None) -> None:
+    head = numbers.heads.get(case_id) if numbers is not None and numbers.batch else None
+    if head is None:
+        last = tx.query("SELECT seq, hash FROM cases_history WHERE case_id = ? ORDER BY seq DESC LIMIT 1", (case_id,))
+        head = (int(last[0]["seq"]), last[0]["hash"]) if last else history.head([])
+    seq, prev = head
+    row = history.entry_row(case_id, seq + 1, prev, kind, payload, now)
+    if numbers is not None and numbers.batch:
+        numbers.heads[case_id] = (seq + 1, row[-1])
+        numbers.insert(tx, history.INSERT, row)
+    else:
+        tx.execute(history.INSERT, row)
+
+
+def _insert(tx, numbers: Optional[Numbers], sql: str, row: tuple) -> None:
+    if numbers is not None:
+        numbers.insert(tx, sql, row)
+    else:
+        tx.execute(sql, row)
 
 
 def _case_history(q, case_id: str) -> list[dict[str, Any]]:
@@ -105,7 +144,8 @@ def _register(
     numbers = numbers or Numbers()
     cid = _next_number(tx, "cases_complaints", "complaint_id", f"{TALON_PREFIX}-{year}-", 6, numbers)
     district = _district(gazetteer, facts.kato)
-    tx.execute(
+    numbers.insert(
+        tx,
         "INSERT INTO cases_complaints (complaint_id, channel, external_number, received, registered_utc, "
         "registered_by, "
         "language, kato, district_kato, needs_person, operators, services, facts, demo) "
@@ -127,7 +167,8 @@ def _register(
             int(facts.demo),
         ),
     )
-    tx.execute(
+    numbers.insert(
+        tx,
         "INSERT INTO cases_applicants (complaint_id, name, iin, postal_address, phone, email) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         (cid, applicant.name, applicant.iin, applicant.postal_address, applicant.phone, applicant.email),
@@ -180,6 +221,9 @@ def _group(
                 best = near[0][2]
                 case_id = best["case_id"]
                 if best["state"] == "closed":
+                    if numbers is not None:     # the transition reads the case's history: write what is held
+                        numbers.flush(tx)
+                        numbers.heads.pop(case_id, None)
                     _transition(tx, case_id, "reopened", by, {"reason": "new_complaint", "complaint_id": cid}, now)
             if case_id is None:
                 case_id = _next_number(tx, "cases_cases", "case_id", f"CASE-{received.year}-", 4, numbers)
@@ -213,18 +257,24 @@ def _group(
                         "service": service,
                     },
                     now,
+                    numbers,
                 )
             else:
-                tx.execute(
-                    "UPDATE cases_cases SET last_received = ?, updated_utc = ? WHERE case_id = ? AND last_received < ?",
-                    (facts.received, history.now_text(now), case_id, facts.received),
-                )
-                tx.execute(
-                    "UPDATE cases_cases SET opened = ? WHERE case_id = ? AND opened > ?",
-                    (facts.received, case_id, facts.received),
-                )
-                _append(tx, case_id, "complaint_joined", {"by": by, "complaint_id": cid}, now)
-            tx.execute("INSERT INTO cases_case_complaints (case_id, complaint_id) VALUES (?, ?)", (case_id, cid))
+                # ``best`` was read just above: only a complaint outside the case's span changes a row
+                if best["last_received"] < facts.received:
+                    tx.execute(
+                        "UPDATE cases_cases SET last_received = ?, updated_utc = ? WHERE case_id = ? "
+                        "AND last_received < ?",
+                        (facts.received, history.now_text(now), case_id, facts.received),
+                    )
+                if best["opened"] > facts.received:
+                    tx.execute(
+                        "UPDATE cases_cases SET opened = ? WHERE case_id = ? AND opened > ?",
+                        (facts.received, case_id, facts.received),
+                    )
+                _append(tx, case_id, "complaint_joined", {"by": by, "complaint_id": cid}, now, numbers)
+            _insert(tx, numbers, "INSERT INTO cases_case_complaints (case_id, complaint_id) VALUES (?, ?)",
+                    (case_id, cid))
             out.append(case_id)
     return out
 

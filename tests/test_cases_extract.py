@@ -85,3 +85,97 @@ def test_codes_only_form():
 
     assert extract_operators_services("Билайн не ловит, интернет жоқ") == {
         "operators": ["beeline"], "services": ["mobile_voice", "mobile_internet"]}
+
+
+# ------------------------------------------------------------ loose stems (table 2026.2)
+@pytest.mark.parametrize("text,absent", [
+    ("Интернет почти не работает уже месяц", "post"),                        # почти = almost, not почта
+    ("Билайн почти не ловит, звонки срываются", "post"),
+    ("С почтением, жители села Аксу. Интернета нет", "post"),
+    ("Прошу дать письменный ответ: интернет Tele2 не работает", "post"),      # письменный = in writing
+    ("Жауапты жазбаша беруіңізді сұраймын, письменно тоже", "post"),
+    ("Postponed again: Tele2 internet not working in the village", "post"),
+    ("Интернетке байланысты шағым: Tele2 интернеті нашар", "mobile_voice"),  # байланысты = regarding
+    ("Kcell интернетіне байланыстыру мүмкін емес", "mobile_voice"),
+    ("В связи с отсутствием интернета Beeline дети не могут учиться", "mobile_voice"),
+    ("В связи со слабым интернетом Altel прошу принять меры", "mobile_voice"),
+    ("Охранная сигнализация без интернета не работает", "mobile_voice"),     # сигнализация = alarm
+    ("Арнайы комиссия жіберуді сұраймын, Kcell интернеті жоқ", "tv_radio"),  # арнайы = special
+    ("Мектепке арналған интернет жоқ", "tv_radio"),                          # арналған = intended for
+    ("Инертный газ тут ни при чём, Beeline 4G жоқ", "fixed_internet"),
+])
+def test_common_words_sharing_a_stem_are_not_services(text, absent):
+    assert absent not in codes(extract(text).services), extract(text).as_dict()
+
+
+@pytest.mark.parametrize("text,service,weak", [
+    ("Почта в селе не работает второй месяц", "post", False),
+    ("Почтовое отделение закрыто, пенсию не получить", "post", False),
+    ("Посылку отправили почтой, не дошла", "post", False),
+    ("Ауылдағы поштаға хат келмейді", "post", False),
+    ("Post office in Aksu closed since May", "post", False),
+    ("Письмо из акимата не доставили", "post", True),
+    ("Сигнала нет вообще, Kcell", "mobile_voice", False),
+    ("Ауылда сигнал жоқ", "mobile_voice", False),
+    ("Kcell сигналы әлсіз", "mobile_voice", False),
+    ("Dropped calls every evening, Beeline", "mobile_voice", False),
+    ("Ұялы байланысты пайдалану мүмкін емес", "mobile_voice", False),
+    ("Байланыс жоқ, Beeline", "mobile_voice", True),
+    ("Нет связи с внешним миром", "mobile_voice", True),
+    ("Телеарналар көрсетпейді", "tv_radio", False),
+    ("Арналар көрсетпейді, Отау", "tv_radio", True),
+    ("Инет не грузит", "mobile_internet", True),
+])
+def test_word_forms_still_match(text, service, weak):
+    found = {f.code: f for f in extract(text).services}
+    assert service in found, extract(text).as_dict()
+    assert found[service].weak is weak
+
+
+def test_not_keywords_mask_only_their_phrase():
+    r = extract("В связи с тем, что нет связи, прошу проверить Beeline")
+    voice = {f.code: f for f in r.services}["mobile_voice"]
+    assert voice.words == ("связи",) and voice.weak     # the second "связи", from "нет связи"
+    assert len(default_table().masks) >= 2
+
+
+def _brute(text, table):
+    """Reference: every pattern run over the whole text (the extractor before the index)."""
+    import unicodedata
+
+    from qamtu.cases.extract import _fold_same_length
+
+    folded = _fold_same_length(unicodedata.normalize("NFC", text))
+    masked = [(m.start(), m.end()) for p in table.masks for m in p.finditer(folded)]
+    out = {}
+    for group, entries in (("operators", table.operators), ("services", table.services)):
+        for e in entries:
+            for strong, pats in ((True, e.strong), (False, e.weak)):
+                hits = sorted((m.start(), m.end()) for p in pats for m in p.finditer(folded)
+                              if not any(a <= m.start() < b for a, b in masked))
+                if hits:
+                    out[(group, e.code, strong)] = hits
+    return out
+
+
+def test_index_finds_what_every_pattern_over_the_whole_text_finds():
+    table = default_table()
+    texts = [
+        "Kcell, K-Cell, к-селл и Ксел: нет сети, сеть не ловит, не ловит вообще; Tele 2 и теле-2, tele-2",
+        "ID NET, id-net, айди нет, iD TV, Отау ТВ и otau-tv; wi-fi роутер, Wi-Fi, 4G/3G/LTE/2G, EDGE",
+        "Казахтелекомның мегалайны, ktk, Қазпошта, kazposhta, поштасы, почтовый ящик, посылки, parcels",
+        "мобильный  интернет\tмобильного\nинтернета, үй интернеті, сымды интернетке, ғаламтор жоқ, инета нет",
+    ]
+    for text in texts:
+        from qamtu.cases.extract import _fold_same_length
+        import unicodedata
+
+        folded = _fold_same_length(unicodedata.normalize("NFC", text))
+        got: dict = {}
+        for (group, n, strong), a, b in table.index.hits(folded):
+            if group == "internet" or any(x <= a < y for x, y in
+                                          [(m.start(), m.end()) for p in table.masks for m in p.finditer(folded)]):
+                continue
+            code = (table.operators if group == "operators" else table.services)[n].code
+            got.setdefault((group, code, strong), []).append((a, b))
+        assert {k: sorted(v) for k, v in got.items()} == _brute(text, table), text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 
 import pytest
 from openpyxl import Workbook
@@ -104,3 +105,73 @@ def test_mapping_errors(tmp_path):
     m.write_text(m.read_text(encoding="utf-8").replace('substance = "Суть обращения"\n', ""), encoding="utf-8")
     with pytest.raises(CasesError, match="substance need a column"):
         load_mapping(m)
+
+
+# ------------------------------------------------------------ bulk writing (held inserts, executemany)
+HEADER = template_path("complaints-template.csv").read_text(encoding="utf-8").splitlines()[0]
+TEXTS = ["Мобильный интернет Tele2 не работает", "Шаян ауылында Beeline интернеті нашар",
+         "Kcell: нет связи, звонки срываются", "Интернет почти не работает, Tele2"]
+
+
+def _rows_file(tmp_path, name, rows):
+    """A template-shaped CSV: (number, received dd.mm.yyyy, text) per row, all in Shayan."""
+    lines = [HEADER] + [
+        f"E-Otinish;{num};{day};;Заявитель {num};;с. Шаян, ул. Абая 1;;Инспекция;{text};"
+        "с. Шаян, Байдибекский район;рус;;"
+        for num, day, text in rows
+    ]
+    p = tmp_path / name
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return p
+
+
+def _content(store):
+    def q(sql):
+        return [tuple(r.values()) for r in store.query(sql)]
+
+    return {
+        "complaints": q("SELECT complaint_id, external_number, kato, operators, services, facts FROM cases_complaints "
+                        "ORDER BY complaint_id"),
+        "applicants": q("SELECT * FROM cases_applicants ORDER BY complaint_id"),
+        "cases": q("SELECT case_id, kato, operator, service, opened, last_received, state FROM cases_cases "
+                   "ORDER BY case_id"),
+        "links": q("SELECT * FROM cases_case_complaints ORDER BY case_id, complaint_id"),
+        "history": q("SELECT case_id, seq, kind, payload FROM cases_history ORDER BY case_id, seq"),
+    }
+
+
+def test_bulk_import_writes_what_registering_row_by_row_writes(tmp_path):
+    from qamtu.cases.importer import parse
+
+    rows = [(f"B-{i:03d}", f"{1 + (i * 7) % 28:02d}.{3 + i % 5:02d}.2026", TEXTS[i % len(TEXTS)]) for i in range(40)]
+    path = _rows_file(tmp_path, "rows.csv", rows)
+    with open_cases_store(tmp_path / "bulk.db") as bulk, open_cases_store(tmp_path / "one.db") as one:
+        out = import_file(bulk, path, by="clerk", appeals=A)
+        assert out["created"] == 40 and out["cases"] >= 4
+        for p in parse(path, load_mapping()):
+            records.register_complaint(one, p.facts, p.applicant, by="clerk", appeals=A)
+        got, want = _content(bulk), _content(one)
+        assert got == want
+        assert len(got["history"]) > len(got["cases"])      # cases were joined, not only opened
+        assert all(r["ok"] for r in records.verify(bulk)) and len(records.verify(bulk)) == len(got["cases"])
+
+
+def test_import_reopens_a_closed_case_and_keeps_the_chain(store, tmp_path):
+    first = _rows_file(tmp_path, "a.csv", [("A-1", "02.03.2026", TEXTS[0]), ("A-2", "03.03.2026", TEXTS[0])])
+    import_file(store, first, by="clerk", appeals=A)
+    (case,) = records.list_cases(store)
+    cid = case["case_id"]
+    records.transition(store, cid, "redirected", by="head", fields={"to_body": "akimat"})
+    for n, c in enumerate(records.complaints(store)):
+        records.record_answer(store, c["complaint_id"], answer_number=f"A-{n}", lang="ru", issued=date(2026, 3, 10),
+                              by="head", files=[])
+    records.transition(store, cid, "closed", by="head", fields={"outcome": "outside_competence"})
+    second = _rows_file(tmp_path, "b.csv", [(f"C-{i}", f"{12 + i}.03.2026", TEXTS[0]) for i in range(3)])
+    out = import_file(store, second, by="clerk", appeals=A)
+    assert out["created"] == 3 and out["cases"] == 1
+    got = records.get_case(store, cid)
+    assert got["state"] == "reopened" and got["complainants"] == 5
+    kinds = [(h["kind"], h["payload"].get("to")) for h in got["history"]]
+    assert kinds[-4:] == [("transition", "reopened")] + [("complaint_joined", None)] * 3
+    assert [h["seq"] for h in got["history"]] == list(range(1, len(kinds) + 1))
+    assert all(r["ok"] for r in records.verify(store))
