@@ -342,7 +342,7 @@ def verify_bundle(path: Path | str, office_keys: Optional[OfficeKeys] = None, of
                     return _fail(rep, None, f"{end[4]} members, more than the {limits.max_members} a bundle may have")
             try:
                 zf = zipfile.ZipFile(fh)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:  # version, method
                 return _fail(rep, None, f"{path}: not a readable ZIP file ({exc})")
             with zf:
                 return _verify_open(rep, zf, fh, size, office_keys, office_keys_path, limits, today)
