@@ -2325,15 +2325,9 @@ def office_serve(
         raise QamtuError(f"--port {port}: give 1-65535")
     if max_upload_mb < 1:
         raise QamtuError(f"--max-upload-mb {max_upload_mb}: give at least 1")
-    console.print(f"office on http://{host}:{port}/staff/ (store {safe(_redacted(db))}); Ctrl-C stops",
+    console.print(f"office on http://{host}:{port}/staff/ (store {shown_db(db)}); Ctrl-C stops",
                   highlight=False)
     serve(db, host=host, port=port, behind_proxy=behind_proxy, max_upload=max_upload_mb * 2**20, work_dir=files)
-
-
-def _redacted(db: str) -> str:
-    from .store import redact
-
-    return redact(db) if "://" in db else db
 
 
 def _new_password(name: str) -> str:

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
+from ..safeio import atomic_output
+from ..textsafe import csv_row
 from .errors import CasesError
 from .history import now_text
 
@@ -49,17 +49,12 @@ PERSONAL_COLUMNS = (
 
 
 def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """All or nothing (umask applied); a text cell a spreadsheet would run as a formula is written as text."""
+    with atomic_output(path, what="complaints export") as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(columns)
+            w.writerows(csv_row(r.get(c) for c in columns) for r in rows)
 
 
 def open_data_rows(store) -> list[dict[str, Any]]:

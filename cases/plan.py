@@ -21,6 +21,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
+from ..safeio import atomic_output
+from ..textsafe import xlsx_text_only
 from . import records
 from .errors import CasesError
 from .ports import order_route
@@ -248,8 +250,6 @@ HEAD_RU = (
 
 def write_trip_sheet(trips: list[Trip], out: Path | str, *, settings: dict[str, Any]) -> Path:
     """One sheet per trip, kk and ru headers; times from departure at 0:00 (add the start hour)."""
-    import os
-    import tempfile
 
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -298,15 +298,9 @@ def write_trip_sheet(trips: list[Trip], out: Path | str, *, settings: dict[str, 
         ws.append([])
         ws.append([f"Болжам / Допущения: {settings.get('source', '')} ({settings.get('version', '')})"])
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    try:
+    xlsx_text_only(wb)  # settlement and complaint text is data, never a formula
+    with atomic_output(out, what="trip sheet") as tmp:  # all or nothing, umask applied
         wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out
 
 

@@ -17,12 +17,12 @@ each). Written as XLSX (sheets per breakdown, Kazakh and Russian headers) and PN
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
+from ..safeio import atomic_output
+from ..textsafe import xlsx_text_only
 from .deadlines import compute
 from .models import CHANNEL_LABELS, SERVICE_LABELS
 
@@ -219,14 +219,9 @@ def write_report(report: dict[str, Any], out: Path | str, png_dir: Path | str | 
             ws.cell(ws.max_row, len(COUNTS) + 2).number_format = "0.0%"
         ws.append([])
         ws.append([report["rule"]])
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=".xlsx", dir=out.parent)
-    os.close(fd)
-    try:
+    xlsx_text_only(wb)
+    with atomic_output(out, what="district table") as tmp:  # all or nothing, umask applied
         wb.save(tmp)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     files = {"xlsx": out}
     png_dir = Path(png_dir) if png_dir else out.with_name(out.stem + "-charts")
     png_dir.mkdir(parents=True, exist_ok=True)

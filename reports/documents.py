@@ -10,9 +10,6 @@ order are made only when the findings establish a violation.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
@@ -21,7 +18,7 @@ from .. import package_path
 from .common import save_png
 from .document_context import DOC_KINDS, LANGS, DocumentContext, DocumentError, build_context, strings, \
     templates_dir
-from ..safeio import OutputError, current_umask
+from ..safeio import atomic_dir
 from .findings import compute_findings
 from .inspections import Inspection, get_inspection
 from .registers import Registers
@@ -178,13 +175,8 @@ def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules,
     kinds = ["act"] + (["protocol", "order"] if findings["verdict"] == "violation" else [])
     tdir = Path(templates) if templates else templates_dir()
     out = Path(out_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".partial-docs-", dir=out))
-    except OSError as exc:
-        raise OutputError(f"cannot write documents into {out}: {exc.strerror or exc}") from None
     written: dict[str, Path] = {}
-    try:
+    with atomic_dir(out, what="documents") as work:  # every file, or none; umask applied
         for lang in langs:
             png = map_excerpt(store, insp, findings, settlement, work / f"map_{lang}.png", lang)
             written[png.name] = png
@@ -198,16 +190,4 @@ def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules,
                 docx = render_docx(template, ctx, png, work / f"{kind}_{lang}.docx")
                 pdf = docx_to_pdf(docx, work / f"{kind}_{lang}.pdf", footer=f"{insp.inspection_id} · {kind}_{lang}")
                 written[docx.name], written[pdf.name] = docx, pdf
-        final = {}
-        umask = current_umask()
-        for name, path in written.items():
-            target = out / name
-            try:
-                os.chmod(path, 0o666 & ~umask)  # shared office folders: colleagues can open the documents
-                path.replace(target)
-            except OSError as exc:
-                raise OutputError(f"cannot write document {target}: {exc.strerror or exc}") from None
-            final[name] = target
-        return final
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    return {name: out / name for name in written}

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..textsafe import redact_secrets
 from .base import Store, Transaction
 from .errors import StoreError, UniqueViolation, ValueRejected
 from .migrations import Migration, register_migrations
@@ -51,10 +52,9 @@ def is_url(db: str | Path) -> bool:
 
 
 def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for messages)."""
-    from .postgres import redact as _redact
-
-    return _redact(url)
+    """``url`` (or a keyword DSN) with any password replaced by ``***`` (for messages): the root's one
+    redaction, :func:`qamtu.textsafe.redact_secrets`."""
+    return redact_secrets(url)
 
 
 def open_store(db: str | Path, *, create: bool = False, read_only: bool = False) -> Store:

@@ -26,11 +26,6 @@ WORK_MEM = "64MB"
 MIGRATION_LOCK = 637061
 
 
-def redact(url: str) -> str:
-    """The URL or keyword DSN with any password replaced by ``***`` (for messages)."""
-    return redact_secrets(url)
-
-
 _pyformat = lru_cache(maxsize=512)(to_pyformat)
 
 
@@ -49,7 +44,7 @@ class PostgresStore(Store):
 
     @property
     def label(self) -> str:
-        return redact(self.url)
+        return redact_secrets(self.url)
 
     def _connect(self) -> None:
         import psycopg
