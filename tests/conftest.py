@@ -77,3 +77,16 @@ def run_console_script(*args: str, check: bool = True, timeout: float = 120) -> 
     if check and proc.returncode != 0:
         raise AssertionError(f"qamtu {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A throwaway PostgreSQL/PostGIS cluster for the test module (Debian packages that .ci/run installs);
+    missing, the test fails saying so: no skip hides a store path that was not tested."""
+    from pg import Cluster, pg_bin, postgis_available
+
+    if pg_bin() is None or not postgis_available():
+        pytest.fail("PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3; .ci/run installs them)")
+    c = Cluster().start()
+    yield c
+    c.stop()

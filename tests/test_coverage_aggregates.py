@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from legacy_store import build_postgres, build_sqlite, copy_rows
-from pg import Cluster, pg_bin, postgis_available
 
 from qamtu.mapping.classify import ClassificationError
 from qamtu.mapping.rules import default_rules_path
@@ -61,14 +60,6 @@ def _campaign(path, n=25, days=3, seed=5):
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     return _campaign(tmp_path_factory.mktemp("agg") / "recorded.db")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    assert pg_bin() is not None and postgis_available(), "PostgreSQL/PostGIS missing (.ci/run installs them)"
-    c = Cluster().start()
-    yield c
-    c.stop()
 
 
 def _compare(a, b) -> None:

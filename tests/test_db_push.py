@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import QAMTU, run_qamtu
-from pg import Cluster, pg_bin, postgis_available
 
 from qamtu.probe.push import push
 from qamtu.probe.store import Store, sample_store
@@ -22,16 +21,6 @@ from qamtu.store import StoreError
 from qamtu.probe.synthetic import Campaign, Condition, write_campaign
 
 PLACES = {"611633100": (42.467228, 68.904243), "614657100": (42.488, 69.41), "611010000": (43.301946, 68.27037)}
-
-pytestmark = pytest.mark.skipif(pg_bin() is None or not postgis_available(),
-                                reason="PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3)")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    c = Cluster().start()
-    yield c
-    c.stop()
 
 
 _n = iter(range(10**6))

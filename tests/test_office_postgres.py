@@ -7,19 +7,9 @@ import httpx
 import pytest
 
 from office_support import EASY, PASSWORD, csrf_of, running
-from pg import Cluster, pg_bin, postgis_available
 from qamtu.office import auth
 from qamtu.office.app import create_app
 from qamtu.store import StoreError, open_store
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    if pg_bin() is None or not postgis_available():
-        pytest.fail("PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3; .ci/run installs them)")
-    c = Cluster().start()
-    yield c
-    c.stop()
 
 
 def test_office_tables_guard_and_app_on_postgresql(cluster, tmp_path):

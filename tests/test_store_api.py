@@ -15,7 +15,6 @@ import orjson
 import pytest
 
 from conftest import REPO, run_qamtu
-from pg import Cluster, pg_bin, postgis_available
 
 from qamtu.probe.push import push
 from qamtu.probe.samples import Event
@@ -210,18 +209,8 @@ def test_uri_special_characters_in_the_source_path(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------- PostgreSQL
-needs_pg = pytest.mark.skipif(pg_bin() is None or not postgis_available(),
-                              reason="PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3)")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    c = Cluster().start()
-    yield c
-    c.stop()
-
-
-@needs_pg
 def test_postgres_placeholders_literals_and_range(cluster):
     url = cluster.create_db("api")
     with open_store(url) as st:

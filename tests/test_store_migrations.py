@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 import pytest
 
 from legacy_store import build_postgres, build_sqlite, copy_rows
-from pg import Cluster, pg_bin, postgis_available
 
 from qamtu.probe.push import push
 from qamtu.probe.schema import PROJECTIONS
@@ -193,18 +192,6 @@ def test_read_only_open_of_a_missing_file_fails_and_creates_nothing(tmp_path):
     assert (tmp_path / "yes.db").exists()
 
 
-needs_pg = pytest.mark.skipif(pg_bin() is None or not postgis_available(),
-                              reason="PostgreSQL/PostGIS not installed (apt: postgresql postgresql-15-postgis-3)")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    c = Cluster().start()
-    yield c
-    c.stop()
-
-
-@needs_pg
 @pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_a_released_postgis_database_upgrades_in_place(tmp_path, cluster, version):
     url = cluster.create_db(f"legacy{version}")
