@@ -63,6 +63,7 @@ def atomic_output(out: Path | str, *, mode: Optional[int] = None, what: str = "o
     tmp = Path(name)
     if mode is None:  # let the writer create it (GDAL refuses to write over an empty file)
         tmp.unlink()
+    caught: tuple[type[BaseException], ...] = (OSError, *also)
     # with a mode, the file mkstemp made (0600) is kept, so a private key is never readable by others
     try:
         yield tmp
@@ -70,7 +71,7 @@ def atomic_output(out: Path | str, *, mode: Optional[int] = None, what: str = "o
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, out)
-    except (OSError, *also) as exc:
+    except caught as exc:
         tmp.unlink(missing_ok=True)
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         reason = _reason(exc) if isinstance(exc, OSError) else text

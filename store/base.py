@@ -117,6 +117,8 @@ class Store:
 
     # ------------------------------------------------------------------ engine specifics (SQLite here)
     _engine_errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    #: the driver's connection (``sqlite3.Connection`` here, psycopg's in :class:`PostgresStore`); None once closed
+    _conn: Any
 
     @property
     def label(self) -> str:
@@ -225,10 +227,16 @@ class Store:
                     return None
                 names = [d[0] for d in cur.description] if cur.description else []
                 return names, list(cur.fetchall()) if cur.description else []
-            except (*self._engine_errors, OverflowError, TypeError, ValueError) as exc:
+            except self._bad_statement as exc:
                 if self._depth:
                     self._failed = True
                 raise self._explain(action, exc) from None
+
+    @property
+    def _bad_statement(self) -> tuple[type[BaseException], ...]:
+        """What a statement may raise that :meth:`_explain` turns into a :class:`StoreError`: the engine's
+        errors and the driver's refusals of a parameter (too large, wrong type or value)."""
+        return (*self._engine_errors, OverflowError, TypeError, ValueError)
 
     def _run_many(self, sql: str, rows: Iterable[Sequence[Any]], action: str) -> None:
         rows = rows if isinstance(rows, list) else list(rows)
@@ -238,7 +246,7 @@ class Store:
         with self._lock:
             try:
                 self._exec_many(sql, rows)
-            except (*self._engine_errors, OverflowError, TypeError, ValueError) as exc:
+            except self._bad_statement as exc:
                 if self._depth:
                     self._failed = True
                 raise self._explain(action, exc) from None
@@ -329,7 +337,7 @@ class Store:
                     if not rows:
                         return
                     yield list(rows)
-            except (*self._engine_errors, OverflowError, TypeError, ValueError) as exc:
+            except self._bad_statement as exc:
                 raise self._explain(action, exc) from None
 
     def _cursor(self, sql: str, params: Sequence[Any]):

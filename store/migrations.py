@@ -29,6 +29,7 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata, resources
+from typing import Iterable
 
 from .errors import StoreError
 from .sql import split_statements
@@ -98,10 +99,11 @@ def register_migrations(owner: str, migrations: list[Migration]) -> None:
 def _owner_modules() -> tuple[tuple[str, str], ...]:
     table = tomllib.loads(resources.files(__package__).joinpath("data", "owners.toml").read_text(encoding="utf-8"))
     out = dict(table["owners"])
+    eps: Iterable[metadata.EntryPoint]
     try:
         eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
     except Exception:  # a broken distribution's metadata must not stop the store from opening
-        eps = []
+        eps = ()
     for ep in sorted(eps, key=lambda e: e.name):
         out.setdefault(ep.name, ep.value)
     return tuple(out.items())
