@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from .. import package_path
 from . import web
 from .limits import FORM_LIMIT, UPLOAD_LIMIT, BodyLimit, RateLimiter
+from .public_cache import PublicCache
 
 log = logging.getLogger("qamtu.office")
 
@@ -42,6 +43,8 @@ class Office:
         self.work_dir = Path(work_dir) if work_dir else _default_work_dir(store)
         self.limiter = RateLimiter()
         self.jobs: dict[str, dict[str, Any]] = {}
+        #: finished public answers (settlement pages, Open311 GET requests) served from memory
+        self.public_cache = PublicCache()
         self.templates = Environment(loader=FileSystemLoader(str(package_path("office", "templates"))),
                                      autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         from .staff import points_json, staff_nav
