@@ -145,13 +145,13 @@ uvicorn.Server(cfg).run()
 PROFILED_SERVER = """
 import asyncio, cProfile, signal, sys
 import uvicorn
-from qamtu.office import web
+from qamtu.office import public, public_cache, open311, web
 from qamtu.office.app import create_app, server_config
 
 async def inline(fn, *args, **kwargs):
     return fn(*args, **kwargs)
 
-web.run_in_threadpool = inline
+web.run_in_threadpool = public_cache.run_in_threadpool = public.run_in_threadpool = open311.run_in_threadpool = inline
 cfg = server_config(create_app(sys.argv[1]), "127.0.0.1", int(sys.argv[2]), log_level="warning")
 cfg.http, cfg.loop = sys.argv[3], sys.argv[4]
 prof = [cProfile.Profile()]

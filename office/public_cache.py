@@ -130,8 +130,8 @@ class PublicCache:
 
         async def run() -> None:
             try:
-                answer = await run_in_threadpool(build)
-                entry = _entry(answer, self.clock())
+                entry = await run_in_threadpool(lambda: _entry(build(), self.clock()))
+                answer = entry.answer
                 self.stats["built"] += 1
                 if answer.keep and answer.status == 200:
                     self._keep(key, entry, generation)
