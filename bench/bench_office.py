@@ -1,9 +1,13 @@
 """Benchmark of the office's public side: the settlement page and Open311 ``GET requests.json`` at 16
-concurrent clients over loopback, on a store of 1,000,000 samples and 100,000 cases. Prints p50/p95
-and errors; asserts nothing.
+concurrent clients over loopback, on a store of 1,000,000 samples and 100,000 cases. Prints p50/p95,
+errors and the server's CPU per request; asserts nothing.
 
     .venv/bin/python bench/bench_office.py [--samples 1000000] [--cases 100000] [--requests 800]
-        [--clients 16] [--store FILE] [--keep]
+        [--clients 16] [--store FILE] [--client procs|httpx|ab] [--no-gzip] [--http auto|h11|httptools]
+        [--loop auto|asyncio|uvloop] [--only TEXT] [--profile]
+
+``--store FILE`` builds the store there once (~3 min, 1.1 GB; keep it outside the work tree) and
+reuses it on later runs.
 
 Building the store (SQLite):
 
@@ -17,9 +21,22 @@ Building the store (SQLite):
   is not written (the pages under test do not read it). The office migrations (indexes included)
   are applied by opening the store.
 
-Then the app runs under uvicorn in a child process (one worker, as ``qamtu office serve``); the
-coverage classification is warmed once; ``--requests`` requests per endpoint are sent by
-``--clients`` concurrent httpx clients. The machine may be shared: say so with the figures.
+Then the app runs under uvicorn in a child process (one worker, ``server_config`` as ``qamtu office
+serve``, with uvicorn's ``--http``/``--loop`` choice); the coverage classification is warmed once;
+``--requests`` requests per endpoint are sent by ``--clients`` concurrent clients:
+
+* ``procs`` (default): one process per client, each a keep-alive HTTP/1.1 connection on a blocking
+  socket, sending ``Accept-Encoding: gzip`` like a browser unless ``--no-gzip``: little client CPU,
+  so the load generator does not distort the server's latency on a 2-core machine;
+* ``httpx``: ``--clients`` httpx AsyncClients in this one process (the earlier bench; its own CPU
+  competes with the server);
+* ``ab``: Apache Bench with keep-alive (C), for the fixed-path endpoints only (install it with
+  ``apt-get install apache2-utils``; no test needs it).
+
+``server CPU`` is the server process's user+system CPU over the run divided by the requests (from
+/proc): the figure to compare on a shared machine. ``--profile`` runs the server under cProfile with
+every view inline on the event loop and prints, per endpoint, the functions by own and cumulative
+time per request. The machine may be shared: say so with the figures (the load average is printed).
 """
 
 from __future__ import annotations

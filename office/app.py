@@ -46,7 +46,8 @@ class Office:
         #: finished public answers (settlement pages, Open311 GET requests) served from memory
         self.public_cache = PublicCache()
         self.templates = Environment(loader=FileSystemLoader(str(package_path("office", "templates"))),
-                                     autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                     autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                     auto_reload=False)  # package data: no stat of every template per render
         from .staff import points_json, staff_nav
 
         self.templates.globals.update(staff_nav=staff_nav, points_json=points_json)
