@@ -264,6 +264,9 @@ def _summary(office, s, lang: str) -> dict[str, Any]:
         g["fixed"] += int(r["fixed"] or 0)
         label = state_label(r["state"], lang)
         g["states"][label] = g["states"].get(label, 0) + n
+    for g in groups.values():  # "label: n; label: n", labels in case-insensitive order (the page shows it as text)
+        g["states_text"] = "; ".join(f"{label}: {n}" for label, n in sorted(g["states"].items(),
+                                                                            key=lambda kv: kv[0].lower()))
     orders = []
     for r in office.store.query("SELECT operator, service, state, fields FROM cases_cases WHERE kato = ? "
                                 "AND fields LIKE '%order_number%'", (kato,)):
