@@ -71,6 +71,14 @@ def _default_work_dir(store) -> Path:
     return base / "office-files"
 
 
+#: the headers every response gets (encoded once)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"))
+
+
 class SecurityHeaders:
     """ASGI middleware adding the security headers to every response."""
 
@@ -85,10 +93,7 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
-                            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                            (b"cross-origin-opener-policy", b"same-origin")]
+                headers += SECURITY_HEADERS
                 if https:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}

@@ -170,7 +170,8 @@ def _respond(request: Request, entry: _Entry, cache_control: str) -> Response:
     headers = {**a.headers, "Cache-Control": cache_control, "Vary": vary}
     if a.status == 200:
         headers["ETag"] = entry.etag
-        if entry.etag in _etags(request.headers.get("if-none-match", "")):
+        tags = _etags(request.headers.get("if-none-match", ""))
+        if entry.etag in tags or "*" in tags:
             return Response(status_code=304, headers=headers)
     if entry.gz is not None and _accepts_gzip(request.headers.get("accept-encoding", "")):
         headers["Content-Encoding"] = "gzip"
