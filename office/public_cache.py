@@ -137,6 +137,8 @@ class PublicCache:
                     self._keep(key, entry, generation)
                 fut.set_result(entry)
             except Exception as exc:  # the waiting requests get the error (the guard turns it into a 500)
+                log.warning("public answer %s: building failed (%s)", key[0] if isinstance(key, tuple) else "?",
+                            type(exc).__name__)  # the type only: a message may hold data
                 fut.set_exception(exc)
                 fut.exception()  # a rebuild nobody waits for must not log "exception never retrieved"
             except BaseException:

@@ -285,3 +285,32 @@ def test_signed_in_pages_are_never_kept_and_no_personal_data_is(office_site, gaz
         for text in texts:
             for secret in ("desk1", token, *PERSON.values(), "Единственная", "Нет сети", "QT-"):
                 assert secret not in text
+
+
+def test_a_failed_rebuild_keeps_the_old_answer_within_its_bound_and_is_logged(caplog):
+    clock = Clock()
+    cache = PublicCache(ttl=10, max_stale=30, clock=clock)
+    fail = [False]
+
+    def build() -> Answer:
+        if fail[0]:
+            raise OSError("database is locked")
+        return Answer(b"good", "text/plain")
+
+    async def go():
+        assert (await cache.serve(_request(), ("k",), build, "p")).body == b"good"
+        fail[0] = True
+        clock.now += 11
+        assert (await cache.serve(_request(), ("k",), build, "p")).body == b"good"
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if ("k",) not in cache._building:
+                break
+        assert (await cache.serve(_request(), ("k",), build, "p")).body == b"good"   # still within ttl + max_stale
+        clock.now += 30
+        with pytest.raises(OSError):
+            await cache.serve(_request(), ("k",), build, "p")
+
+    with caplog.at_level("WARNING", logger="qamtu.office"):
+        asyncio.run(go())
+    assert "building failed (OSError)" in caplog.text and "locked" not in caplog.text
