@@ -102,6 +102,7 @@ class PublicCache:
             self._entries.clear()
             self._bytes = 0
             self._generation += 1
+            self._building = {}  # a build begun before now may read old data: later requests start their own
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -145,7 +146,8 @@ class PublicCache:
                 fut.cancel()
                 raise
             finally:
-                self._building.pop(key, None)
+                if self._building.get(key) is fut:
+                    del self._building[key]
 
         task = asyncio.ensure_future(run())
         self._tasks.add(task)  # the loop keeps only weak references to tasks

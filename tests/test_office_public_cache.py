@@ -128,9 +128,11 @@ def test_clear_drops_everything_and_an_answer_built_across_a_clear_is_not_kept()
         task = asyncio.ensure_future(cache.serve(_request(), "k", slow, "public"))
         await asyncio.get_running_loop().run_in_executor(None, started.wait, 5)
         cache.clear()   # a registration lands while the answer is being built from the old data
+        later = await cache.serve(_request(), "k", lambda: Answer(b"new data", "text/plain"), "public")
+        assert later.body == b"new data"   # who asks after the clear does not wait for the old build
         release.set()
         assert (await task).body == b"old data"   # the one who asked before gets it ...
-        assert len(cache) == 0   # ... but it is not kept for anyone after
+        assert cache._entries["k"].answer.body == b"new data"   # ... but it is not kept over the new one
 
     asyncio.run(go())
 
