@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from .. import package_path
 from . import web
 from .limits import FORM_LIMIT, UPLOAD_LIMIT, BodyLimit, RateLimiter
+from .public_cache import PublicCache
 
 log = logging.getLogger("qamtu.office")
 
@@ -42,8 +43,11 @@ class Office:
         self.work_dir = Path(work_dir) if work_dir else _default_work_dir(store)
         self.limiter = RateLimiter()
         self.jobs: dict[str, dict[str, Any]] = {}
+        #: finished public answers (settlement pages, Open311 GET requests) served from memory
+        self.public_cache = PublicCache()
         self.templates = Environment(loader=FileSystemLoader(str(package_path("office", "templates"))),
-                                     autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                                     autoescape=True, undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                                     auto_reload=False)  # package data: no stat of every template per render
         from .staff import points_json, staff_nav
 
         self.templates.globals.update(staff_nav=staff_nav, points_json=points_json)
@@ -67,6 +71,14 @@ def _default_work_dir(store) -> Path:
     return base / "office-files"
 
 
+#: the headers every response gets (encoded once)
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    (b"cross-origin-opener-policy", b"same-origin"))
+
+
 class SecurityHeaders:
     """ASGI middleware adding the security headers to every response."""
 
@@ -81,10 +93,7 @@ class SecurityHeaders:
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
-                headers += [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin"),
-                            (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
-                            (b"cross-origin-opener-policy", b"same-origin")]
+                headers += SECURITY_HEADERS
                 if https:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}

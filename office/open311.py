@@ -16,10 +16,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Optional
 from xml.etree import ElementTree as ET
 
+import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from . import auth
-from .public_data import KZ, cached, due_date, operator_name, operators, service_label, state_label
+from .public_cache import Answer
+from .public_data import KZ, due_date, operator_name, operators, service_label, state_label
 from .public_intake import PublicFormError, nearest_settlement, register
 from .web import Ctx, route
 
@@ -30,9 +33,11 @@ MAX_REQUESTS = 1000
 MAX_DAYS = 90
 #: status_notes and service names are in this language (the Open311 answer has one)
 LANG = "ru"
-#: seconds an answer to the same GET requests query is served from memory (public, anonymised data;
-#: a registration through the app drops it at once, a staff change shows within this time)
+#: seconds an answer to the same GET requests query may be kept by clients and proxies (the app keeps it as
+#: long: :mod:`qamtu.office.public_cache`; a registration through the app drops it at once, a staff change
+#: shows within this time plus one rebuild)
 CACHE_SECONDS = 10.0
+JSON = "application/json"
 
 
 class Refusal(Exception):
@@ -70,7 +75,7 @@ def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> bytes:
 def _answer(fmt: str, root: str, item: str, rows: list[dict[str, Any]], status: int = 200) -> Response:
     if fmt == "xml":
         return Response(_xml(root, item, rows), status_code=status, media_type="text/xml; charset=utf-8")
-    return JSONResponse(rows, status_code=status)
+    return Response(orjson.dumps(rows), status_code=status, media_type=JSON)
 
 
 def _error(fmt: str, refusal: Refusal) -> Response:
@@ -264,18 +269,23 @@ def _query_requests(ctx: Ctx) -> list[dict[str, Any]]:
 
 @route("/open311/v2/requests.{fmt}", name="open311_requests", methods=("GET", "POST"), rate="open311_post",
        csrf=False, example={"fmt": "json"})
-@_guard
-def requests_(ctx: Ctx, fmt: str):
+async def requests_(ctx: Ctx):
     if ctx.request.method == "POST":
-        return _post(ctx, fmt)
-    key = (id(ctx.office), "open311", fmt, tuple(sorted(ctx.query.multi_items())))
+        return await run_in_threadpool(_guard(_post), ctx)
+    fmt = ctx.params.get("fmt", "")
+    key = ("open311", fmt, tuple(sorted(ctx.query.multi_items())))
+    return await ctx.office.public_cache.serve(ctx.request, key, lambda: _requests_answer(ctx, fmt),
+                                               f"public, max-age={int(CACHE_SECONDS)}")
 
-    def build() -> tuple[bytes, str]:
-        r = _answer(fmt, "service_requests", "request", _request_objects(ctx, _query_requests(ctx)))
-        return bytes(r.body), r.media_type or "application/json"
 
-    body, media = cached(key, CACHE_SECONDS, build)
-    return Response(body, media_type=media, headers={"Cache-Control": f"public, max-age={int(CACHE_SECONDS)}"})
+def _requests_answer(ctx: Ctx, fmt: str) -> Answer:
+    """The answer to a GET requests query (a refusal is answered, not kept)."""
+    try:
+        r = _answer(_format(ctx), "service_requests", "request", _request_objects(ctx, _query_requests(ctx)))
+        return Answer(bytes(r.body), r.media_type or JSON)
+    except Refusal as refusal:
+        r = _error(fmt, refusal)
+        return Answer(bytes(r.body), r.media_type or JSON, status=r.status_code, keep=False)
 
 
 @route("/open311/v2/requests/{rid}.{fmt}", name="open311_request", example={"rid": "CASE-2026-0001", "fmt": "json"})

@@ -9,7 +9,10 @@ import io
 import json
 import secrets
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
+
+from .public_cache import Answer
 
 from .public_data import (case_counts, csv_cell, map_data, open_data_columns, open_data_rows, open_geojson, operators,
                           receipt_status, service_label, settlement_summary)
@@ -22,6 +25,7 @@ MAX_TALON = 40
 SEARCH_LIMIT = 10
 #: public pages may be cached this many seconds by browsers and proxies
 PUBLIC_MAX_AGE = 60
+HTML = "text/html; charset=utf-8"
 
 
 def _json(data, status: int = 200, max_age: int = PUBLIC_MAX_AGE) -> JSONResponse:
@@ -58,17 +62,30 @@ def public_search(ctx: Ctx):
 
 
 @route("/public/settlements/{kato}", name="public_settlement", example={"kato": "611010000"})
-def public_settlement(ctx: Ctx):
+async def public_settlement(ctx: Ctx):
     kato = ctx.params["kato"]
     if not (len(kato) == 9 and kato.isdigit()):
         return error_page(ctx.office, ctx.request, 404, "error_not_found")
+    if ctx.user is not None:
+        # a signed-in page carries the user's name and CSRF token: rendered for them alone, never kept or shared
+        answer = await run_in_threadpool(_settlement_answer, ctx, kato)
+        return Response(answer.body, status_code=answer.status, media_type=answer.media_type,
+                        headers={"Cache-Control": "private, no-store"})
+    return await ctx.office.public_cache.serve(ctx.request, ("settlement", kato, ctx.lang),
+                                               lambda: _settlement_answer(ctx, kato),
+                                               f"public, max-age={PUBLIC_MAX_AGE}")
+
+
+def _settlement_answer(ctx: Ctx, kato: str) -> Answer:
+    """The settlement page in ``ctx.lang`` (404 page, not kept, for a KATO the gazetteer does not know)."""
     try:
-        info = settlement_summary(ctx.office, kato, ctx.lang)
+        info = settlement_summary(ctx.office, kato, ctx.lang, kept=ctx.user is not None)
     except Exception:  # unknown KATO: the gazetteer's error carries no data worth showing
-        return error_page(ctx.office, ctx.request, 404, "error_not_found")
+        r = error_page(ctx.office, ctx.request, 404, "error_not_found")
+        return Answer(bytes(r.body), HTML, status=r.status_code, keep=False)
     r = ctx.render("public/settlement.html", s=info)
-    r.headers["Cache-Control"] = f"public, max-age={PUBLIC_MAX_AGE}"
-    return r
+    # the language may come from the lang cookie: a shared cache must not hand a kk page to a ru reader
+    return Answer(bytes(r.body), HTML, headers={"Vary": "Cookie"})
 
 
 FORM_FIELDS = ("kato", "place", "operator", "service", "description", "name", "iin", "postal_address", "phone", "email",

@@ -79,11 +79,14 @@ def _rebuild(key: tuple, build) -> None:
 
 
 def forget(office) -> None:
-    """Drop the cached case data of ``office`` (after a write the pages must show it at once); the coverage
-    classification and the legal terms stay (they do not depend on cases)."""
+    """Drop the cached case data of ``office`` and its finished public answers (after a write the pages must
+    show it at once); the coverage classification and the legal terms stay (they do not depend on cases)."""
     with _lock:
         for k in [k for k in _cache if k[0] == id(office) and k[1] not in ("coverage", "terms")]:
             del _cache[k]
+    kept = getattr(office, "public_cache", None)
+    if kept is not None:
+        kept.clear()
 
 
 # ------------------------------------------------------------------------------ operators and labels
@@ -103,6 +106,7 @@ def operator_of_mcc_mnc(code: str) -> str:
     return code
 
 
+@lru_cache(maxsize=256)
 def operator_name(code: str) -> str:
     return operators().get(code, {}).get("name", code)
 
@@ -111,12 +115,14 @@ def lang_index(lang: str) -> int:
     return 0 if lang == "kk" else 1
 
 
+@lru_cache(maxsize=256)
 def state_label(state: str, lang: str) -> str:
     from ..cases.states import LABELS
 
     return LABELS.get(state, (state, state))[lang_index(lang)]
 
 
+@lru_cache(maxsize=256)
 def service_label(service: str, lang: str) -> str:
     from ..cases.models import SERVICE_LABELS
 
@@ -231,9 +237,12 @@ def map_data(office, lang: str) -> dict[str, Any]:
 SUMMARY_SECONDS = 10.0
 
 
-def settlement_summary(office, kato: str, lang: str) -> dict[str, Any]:
-    """One settlement: coverage per operator, cases per operator x service x state, orders and deadlines."""
+def settlement_summary(office, kato: str, lang: str, *, kept: bool = True) -> dict[str, Any]:
+    """One settlement: coverage per operator, cases per operator x service x state, orders and deadlines
+    (kept :data:`SUMMARY_SECONDS`; ``kept=False`` reads the store now, for an answer that is kept itself)."""
     s = office.gazetteer.get(kato)
+    if not kept:
+        return _summary(office, s, lang)
     return _cached((id(office), "summary", kato, lang), SUMMARY_SECONDS, lambda: _summary(office, s, lang))
 
 
@@ -255,6 +264,9 @@ def _summary(office, s, lang: str) -> dict[str, Any]:
         g["fixed"] += int(r["fixed"] or 0)
         label = state_label(r["state"], lang)
         g["states"][label] = g["states"].get(label, 0) + n
+    for g in groups.values():  # "label: n; label: n", labels in case-insensitive order (the page shows it as text)
+        g["states_text"] = "; ".join(f"{label}: {n}" for label, n in sorted(g["states"].items(),
+                                                                            key=lambda kv: kv[0].lower()))
     orders = []
     for r in office.store.query("SELECT operator, service, state, fields FROM cases_cases WHERE kato = ? "
                                 "AND fields LIKE '%order_number%'", (kato,)):
