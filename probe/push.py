@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterator, Optional
 from ..store import Store as BaseStore
 from ..store import StoreError, UniqueViolation, ValueRejected, open_store
 from ..store.chain import GENESIS, record_hash
-from .aggregates import DailyAggregates
+from .aggregates import NewSamples, add_new_samples
 from .samples import projection_notes
 from .schema import PROJECTIONS
 from .store import CHECKED_COLUMNS, SampleStore, projection, sample_store
@@ -265,21 +265,36 @@ def _insert_batch(target: SampleStore, rows: list[tuple], projections: Optional[
         for table, (cols, values) in projections.items():
             tx.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                            [v for v in values if v[0] in ids])
-        _aggregate(tx, projections, ids)
+        _aggregate(tx, target.engine, new, projections, ids)
     return ids
 
 
-def _aggregate(tx, projections: dict, ids: Optional[set[str]] = None) -> None:
-    """Add the samples of ``projections`` (only those in ``ids`` when given) to the daily aggregates,
-    in the batch's transaction ``tx`` (one upsert per aggregate table)."""
+def _new_samples(engine: str, rows: list[tuple], projections: dict,
+                 inserted: Optional[set[str]] = None) -> Optional[NewSamples]:
+    """The samples among ``rows`` (records of one batch) that this transaction inserted
+    (all of them, or those in ``inserted``), as a :class:`NewSamples` condition; None when there are none.
+
+    When the inserted records are every record ``first``..``last`` of one session, the range names
+    them (the ``samples_session`` index serves it); otherwise their ids do."""
     if "samples" not in projections:
-        return
-    cols, values = projections["samples"]
-    agg = DailyAggregates()
-    for v in values:
-        if ids is None or v[0] in ids:
-            agg.add(v[3], dict(zip(cols, v)))
-    agg.write(tx)
+        return None
+    if inserted is not None:
+        rows = [r for r in rows if r[0] in inserted]
+    if not rows or not projections["samples"][1]:
+        return None
+    sid, seqs = rows[0][1], {r[2] for r in rows}
+    if max(seqs) - min(seqs) + 1 == len(seqs) == len(rows) and all(r[1] == sid for r in rows):
+        return NewSamples.seq_range(sid, min(seqs), max(seqs))
+    ids = {r[0] for r in rows}
+    return NewSamples.ids(engine, [v[0] for v in projections["samples"][1] if v[0] in ids])
+
+
+def _aggregate(tx, engine: str, rows: list[tuple], projections: dict, inserted: Optional[set[str]] = None) -> None:
+    """Add the samples of ``rows`` this transaction inserted (all, or those in ``inserted``) to the daily
+    aggregates, in that transaction ``tx``: the database groups them (:func:`~.aggregates.add_new_samples`)."""
+    new = _new_samples(engine, rows, projections, inserted)
+    if new is not None:
+        add_new_samples(tx, engine, new)
 
 
 def _projection_rows(rows: list[tuple],
@@ -323,7 +338,7 @@ def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) 
                 tx.copy("records", RECORD_COLUMNS, rows, record_types)
                 for table, (cols, values) in projections.items():
                     tx.copy(table, cols, values, table_types[table])
-                _aggregate(tx, projections)
+                _aggregate(tx, target.engine, rows, projections)
             return {r[0] for r in rows}
         except UniqueViolation:
             break
@@ -338,7 +353,7 @@ def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) 
                                           "ON CONFLICT DO NOTHING RETURNING record_id")}
         for table, (cols, values) in projections.items():
             tx.copy(table, cols, [v for v in values if v[0] in inserted])
-        _aggregate(tx, projections, inserted)
+        _aggregate(tx, target.engine, rows, projections, inserted)
     return inserted
 
 

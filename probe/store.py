@@ -31,7 +31,7 @@ from .. import __version__
 from ..store import Store as BaseStore
 from ..store import StoreError, open_store
 from ..store.chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
-from .aggregates import DailyAggregates
+from .aggregates import NewSamples, statements as aggregate_statements
 from .ids import uuid7
 from .samples import (INTEGER_IDS, OPERATOR_CODES, Event, Sample, SpeedTestRecord, event_columns, projection_notes,
                       sample_columns, speedtest_columns, time_text)
@@ -93,16 +93,15 @@ class SessionWriter:
         rid = uuid7()
         h = record_hash(self.session_id, seq, rid, kind, t, self.head, text)
         values = projection(kind, dumped)  # the table's columns, in order
-        aggregates = []
-        if kind == "sample":  # the daily aggregates grow in the same transaction as the sample
-            aggregates = DailyAggregates().add_rows([(t, values)]).statements()
+        # the daily aggregates grow in the same transaction as the sample, computed by the database
+        aggregates = aggregate_statements(self.store.engine, NewSamples.one(rid)) if kind == "sample" else []
         statements = [
             *before_sql,
             ("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (rid, self.session_id, seq, kind, t, text, self.head, h)),
             (PROJECTION_INSERTS[kind], (rid, self.session_id, seq, t, *values.values())),
             *extra_sql,
-            *((sql, row) for sql, rows in aggregates for row in rows),
+            *aggregates,
         ]
         with self.store.db.transaction(f"recording {kind} {seq} of session {self.session_id}") as tx:
             for sql, params in statements:
