@@ -44,6 +44,8 @@ VARIANTS: dict[str, tuple[list[str], bool, bool]] = {
     "schema as migrated, with the daily aggregates (a push)": ([], True, True),
     "schema as migrated, no daily aggregates": ([], True, False),
     "with the daily aggregates of sample_days only": ([], True, "sample_days"),
+    "with the daily aggregates, full pages (before probe migration 4)": (
+        [f"ALTER TABLE {t} SET (fillfactor = 100)" for t in ("sample_days", "sample_signal_days")], True, True),
     "per-row foreign keys instead (migrations 1-3)": (FOREIGN_KEYS, True, False),
     "no reference checks at all": (NO_CHECKS, True, False),
     "without the GIST index samples_geom": (["DROP INDEX samples_geom"], True, False),
