@@ -4,10 +4,12 @@ packages postgresql, postgresql-15-postgis-3); starts a throwaway cluster like t
 server's default settings unless --pg-setting says otherwise.
 
     .venv/bin/python bench/bench_db.py [--samples 1000000] [--classify-samples 10000000]
-        [--workers 2] [--laptop FILE] [--skip-classify] [--pg-setting NAME=VALUE ...]
+        [--workers 2] [--laptop FILE] [--skip-classify] [--pg-setting NAME=VALUE ...] [--per-place 1]
 
 1. A laptop file with --samples hash-chained samples (1.2 KB payloads from the synthetic
-   generator's template, 2.5 GB of SQLite for a million; --laptop keeps it for the next run) is
+   generator's template, 2.5 GB of SQLite for a million; --laptop keeps it for the next run; each
+   sample in the next settlement of the gazetteer, the worst case for the daily aggregates, or
+   --per-place consecutive samples in one, as a drive through villages gives) is
    pushed with `push()` into an empty PostGIS database: seconds, records/s, and the CPU seconds
    of the pushing processes and of the PostgreSQL server (µs per record); then pushed again (all
    skipped).
@@ -56,8 +58,9 @@ def _template(tmp: Path) -> dict:
     return json.loads(row)
 
 
-def fill(path: Path, n: int, progress: Progress) -> None:
-    """n samples in sessions of PER_SESSION, chained, with projections (one transaction per session)."""
+def fill(path: Path, n: int, progress: Progress, per_place: int = 1) -> None:
+    """n samples in sessions of PER_SESSION, chained, with projections (one transaction per session);
+    ``per_place`` consecutive samples in each settlement (1: every sample in the next one)."""
     tmp = path.parent
     template = _template(tmp)
     places = [(s.lat, s.lon, s.kato) for s in Gazetteer.load() if s.located and s.populated]
@@ -70,7 +73,7 @@ def fill(path: Path, n: int, progress: Progress) -> None:
             count = min(PER_SESSION, n - done)
             prev, recs, projs = GENESIS, [], []
             for i in range(count):
-                lat, lon, kato = places[(done + i) % len(places)]
+                lat, lon, kato = places[((done + i) // per_place) % len(places)]
                 p = copy.deepcopy(template)
                 p["reading"]["cells"][0]["rsrp_dbm"] = -70.0 - (i % 50)
                 p["fix"]["lat_deg"], p["fix"]["lon_deg"] = lat + (i % 7) * 1e-4, lon
@@ -167,6 +170,9 @@ def main() -> None:
     ap.add_argument("--pg-setting", action="append", default=[], metavar="NAME=VALUE",
                     help="a server setting for the throwaway cluster (repeatable), e.g. max_wal_size=4GB")
     ap.add_argument("--skip-classify", action="store_true", help="only the push benchmark")
+    ap.add_argument("--per-place", type=int, default=1, metavar="N",
+                    help="consecutive samples per settlement in a new laptop file (default 1: each sample in the "
+                         "next settlement, the most daily-aggregate rows per batch)")
     args = ap.parse_args()
     console = Console()
     cluster = Cluster(dict(s.split("=", 1) for s in args.pg_setting)).start()
@@ -179,7 +185,7 @@ def main() -> None:
                 t = time.perf_counter()
                 reused = laptop.exists()
                 if not reused:
-                    fill(laptop, args.samples, progress)
+                    fill(laptop, args.samples, progress, args.per_place)
                 fill_s = time.perf_counter() - t
                 with Store(laptop) as st:
                     held = st.scalar("SELECT COUNT(*) FROM records")

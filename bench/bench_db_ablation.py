@@ -5,7 +5,8 @@ check of the schema taken away at a time. Prints figures; asserts nothing.
     .venv/bin/python bench/bench_db_ablation.py --laptop /tmp/laptop1m.db [--sessions 6]
 
 For each variant a throwaway PostGIS database is migrated, the variant's statements run, and the
-first --sessions sessions of the laptop file are COPYed in the push's batches by one connection.
+first --sessions sessions of the laptop file are COPYed in the push's batches by one connection,
+with the push's daily-aggregate upserts in each batch's transaction where the variant says so.
 Rows and projections are prepared before the clock starts, so the figure is the server's: CPU
 seconds of its backend (from /proc) per record, mean and spread over the sessions after the first.
 """
@@ -25,8 +26,9 @@ from pg import Cluster  # noqa: E402
 
 from bench_db import process_cpu_s  # noqa: E402
 
+from qamtu.probe.aggregates import UPSERTS, statements as aggregate_statements  # noqa: E402
 from qamtu.probe.push import (BATCH, RECORD_COLUMNS, SessionPush, _ensure_session,  # noqa: E402
-                              _projection_rows, _rows, _session_row)
+                              _new_samples, _projection_rows, _rows, _session_row)
 from qamtu.probe.store import Store  # noqa: E402
 from qamtu.probe.store import sample_store as open_store  # noqa: E402
 
@@ -36,20 +38,25 @@ FOREIGN_KEYS = ["DROP TRIGGER records_session_id_insert_check ON records",
                 "ALTER TABLE samples ADD FOREIGN KEY (record_id) REFERENCES records (record_id)"]
 NO_CHECKS = FOREIGN_KEYS[:2]
 
-#: name -> (statements after the migrations, copy the projections too)
-VARIANTS: dict[str, tuple[list[str], bool]] = {
-    "schema as migrated (statement checks)": ([], True),
-    "per-row foreign keys instead (migrations 1-3)": (FOREIGN_KEYS, True),
-    "no reference checks at all": (NO_CHECKS, True),
-    "without the GIST index samples_geom": (["DROP INDEX samples_geom"], True),
+#: name -> (statements after the migrations, copy the projections too, add to the daily aggregates: all
+#: (True), none (False) or one table's (its name))
+VARIANTS: dict[str, tuple[list[str], bool, bool]] = {
+    "schema as migrated, with the daily aggregates (a push)": ([], True, True),
+    "schema as migrated, no daily aggregates": ([], True, False),
+    "with the daily aggregates of sample_days only": ([], True, "sample_days"),
+    "with the daily aggregates, full pages (before probe migration 4)": (
+        [f"ALTER TABLE {t} SET (fillfactor = 100)" for t in ("sample_days", "sample_signal_days")], True, True),
+    "per-row foreign keys instead (migrations 1-3)": (FOREIGN_KEYS, True, False),
+    "no reference checks at all": (NO_CHECKS, True, False),
+    "without the GIST index samples_geom": (["DROP INDEX samples_geom"], True, False),
     "without the 4 btree indexes of samples": ([f"DROP INDEX samples_{ix}" for ix in
-                                                ("time", "kato", "session", "inspection")], True),
-    "records only (no projection rows)": ([], False),
-    "records only, per-row foreign key": (FOREIGN_KEYS[:1] + FOREIGN_KEYS[2:3], False),
+                                                ("time", "kato", "session", "inspection")], True, False),
+    "records only (no projection rows)": ([], False, False),
+    "records only, per-row foreign key": (FOREIGN_KEYS[:1] + FOREIGN_KEYS[2:3], False, False),
 }
 
 
-def run_variant(cluster: Cluster, name: str, statements: list[str], projections: bool,
+def run_variant(cluster: Cluster, name: str, statements: list[str], projections: bool, aggregates: bool | str,
                 prepared: dict[str, list], source: Store) -> list[float]:
     """Server CPU µs per record for each session after the first."""
     url = cluster.create_db(f"ablation_{abs(hash(name)) % 10**8}")
@@ -67,6 +74,10 @@ def run_variant(cluster: Cluster, name: str, statements: list[str], projections:
                     tx.copy("records", RECORD_COLUMNS, rows, dst.column_types("records", RECORD_COLUMNS))
                     for table, (cols, values) in proj.items() if projections else ():
                         tx.copy(table, cols, values, dst.column_types(table, cols))
+                    new = _new_samples(dst.engine, rows, proj) if aggregates else None
+                    for (table, _), (sql, params) in zip(UPSERTS, aggregate_statements(dst.engine, new) if new else []):
+                        if aggregates is True or table == aggregates:
+                            tx.execute(sql, params)
                 records += len(rows)
             if i:
                 per_record.append((process_cpu_s(pid) - before) / records * 1e6)
@@ -90,9 +101,9 @@ def main() -> None:
     for c in ("variant", "µs per record", "spread"):
         table.add_column(c, justify="right" if c != "variant" else "left")
     try:
-        for name, (statements, projections) in VARIANTS.items():
+        for name, (statements, projections, aggregates) in VARIANTS.items():
             with console.status(name):
-                values = run_variant(cluster, name, statements, projections, prepared, source)
+                values = run_variant(cluster, name, statements, projections, aggregates, prepared, source)
             table.add_row(name, f"{statistics.mean(values):.1f}",
                           f"±{statistics.stdev(values):.1f}" if len(values) > 1 else "")
     finally:

@@ -17,108 +17,116 @@ and within the 1 dB bin otherwise (the bin's mean stands for its values). Speed 
 aggregated: a few per hour of driving (one per 5-15 min against 3,600 samples), the classification
 reads them directly.
 
-:class:`DailyAggregates` collects rows of one transaction and writes them with one upsert per
-table (:meth:`DailyAggregates.write`); both engines take the same SQL.
+The database computes them: a transaction that inserted samples calls :func:`add_new_samples` with
+a :class:`NewSamples` condition naming those rows, and each statement of :data:`UPSERTS` (one per
+aggregate table) groups them with the expressions of migration 3's backfill and upserts the groups,
+in the table's key order (so that concurrent pushers lock shared rows in the same order and never
+deadlock). Inside the transaction that inserted the samples, a sample is counted exactly when it
+is stored: a kill between transactions leaves no sample without its aggregates, and a repeated
+push, which inserts nothing, adds nothing. A new aggregate table (a later migration) is kept
+current by adding its statement to :data:`UPSERTS`.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from typing import Any, Iterable
 
 #: signal columns binned per technology: every metric a rule set may name (``mapping.rules.SignalRule``)
 METRICS = ("rsrp_dbm", "rscp_dbm", "rssi_dbm", "nr_rsrp_dbm")
 KEY = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology")
 #: values outside this open interval (dBm) are not binned (the migration's backfill says the same)
-LIMIT_DBM = 1000.0
+LIMIT_DBM = 1000
 
-_UPSERT_DAYS = (
-    f"INSERT INTO sample_days ({', '.join(KEY)}, samples, first_utc, last_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+#: the grouping key of a sample row, as migration 3's backfill writes it (columns of ``KEY``)
+_KEY_SQL = ("COALESCE(kato, '') AS kato, COALESCE(operator_mcc, '') AS operator_mcc, "
+            "COALESCE(operator_mnc, '') AS operator_mnc, substr(time_utc, 1, 10) AS day, status, "
+            "COALESCE(technology, 'none') AS technology")
+#: the primary key order of both tables (day first): the order in which rows are upserted
+_ORDER = "day, kato, operator_mcc, operator_mnc, status, technology"
+#: a finite value in (-LIMIT_DBM, LIMIT_DBM), per engine: SQLite keeps a text that is not a number as text
+_BINNED = {"sqlite": f"typeof(v) IN ('real', 'integer') AND v > -{LIMIT_DBM} AND v < {LIMIT_DBM}",
+           "postgresql": f"v > -{LIMIT_DBM} AND v < {LIMIT_DBM}"}   # NaN sorts above every number there
+#: floor(v) as an integer, per engine (SQLite has no floor() before 3.35 with math functions)
+_FLOOR = {"sqlite": "CAST(v AS INTEGER) - (v < CAST(v AS INTEGER))", "postgresql": "floor(v)::bigint"}
+
+_DAYS = (
+    f"INSERT INTO sample_days ({', '.join(KEY)}, samples, first_utc, last_utc) "
+    f"SELECT {_KEY_SQL}, COUNT(*), MIN(time_utc), MAX(time_utc) FROM samples WHERE {{new}} "
+    f"GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY {_ORDER} "
     "ON CONFLICT (day, kato, operator_mcc, operator_mnc, status, technology) DO UPDATE SET "
     "samples = sample_days.samples + excluded.samples, "
     "first_utc = CASE WHEN excluded.first_utc < sample_days.first_utc THEN excluded.first_utc "
     "ELSE sample_days.first_utc END, "
     "last_utc = CASE WHEN excluded.last_utc > sample_days.last_utc THEN excluded.last_utc "
     "ELSE sample_days.last_utc END")
-_UPSERT_SIGNAL = (
+
+_METRIC_ROWS = " UNION ALL ".join(f"SELECT '{m}' AS metric" for m in METRICS)
+_METRIC_VALUE = "CASE m.metric " + " ".join(f"WHEN '{m}' THEN s.{m}" for m in METRICS) + " END"
+_SIGNAL = (
     f"INSERT INTO sample_signal_days ({', '.join(KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    f"SELECT {', '.join(KEY)}, metric, {{floor}}, COUNT(*), SUM(v), MAX(v) FROM ("
+    f"SELECT {_KEY_SQL}, m.metric AS metric, {_METRIC_VALUE} AS v "
+    f"FROM samples s CROSS JOIN ({_METRIC_ROWS}) m WHERE {{new}}) x "
+    "WHERE {binned} "
+    f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY {_ORDER}, 7, 8 "
     "ON CONFLICT (day, kato, operator_mcc, operator_mnc, status, technology, metric, bin_dbm) DO UPDATE SET "
     "samples = sample_signal_days.samples + excluded.samples, "
     "sum_dbm = sample_signal_days.sum_dbm + excluded.sum_dbm, "
     "max_dbm = CASE WHEN excluded.max_dbm > sample_signal_days.max_dbm THEN excluded.max_dbm "
     "ELSE sample_signal_days.max_dbm END")
 
-
-def _dbm(value: Any) -> float | None:
-    """A finite signal value in dBm within :data:`LIMIT_DBM`, else None (not binned)."""
-    if value is None or isinstance(value, (bool, str)):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) and -LIMIT_DBM < v < LIMIT_DBM else None
+#: (aggregate table, engine -> its upsert): each groups the ``samples`` rows that ``{new}`` (a
+#: :class:`NewSamples` condition, evaluated once per statement) selects and adds them to the table.
+#: Keep every aggregate of the samples here, so that recording and pushing maintain all of them.
+UPSERTS: list[tuple[str, dict[str, str]]] = [
+    ("sample_days", {engine: _DAYS for engine in _FLOOR}),
+    ("sample_signal_days", {engine: _SIGNAL.replace("{floor}", _FLOOR[engine]).replace("{binned}", _BINNED[engine])
+                            for engine in _FLOOR}),
+]
 
 
-def _text(value: Any, default: str) -> str:
-    return default if value is None else str(value)
+@dataclass(frozen=True)
+class NewSamples:
+    """Which rows of ``samples`` a transaction has just inserted: an SQL condition on the table's
+    columns (``?`` placeholders) and its parameters. Build one with the class methods."""
+
+    condition: str
+    params: tuple
+
+    @classmethod
+    def seq_range(cls, session_id: str, first: int, last: int) -> "NewSamples":
+        """The samples of records ``first``..``last`` of one session (index ``samples_session``): only
+        when the transaction inserted every record of that range."""
+        return cls("session_id = ? AND seq BETWEEN ? AND ?", (session_id, int(first), int(last)))
+
+    @classmethod
+    def ids(cls, engine: str, record_ids: Iterable[str]) -> "NewSamples":
+        """The samples of these record ids (one parameter: an array on PostgreSQL, a JSON list on SQLite)."""
+        ids = sorted(record_ids)
+        if engine == "postgresql":
+            return cls("record_id = ANY(?)", (ids,))
+        return cls("record_id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+
+    @classmethod
+    def one(cls, record_id: str) -> "NewSamples":
+        """The sample of one record."""
+        return cls("record_id = ?", (record_id,))
 
 
-@dataclass
-class DailyAggregates:
-    """Aggregates of some samples, to be added to the tables in the caller's transaction."""
+def statements(engine: str, new: NewSamples) -> list[tuple[str, tuple]]:
+    """(SQL, parameters) of every aggregate upsert for the samples ``new`` selects, in :data:`UPSERTS` order."""
+    if engine not in _FLOOR:
+        raise ValueError(f"aggregates: no upserts for engine {engine!r}; known: {', '.join(_FLOOR)}")
+    return [(sql[engine].replace("{new}", new.condition), new.params) for _table, sql in UPSERTS]
 
-    days: dict[tuple, list] = field(default_factory=dict)
-    signal: dict[tuple, list] = field(default_factory=dict)
 
-    def add(self, time_utc: str, row: dict[str, Any]) -> None:
-        """Count one sample: ``time_utc`` as stored (``YYYY-MM-DDTHH:MM:SS.ffffffZ``), ``row`` its
-        projection columns (``probe.schema.SAMPLE_COLUMNS``)."""
-        key = (_text(row.get("kato"), ""), _text(row.get("operator_mcc"), ""), _text(row.get("operator_mnc"), ""),
-               time_utc[:10], _text(row.get("status"), ""), _text(row.get("technology"), "none"))
-        d = self.days.get(key)
-        if d is None:
-            self.days[key] = [1, time_utc, time_utc]
-        else:
-            d[0] += 1
-            d[1] = min(d[1], time_utc)
-            d[2] = max(d[2], time_utc)
-        for metric in METRICS:
-            v = _dbm(row.get(metric))
-            if v is None:
-                continue
-            skey = (*key, metric, math.floor(v))
-            s = self.signal.get(skey)
-            if s is None:
-                self.signal[skey] = [1, v, v]
-            else:
-                s[0] += 1
-                s[1] += v
-                s[2] = max(s[2], v)
-
-    def add_rows(self, rows: Iterable[tuple[str, dict[str, Any]]]) -> "DailyAggregates":
-        for t, row in rows:
-            self.add(t, row)
-        return self
-
-    def __len__(self) -> int:
-        return len(self.days)
-
-    def statements(self) -> list[tuple[str, list[tuple]]]:
-        """(SQL, rows) for ``executemany``: the upserts of both tables (empty when nothing was added)."""
-        if not self.days:
-            return []
-        out = [(_UPSERT_DAYS, [(*k, *v) for k, v in sorted(self.days.items())])]
-        if self.signal:
-            out.append((_UPSERT_SIGNAL, [(*k, *v) for k, v in sorted(self.signal.items())]))
-        return out
-
-    def write(self, tx) -> None:
-        """Add these aggregates to the tables inside transaction ``tx`` (a :class:`qamtu.store.Transaction`)."""
-        for sql, rows in self.statements():
-            tx.executemany(sql, rows)
+def add_new_samples(tx: Any, engine: str, new: NewSamples) -> None:
+    """Add the samples ``new`` selects to every daily aggregate, inside transaction ``tx`` (a
+    :class:`qamtu.store.Transaction`; the one that inserted them, so that they count exactly once)."""
+    for sql, params in statements(engine, new):
+        tx.execute(sql, params)
 
 
 def rebuild(store) -> dict[str, int]:
@@ -138,4 +146,4 @@ def rebuild(store) -> dict[str, int]:
             "sample_signal_days": int(store.scalar("SELECT COUNT(*) FROM sample_signal_days"))}
 
 
-__all__ = ["DailyAggregates", "METRICS", "KEY", "rebuild"]
+__all__ = ["METRICS", "KEY", "UPSERTS", "NewSamples", "add_new_samples", "statements", "rebuild"]

@@ -27,10 +27,9 @@ from typing import Any, Callable, Iterator, Optional
 from ..store import Store as BaseStore
 from ..store import StoreError, UniqueViolation, ValueRejected, open_store
 from ..store.chain import GENESIS, record_hash
-from .aggregates import DailyAggregates
-from .samples import projection_notes
+from .aggregates import NewSamples, add_new_samples
 from .schema import PROJECTIONS
-from .store import CHECKED_COLUMNS, SampleStore, projection, sample_store
+from .store import SampleStore, projection, sample_store
 
 BATCH = 2000
 #: Payload bytes of one session that the chain check keeps in memory for the copy, so that it is
@@ -180,13 +179,15 @@ def _prepared(store: SampleStore, session_id: str, batch: int, after: int = 0,
 
 
 def _check_chain(store: SampleStore, session_id: str, keep_bytes: int = 0,
-                 report: Optional["SessionPush"] = None,
-                 batch: int = BATCH) -> tuple[Optional[str], Optional[list[Batch]]]:
-    """(None, batches) if the source chain is whole and every payload is a record of its kind, else
-    (why not, naming the record, None). Nothing is written before this pass has read the whole session.
+                 report: Optional["SessionPush"] = None, batch: int = BATCH,
+                 after: int = 0) -> tuple[Optional[str], Optional[list[Batch]]]:
+    """(None, batches) if the source chain is whole and every payload after record ``after`` is a
+    record of its kind, else (why not, naming the record, None). Nothing is written before this pass
+    has read the whole session.
 
-    ``batches`` are the (rows, projection rows) read, kept while their payloads total at most
-    ``keep_bytes``; None when the session is longer. Projection notes go to ``report``."""
+    ``batches`` are the (rows, projection rows) of the records after ``after`` (those the target does
+    not hold yet: only they are projected), kept while their payloads total at most ``keep_bytes``;
+    None when the session is longer. Projection notes go to ``report``."""
     prev, expected = GENESIS, 1
     kept: Optional[list[Batch]] = []
     size = 0
@@ -197,7 +198,12 @@ def _check_chain(store: SampleStore, session_id: str, keep_bytes: int = 0,
             if prev_hash != prev or record_hash(sid, seq, rid, kind, t, prev_hash, payload) != h:
                 return f"record {seq} ({rid}): content does not match the hash chain", None
             prev, expected = h, expected + 1
-            size += len(payload)
+            if seq > after:
+                size += len(payload)
+        if rows[-1][2] <= after:   # the target holds these already: checked, not projected
+            continue
+        if rows[0][2] <= after:
+            rows = [r for r in rows if r[2] > after]
         try:
             projections = _projection_rows(rows, report)
         except MalformedRecord as exc:
@@ -265,21 +271,36 @@ def _insert_batch(target: SampleStore, rows: list[tuple], projections: Optional[
         for table, (cols, values) in projections.items():
             tx.executemany(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
                            [v for v in values if v[0] in ids])
-        _aggregate(tx, projections, ids)
+        _aggregate(tx, target.engine, new, projections, ids)
     return ids
 
 
-def _aggregate(tx, projections: dict, ids: Optional[set[str]] = None) -> None:
-    """Add the samples of ``projections`` (only those in ``ids`` when given) to the daily aggregates,
-    in the batch's transaction ``tx`` (one upsert per aggregate table)."""
+def _new_samples(engine: str, rows: list[tuple], projections: dict,
+                 inserted: Optional[set[str]] = None) -> Optional[NewSamples]:
+    """The samples among ``rows`` (records of one batch) that this transaction inserted
+    (all of them, or those in ``inserted``), as a :class:`NewSamples` condition; None when there are none.
+
+    When the inserted records are every record ``first``..``last`` of one session, the range names
+    them (the ``samples_session`` index serves it); otherwise their ids do."""
     if "samples" not in projections:
-        return
-    cols, values = projections["samples"]
-    agg = DailyAggregates()
-    for v in values:
-        if ids is None or v[0] in ids:
-            agg.add(v[3], dict(zip(cols, v)))
-    agg.write(tx)
+        return None
+    if inserted is not None:
+        rows = [r for r in rows if r[0] in inserted]
+    if not rows or not projections["samples"][1]:
+        return None
+    sid, seqs = rows[0][1], {r[2] for r in rows}
+    if max(seqs) - min(seqs) + 1 == len(seqs) == len(rows) and all(r[1] == sid for r in rows):
+        return NewSamples.seq_range(sid, min(seqs), max(seqs))
+    ids = {r[0] for r in rows}
+    return NewSamples.ids(engine, [v[0] for v in projections["samples"][1] if v[0] in ids])
+
+
+def _aggregate(tx, engine: str, rows: list[tuple], projections: dict, inserted: Optional[set[str]] = None) -> None:
+    """Add the samples of ``rows`` this transaction inserted (all, or those in ``inserted``) to the daily
+    aggregates, in that transaction ``tx``: the database groups them (:func:`~.aggregates.add_new_samples`)."""
+    new = _new_samples(engine, rows, projections, inserted)
+    if new is not None:
+        add_new_samples(tx, engine, new)
 
 
 def _projection_rows(rows: list[tuple],
@@ -288,20 +309,22 @@ def _projection_rows(rows: list[tuple],
 
     Raises :class:`MalformedRecord` naming the first record whose payload is not a record of its kind."""
     out: dict[str, tuple[tuple[str, ...], list[tuple]]] = {}
+    notes: list[str] = []
     for rid, sid, seq, kind, t, payload, _prev, _h in rows:
         try:
             table, columns = PROJECTIONS[kind]
             dumped = orjson.loads(payload)
             if not isinstance(dumped, dict):
                 raise TypeError(f"JSON {type(dumped).__name__}, not an object")
-            values = projection(kind, dumped)  # in column order (a test holds it to that)
+            values = projection(kind, dumped, notes)  # in column order (a test holds it to that)
         except Exception as exc:  # any shape of bad payload: named, never a traceback
             raise MalformedRecord(seq, rid, kind, f"{type(exc).__name__}: {str(exc)[:120]}") from None
-        if report is not None and kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
-            for note in projection_notes(kind, dumped):
+        if notes:  # values left out: said in the report (computed in the same pass as the projection)
+            for note in notes if report is not None else ():
                 report.noted += 1
                 if len(report.notes) < MAX_NOTES:
                     report.notes.append({"record_id": rid, "seq": seq, "note": note})
+            notes.clear()
         cols = ("record_id", "session_id", "seq", "time_utc", *columns)
         out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *values.values()))
     return out
@@ -323,7 +346,7 @@ def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) 
                 tx.copy("records", RECORD_COLUMNS, rows, record_types)
                 for table, (cols, values) in projections.items():
                     tx.copy(table, cols, values, table_types[table])
-                _aggregate(tx, projections)
+                _aggregate(tx, target.engine, rows, projections)
             return {r[0] for r in rows}
         except UniqueViolation:
             break
@@ -338,7 +361,7 @@ def _insert_batch_pg(target: SampleStore, rows: list[tuple], projections: dict) 
                                           "ON CONFLICT DO NOTHING RETURNING record_id")}
         for table, (cols, values) in projections.items():
             tx.copy(table, cols, [v for v in values if v[0] in inserted])
-        _aggregate(tx, projections, inserted)
+        _aggregate(tx, target.engine, rows, projections, inserted)
     return inserted
 
 
@@ -395,7 +418,9 @@ def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], b
     """Push one session (see the module docstring); returns what happened to it."""
     sid = s["session_id"]
     sp = SessionPush(sid, records=s["records"])
-    broken, kept = _check_chain(source, sid, KEEP_BYTES, sp, batch)
+    # the leading records the target holds already are checked as links of the chain, not projected again
+    held = _common_prefix(source, target, sid)
+    broken, kept = _check_chain(source, sid, KEEP_BYTES, sp, batch, held)
     if broken:
         malformed = "payload is not a valid" in broken
         sp.status, sp.reason = "rejected", broken if malformed else f"hash chain broken in the source at {broken}"
@@ -405,7 +430,7 @@ def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], b
     if not _ensure_session(target, row, sp):
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
         return sp
-    done = _common_prefix(source, target, sid)
+    done = held
     sp.skipped += done
     for rows, projections in _prepared(source, sid, batch, done, kept):
         have = _existing(target, sid, rows[0][2], rows[-1][2])

@@ -152,14 +152,15 @@ def projection_notes(kind: str, p: dict[str, Any]) -> list[str]:
     return notes
 
 
-def sample_columns(p: dict[str, Any]) -> dict[str, Any]:
+def sample_columns(p: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any]:
     """The flat, queryable columns of a sample, from its JSON payload (``Sample.model_dump(mode="json")``).
 
     Works on the dumped form so that checks and merges derive the columns from the stored,
     hash-chained text without rebuilding models. Operator codes that are not digits and
-    identifiers outside 64 bits are projected as null (:func:`projection_notes` says which).
+    identifiers outside 64 bits are projected as null; ``notes`` (if given) gets why, as
+    :func:`projection_notes` says it, in the same pass.
     """
-    return _clean(_sample_values(p), None)
+    return _clean(_sample_values(p), notes)
 
 
 def _sample_values(p: dict[str, Any]) -> dict[str, Any]:
@@ -212,10 +213,10 @@ def _sample_values(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def speedtest_columns(p: dict[str, Any]) -> dict[str, Any]:
+def speedtest_columns(p: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any]:
     """The flat columns of a speed-test record, from its JSON payload (the ``speedtests`` table);
-    operator codes that are not digits are projected as null, as for samples."""
-    return _clean(_speedtest_values(p), None)
+    operator codes that are not digits are projected as null, as for samples (why into ``notes``)."""
+    return _clean(_speedtest_values(p), notes)
 
 
 def _speedtest_values(p: dict[str, Any]) -> dict[str, Any]:
@@ -247,8 +248,8 @@ def _speedtest_values(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def event_columns(p: dict[str, Any]) -> dict[str, Any]:
-    """The flat columns of an event, from its JSON payload (the ``events`` table)."""
+def event_columns(p: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any]:
+    """The flat columns of an event, from its JSON payload (the ``events`` table; nothing is left out)."""
     return {"type": p["type"], "message": p.get("message", ""), "port": p.get("modem_port")}
 
 

@@ -17,6 +17,8 @@ Migrations (``legacy`` = the schema version qamtu 0.1.0 released them as):
    all rows of a statement (one COPY) with one query, SQLSTATE 23503 as before (legacy 4).
 3. Daily aggregates ``sample_days`` and ``sample_signal_days`` (see :mod:`qamtu.probe.aggregates`),
    filled from the samples already there; kept current by every transaction that adds samples.
+4. PostgreSQL only: both aggregate tables get ``fillfactor = 50``, so that the upsert of a push batch
+   updates a row on its own page (HOT) instead of moving it and adding index entries.
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ MIGRATIONS = [
               name="references checked once per statement on PostgreSQL", legacy_version=4),
     Migration(OWNER, 3, _sql(3, "sqlite"), _sql(3, "postgresql"),
               name="daily aggregates of samples per settlement x operator x day"),
+    Migration(OWNER, 4, _sql(4, "sqlite"), _sql(4, "postgresql"),
+              name="daily aggregate tables keep half of each page free on PostgreSQL"),
 ]
 
 register_migrations(OWNER, MIGRATIONS)

@@ -31,9 +31,9 @@ from .. import __version__
 from ..store import Store as BaseStore
 from ..store import StoreError, open_store
 from ..store.chain import GENESIS, ChainReport, canonical_json, record_hash, verify_rows
-from .aggregates import DailyAggregates
+from .aggregates import NewSamples, statements as aggregate_statements
 from .ids import uuid7
-from .samples import (INTEGER_IDS, OPERATOR_CODES, Event, Sample, SpeedTestRecord, event_columns, projection_notes,
+from .samples import (INTEGER_IDS, OPERATOR_CODES, Event, Sample, SpeedTestRecord, event_columns,
                       sample_columns, speedtest_columns, time_text)
 from .schema import PROJECTIONS
 
@@ -47,10 +47,11 @@ PROJECTION_INSERTS = {
     for kind, (table, columns) in PROJECTIONS.items()}
 
 
-def projection(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+def projection(kind: str, payload: dict[str, Any], notes: list[str] | None = None) -> dict[str, Any]:
     """The projection row of a record: column -> value, in the order of the table's columns
-    (:data:`~qamtu.probe.schema.PROJECTIONS`), flags as 0/1 as both databases store them."""
-    return COLUMN_FUNCS[kind](payload)
+    (:data:`~qamtu.probe.schema.PROJECTIONS`), flags as 0/1 as both databases store them. ``notes``
+    (if given) gets why values were left out (:func:`~qamtu.probe.samples.projection_notes`)."""
+    return COLUMN_FUNCS[kind](payload, notes)
 
 
 def parse_operator(value: str) -> tuple[str, str]:
@@ -92,32 +93,32 @@ class SessionWriter:
         seq = self.seq + 1
         rid = uuid7()
         h = record_hash(self.session_id, seq, rid, kind, t, self.head, text)
-        values = projection(kind, dumped)  # the table's columns, in order
-        aggregates = []
-        if kind == "sample":  # the daily aggregates grow in the same transaction as the sample
-            aggregates = DailyAggregates().add_rows([(t, values)]).statements()
+        notes: list[str] = []
+        values = projection(kind, dumped, notes)  # the table's columns, in order
+        # the daily aggregates grow in the same transaction as the sample, computed by the database
+        aggregates = aggregate_statements(self.store.engine, NewSamples.one(rid)) if kind == "sample" else []
         statements = [
             *before_sql,
             ("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (rid, self.session_id, seq, kind, t, text, self.head, h)),
             (PROJECTION_INSERTS[kind], (rid, self.session_id, seq, t, *values.values())),
             *extra_sql,
-            *((sql, row) for sql, rows in aggregates for row in rows),
+            *aggregates,
         ]
         with self.store.db.transaction(f"recording {kind} {seq} of session {self.session_id}") as tx:
             for sql, params in statements:
                 tx.execute(sql, params)
         self.seq, self.head = seq, h
-        if kind != "event" and any(values.get(c) is None for c in CHECKED_COLUMNS):
-            self._note(kind, dumped, time_utc)
+        if notes:
+            self._note(notes, time_utc)
         return rid
 
-    def _note(self, kind: str, dumped: dict[str, Any], time_utc: datetime) -> None:
+    def _note(self, notes: list[str], time_utc: datetime) -> None:
         """After a record whose projection left values out (operator code not digits, identifier too
-        large), record a warning event saying so, once per distinct note in the session."""
+        large: ``notes``), record a warning event saying so, once per distinct note in the session."""
         if self.noted is None:
             self.noted = set()
-        for note in projection_notes(kind, dumped):
+        for note in notes:
             if note not in self.noted:
                 self.noted.add(note)
                 self._append("event", time_utc, Event(type="warning", message=f"record {self.seq}: {note}",

@@ -1,23 +1,29 @@
-"""Daily sample aggregates (probe migration 3): kept current when recording and pushing (both
-engines), filled by the upgrade exactly as recording fills them, and classification from them
-equal to classification from the samples (the reference) for every settlement x operator."""
+"""Daily sample aggregates (probe migration 3): kept current by the database when recording and
+pushing (both engines; resumed, killed, concurrent and raced pushes included), equal to a rebuild
+from the samples (the migration's backfill), and classification from them equal to classification
+from the samples (the reference) for every settlement x operator."""
 
 from __future__ import annotations
 
-import math
+import json
+import subprocess
+import sys
+import time
 from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import QAMTU
 from legacy_store import build_postgres, build_sqlite, copy_rows
 
 from qamtu.mapping.classify import ClassificationError
 from qamtu.mapping.rules import default_rules_path
-from qamtu.probe.aggregates import DailyAggregates
+from qamtu.probe.aggregates import NewSamples, add_new_samples, rebuild
 from qamtu.probe.push import push
 from qamtu.probe.store import Store, sample_store
+from qamtu.store.migrations import latest
 from qamtu.probe.synthetic import Campaign, default_condition, settlements_of, write_campaign
 from qamtu.reports.coverage import classify_store
 from test_coverage_helpers import write_designed
@@ -87,16 +93,52 @@ def test_recording_counts_every_sample_once(recorded):
         assert (signal["bin_dbm"] <= signal["max_dbm"]).all() and (signal["max_dbm"] < signal["bin_dbm"] + 1).all()
 
 
-def test_aggregate_of_one_sample_bins_by_floor():
-    agg = DailyAggregates()
-    agg.add("2026-06-01T10:00:00.000000Z", {"kato": "611010000", "operator_mcc": "401", "operator_mnc": "02",
-                                            "status": "ok", "technology": "LTE", "rsrp_dbm": -110.5,
-                                            "rssi_dbm": float("nan"), "rscp_dbm": "x"})
-    (days_sql, days), (sig_sql, sig) = agg.statements()
-    assert days == [("611010000", "401", "02", "2026-06-01", "ok", "LTE", 1, "2026-06-01T10:00:00.000000Z",
-                     "2026-06-01T10:00:00.000000Z")]
-    assert sig == [("611010000", "401", "02", "2026-06-01", "ok", "LTE", "rsrp_dbm", -111, 1, -110.5, -110.5)]
-    assert math.floor(-110.0) == -110 and "ON CONFLICT" in days_sql and "ON CONFLICT" in sig_sql
+def _assert_equal_to_rebuild(store) -> None:
+    """The aggregates kept current by recording/pushing equal those rebuilt from the store's samples."""
+    kept = _tables(store)
+    assert kept[0]["samples"].sum() == store.scalar("SELECT COUNT(*) FROM samples") > 0
+    rebuild(store)
+    _assert_same_aggregates(_tables(store), kept)
+
+
+def _open(engine, tmp_path, cluster):
+    if engine == "sqlite":
+        return Store(tmp_path / "one.db")
+    return sample_store(cluster.create_db(f"aggone{next(_dbs)}"))
+
+
+_dbs = iter(range(10**6))
+
+
+def _raw_sample(tx, seq, t, **values):
+    row = {"record_id": f"r{seq}", "session_id": "s1", "seq": seq, "time_utc": t, "status": "ok", "port": "p",
+           "fix_mode": "3D", "tag_reason": "tagged", "inspector": "x", "kato": "611010000", "operator_mcc": "401",
+           "operator_mnc": "02", "technology": "LTE", **values}
+    tx.execute("INSERT INTO records VALUES (?, 's1', ?, 'sample', ?, '{}', 'p', 'h')", (f"r{seq}", seq, t))
+    tx.execute(f"INSERT INTO samples ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})", tuple(row.values()))
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_the_database_bins_by_floor_and_leaves_out_what_is_no_reading(engine, tmp_path, cluster):
+    """Floor to 1 dB bins (-110.5 -> -111, -90 -> -90), values out of (-1000, 1000), NaN and text not
+    binned; both ways of naming new samples (a seq range, ids); the result equals a rebuild."""
+    st = _open(engine, tmp_path, cluster)
+    a, b = "2026-06-01T10:00:00.000000Z", "2026-06-01T10:00:01.500000Z"
+    try:
+        with st.transaction("test") as tx:
+            tx.execute("INSERT INTO sessions VALUES ('s1', ?, NULL, 'open', 'x', NULL, 'h', '0', '{}')", (a,))
+            _raw_sample(tx, 1, a, rsrp_dbm=-110.5, rssi_dbm=float("nan"), rscp_dbm=1500.0, nr_rsrp_dbm=-90)
+            add_new_samples(tx, st.engine, NewSamples.seq_range("s1", 1, 1))
+        with st.transaction("test") as tx:
+            _raw_sample(tx, 2, b, rsrp_dbm=-110.25, **({"rssi_dbm": "x"} if engine == "sqlite" else {}))
+            add_new_samples(tx, st.engine, NewSamples.ids(st.engine, ["r2"]))
+        key = ("611010000", "401", "02", "2026-06-01", "ok", "LTE")
+        assert st.rows("SELECT * FROM sample_days") == [(*key, 2, a, b)]
+        assert sorted(st.rows("SELECT * FROM sample_signal_days")) == [
+            (*key, "nr_rsrp_dbm", -90, 1, -90.0, -90.0), (*key, "rsrp_dbm", -111, 2, -220.75, -110.25)]
+        _assert_equal_to_rebuild(st)
+    finally:
+        st.close()
 
 
 def test_sqlite_upgrade_fills_them_as_recording_does(recorded, tmp_path):
@@ -108,7 +150,7 @@ def test_sqlite_upgrade_fills_them_as_recording_does(recorded, tmp_path):
         copy_rows(src, old)
         want = _tables(src)
     with Store(old) as st:   # read-write open: applies probe migration 3
-        assert st.schema_versions()["probe"] == 3
+        assert st.schema_versions()["probe"] == latest()["probe"] >= 3
         _assert_same_aggregates(_tables(st), want)
 
 
@@ -141,6 +183,10 @@ def test_postgresql_push_and_upgrade_give_the_same_aggregates(recorded, cluster)
             _assert_same_aggregates(_tables(dst), want)
             push(src, dst, batch=150)
             _assert_same_aggregates(_tables(dst), want)
+            # probe migration 4: room on each page for the upserts' new row versions (HOT updates)
+            assert dst.rows("SELECT relname, reloptions FROM pg_class WHERE relname IN ('sample_days', "
+                            "'sample_signal_days') ORDER BY relname") == [
+                ("sample_days", ["fillfactor=50"]), ("sample_signal_days", ["fillfactor=50"])]
         finally:
             dst.close()
         old = cluster.create_db("aggold")
@@ -151,6 +197,92 @@ def test_postgresql_push_and_upgrade_give_the_same_aggregates(recorded, cluster)
         _assert_same_aggregates(_tables(up), want)
     finally:
         up.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_an_interrupted_push_resumed_counts_every_sample_once(engine, recorded, tmp_path, cluster):
+    dst = _open(engine, tmp_path, cluster)
+    try:
+        with Store(recorded) as src:
+            def pulled(sid, done, total):
+                raise KeyboardInterrupt   # the cable is pulled after the first batch
+
+            with pytest.raises(KeyboardInterrupt):
+                push(src, dst, batch=100, progress=pulled)
+            assert 0 < dst.scalar("SELECT COUNT(*) FROM samples") < src.scalar("SELECT COUNT(*) FROM samples")
+            _assert_equal_to_rebuild(dst)   # whole batches, each with its aggregates
+            push(src, dst, batch=70)
+            _assert_same_aggregates(_tables(dst), _tables(src))
+            _assert_equal_to_rebuild(dst)
+    finally:
+        dst.close()
+
+
+_PUSH = ("import sys\nfrom qamtu.probe.push import push\nfrom qamtu.probe.store import sample_store\n"
+         "push(sample_store(sys.argv[1]), sample_store(sys.argv[2]), batch=int(sys.argv[3]))\n")
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_push_killed_mid_way_leaves_no_sample_without_its_aggregates(engine, recorded, tmp_path, cluster):
+    target = str(tmp_path / "killed.db") if engine == "sqlite" else cluster.create_db(f"aggkill{next(_dbs)}")
+    with sample_store(target, create=True) as dst:   # migrated before the pusher starts
+        total = dst.scalar("SELECT COUNT(*) FROM records") + Store(recorded).scalar("SELECT COUNT(*) FROM records")
+        proc = subprocess.Popen([sys.executable, "-c", _PUSH, str(recorded), target, "5"])
+        try:
+            deadline = time.monotonic() + 120
+            while dst.scalar("SELECT COUNT(*) FROM records") < 200 and time.monotonic() < deadline:
+                assert proc.poll() is None, "the push ended before it could be killed"
+                time.sleep(0.01)
+        finally:
+            proc.kill()   # SIGKILL: no clean-up runs
+            proc.wait()
+        assert 0 < dst.scalar("SELECT COUNT(*) FROM records") < total
+        _assert_equal_to_rebuild(dst)
+        with Store(recorded) as src:
+            push(src, dst, batch=64)
+            _assert_same_aggregates(_tables(dst), _tables(src))
+        _assert_equal_to_rebuild(dst)
+
+
+def test_concurrent_pushers_count_every_sample_once(recorded, cluster):
+    """Two processes push the same file at once, each with two workers: every race on a batch is lost
+    by one of them (the careful path), the shared day rows are upserted in one order (no deadlock)."""
+    url = cluster.create_db("aggrace")
+    with sample_store(url):   # migrated once before the race
+        pass
+    procs = [subprocess.Popen([str(QAMTU), "db", "push", "--from", str(recorded), "--to", url, "--workers", "2",
+                               "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    added = 0
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+        added += json.loads(out)["added"]
+    with Store(recorded) as src, sample_store(url) as dst:
+        assert added == src.scalar("SELECT COUNT(*) FROM records") == dst.scalar("SELECT COUNT(*) FROM records")
+        _assert_same_aggregates(_tables(dst), _tables(src))
+        _assert_equal_to_rebuild(dst)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_a_batch_that_lost_a_race_adds_only_what_it_inserted(engine, recorded, tmp_path, cluster):
+    """Parts of a batch were committed by another pusher: the batch's transaction adds to the
+    aggregates only the samples it inserted itself (not a seq range: the ids)."""
+    from qamtu.probe.push import SessionPush, _ensure_session, _insert_batch, _rows, _session_row
+
+    dst = _open(engine, tmp_path, cluster)
+    try:
+        with Store(recorded) as src:
+            sid = src.scalar("SELECT session_id FROM samples GROUP BY session_id ORDER BY COUNT(*) DESC LIMIT 1")
+            assert _ensure_session(dst, _session_row(src, sid), SessionPush(sid))
+            rows = next(_rows(src, sid, 80))
+            assert _insert_batch(dst, rows[5:10]) == {r[0] for r in rows[5:10]}     # the other pushers' rows
+            assert _insert_batch(dst, rows[20:40]) == {r[0] for r in rows[20:40]}
+            inserted = _insert_batch(dst, rows)
+        assert inserted == {r[0] for r in rows[:5] + rows[10:20] + rows[40:]}
+        assert dst.scalar("SELECT COUNT(*) FROM records") == len(rows)
+        _assert_equal_to_rebuild(dst)
+    finally:
+        dst.close()
 
 
 # --------------------------------------------------------------------------- classification from them

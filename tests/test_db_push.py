@@ -348,3 +348,32 @@ def test_a_session_longer_than_the_memory_cap_is_read_again_for_the_copy(tmp_pat
     first = push(src, dst, batch=50)
     assert (first.added, first.skipped, first.rejected) == (_count(src), 0, 0)
     assert all(r.ok for r in dst.verify()) and _count(dst, "samples") == _count(src, "samples")
+
+
+def test_a_repeated_push_checks_every_link_but_projects_only_what_is_new(tmp_path, monkeypatch):
+    """The records the target holds already (its common prefix with the source) are hashed as links of
+    the chain but not parsed and projected again: a repeated push projects nothing, a resumed one
+    only the rest; a source whose held prefix was altered is still rejected."""
+    import qamtu.probe.push as push_module
+
+    src = Store(_laptop(tmp_path / "a.db", samples=20))
+    dst = Store(tmp_path / "office.db")
+    projected = []
+    real = push_module.projection
+    monkeypatch.setattr(push_module, "projection", lambda kind, p, notes=None: projected.append(kind) or
+                        real(kind, p, notes))
+    with pytest.raises(KeyboardInterrupt):
+        push(src, dst, batch=50, progress=lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    first = min(src.sessions(), key=lambda x: x["session_id"])
+    assert _count(dst) == 50 and len(projected) == first["records"] < _count(src)   # all of the first session
+    projected.clear()
+    resumed = push(src, dst, batch=50)
+    assert resumed.skipped == 50 and len(projected) == _count(src) - 50
+    projected.clear()
+    again = push(src, dst, batch=50)
+    assert (again.added, again.skipped, again.rejected, projected) == (0, _count(src), 0, [])
+    sid = src.sessions()[-1]["session_id"]
+    src.execute("UPDATE records SET payload = replace(payload, '\"inspector\":\"synthetic\"', "
+                "'\"inspector\":\"forged\"') WHERE session_id = ? AND seq = 3", (sid,))
+    bad = next(s for s in push(src, dst, batch=50).sessions if s.session_id == sid)
+    assert bad.status == "rejected" and "record 3" in bad.reason and "hash chain" in bad.reason

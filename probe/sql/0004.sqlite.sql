@@ -1,0 +1,3 @@
+-- probe migration 4 (sqlite): the daily aggregate tables keep half of each page free on PostgreSQL
+-- frozen: never edit, add a migration
+-- Nothing to do on SQLite: it has no fillfactor, and a laptop adds one sample at a time.
