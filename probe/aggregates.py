@@ -10,6 +10,15 @@ samples a store already holds; from then on every transaction that adds samples 
   of the value in whole dBm (1 dB bins): ``samples``, ``sum_dbm`` and ``max_dbm`` of the values in
   the bin.
 
+Migration 4 (``probe/sql/0004.*.sql``) rolls both up per UTC month (``month``, ``YYYY-MM``):
+``sample_months`` (with ``day_mask``: bit ``d - 1`` set when day ``d`` of the month has samples of
+the key, so the distinct days of any set of keys are the bits of their OR) and
+``sample_signal_months`` (the same 1 dB bins). A classification reads its period's whole months
+there and only the days of a partial first or last month from the daily tables: a year's window
+reads twelve rows where it read 365. The monthly rows are written in the same transactions as the
+daily ones (:meth:`DailyAggregates.statements`; :func:`monthly_upserts` for writers that aggregate
+in SQL from the new sample rows).
+
 A rule-set threshold on a whole number of dBm (``value < -110``) is evaluated exactly from the
 bins (``floor(v) < T`` exactly when ``v < T`` for an integer ``T``), the best value is exact
 (``max_dbm``), and medians are exact for whole-dBm readings (what AT+CESQ and most modems report)
@@ -30,6 +39,9 @@ from typing import Any, Iterable
 #: signal columns binned per technology: every metric a rule set may name (``mapping.rules.SignalRule``)
 METRICS = ("rsrp_dbm", "rscp_dbm", "rssi_dbm", "nr_rsrp_dbm")
 KEY = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology")
+MONTH_KEY = ("kato", "operator_mcc", "operator_mnc", "month", "status", "technology")
+#: the aggregate tables, daily then monthly (what :func:`rebuild` recomputes and counts)
+TABLES = ("sample_days", "sample_signal_days", "sample_months", "sample_signal_months")
 #: values outside this open interval (dBm) are not binned (the migration's backfill says the same)
 LIMIT_DBM = 1000.0
 
@@ -51,6 +63,100 @@ _UPSERT_SIGNAL = (
     "ELSE sample_signal_days.max_dbm END")
 
 
+# --------------------------------------------------------------------------- monthly roll-up (migration 4)
+_UPSERT_MONTHS = (
+    f"INSERT INTO sample_months ({', '.join(MONTH_KEY)}, samples, day_mask, first_utc, last_utc) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (month, kato, operator_mcc, operator_mnc, status, technology) DO UPDATE SET "
+    "samples = sample_months.samples + excluded.samples, "
+    "day_mask = sample_months.day_mask | excluded.day_mask, "
+    "first_utc = CASE WHEN excluded.first_utc < sample_months.first_utc THEN excluded.first_utc "
+    "ELSE sample_months.first_utc END, "
+    "last_utc = CASE WHEN excluded.last_utc > sample_months.last_utc THEN excluded.last_utc "
+    "ELSE sample_months.last_utc END")
+_UPSERT_SIGNAL_MONTHS = (
+    f"INSERT INTO sample_signal_months ({', '.join(MONTH_KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (month, kato, operator_mcc, operator_mnc, status, technology, metric, bin_dbm) DO UPDATE SET "
+    "samples = sample_signal_months.samples + excluded.samples, "
+    "sum_dbm = sample_signal_months.sum_dbm + excluded.sum_dbm, "
+    "max_dbm = CASE WHEN excluded.max_dbm > sample_signal_months.max_dbm THEN excluded.max_dbm "
+    "ELSE sample_signal_months.max_dbm END")
+
+
+def day_bit(day: str) -> int:
+    """The ``day_mask`` bit of ``day`` (``YYYY-MM-DD``) in its month's row: ``1 << (d - 1)``."""
+    return 1 << (int(day[8:10]) - 1)
+
+
+def _months(days: dict[tuple, list], signal: dict[tuple, list]) -> tuple[dict[tuple, list], dict[tuple, list]]:
+    """The daily rows of :class:`DailyAggregates` rolled up per month (key: ``day`` -> ``day[:7]``)."""
+    months: dict[tuple, list] = {}
+    for (k, mcc, mnc, day, st, tech), (n, first, last) in days.items():
+        key = (k, mcc, mnc, day[:7], st, tech)
+        m = months.get(key)
+        if m is None:
+            months[key] = [n, day_bit(day), first, last]
+        else:
+            m[0] += n
+            m[1] |= day_bit(day)
+            m[2] = min(m[2], first)
+            m[3] = max(m[3], last)
+    sig: dict[tuple, list] = {}
+    for (k, mcc, mnc, day, st, tech, metric, b), (n, total, best) in signal.items():
+        key = (k, mcc, mnc, day[:7], st, tech, metric, b)
+        s = sig.get(key)
+        if s is None:
+            sig[key] = [n, total, best]
+        else:
+            s[0] += n
+            s[1] += total
+            s[2] = max(s[2], best)
+    return months, sig
+
+
+def _new_values(engine: str, new: str) -> str:
+    """SELECT of (key, day, metric, v) for every binned signal value of the new samples (``new``: a
+    condition on ``samples``), as migration 3's backfill bins them (SQLite has no ``floor``)."""
+    typed = "typeof({c}) IN ('real', 'integer')" if engine == "sqlite" else "{c} IS NOT NULL"
+    key = ("COALESCE(kato, '') AS k, COALESCE(operator_mcc, '') AS mcc, COALESCE(operator_mnc, '') AS mnc, "
+           "substr(time_utc, 1, 10) AS d, status AS st, COALESCE(technology, 'none') AS tech")
+    return " UNION ALL ".join(f"SELECT {key}, '{c}' AS metric, {c} AS v FROM samples WHERE ({new}) AND "
+                              + typed.format(c=c) for c in METRICS)
+
+
+def monthly_upserts(engine: str, new: str) -> list[str]:
+    """``INSERT ... SELECT ... FROM samples WHERE <new> ... ON CONFLICT DO UPDATE`` statements that
+    add the sample rows matching ``new`` (an SQL condition on ``samples``, with ``?`` placeholders:
+    each statement takes the condition's parameters once per occurrence, see
+    :func:`monthly_upsert_params`) to ``sample_months`` and ``sample_signal_months``, for writers
+    that aggregate the rows of their transaction in SQL. The same rows as
+    :meth:`DailyAggregates.statements` writes for them (and as migration 4's backfill)."""
+    bin_sql = "floor(v)::bigint" if engine == "postgresql" else "CAST(v AS INTEGER) - (v < CAST(v AS INTEGER))"
+    months = (
+        f"INSERT INTO sample_months ({', '.join(MONTH_KEY)}, samples, day_mask, first_utc, last_utc) "
+        "SELECT k, mcc, mnc, substr(d, 1, 7), st, tech, SUM(n), SUM(1 << (CAST(substr(d, 9, 2) AS INTEGER) - 1)), "
+        "MIN(f), MAX(l) FROM ("
+        "SELECT COALESCE(kato, '') AS k, COALESCE(operator_mcc, '') AS mcc, COALESCE(operator_mnc, '') AS mnc, "
+        "substr(time_utc, 1, 10) AS d, status AS st, COALESCE(technology, 'none') AS tech, COUNT(*) AS n, "
+        f"MIN(time_utc) AS f, MAX(time_utc) AS l FROM samples WHERE {new} GROUP BY 1, 2, 3, 4, 5, 6) x "
+        "WHERE true GROUP BY k, mcc, mnc, substr(d, 1, 7), st, tech"
+        + _UPSERT_MONTHS[_UPSERT_MONTHS.index(" ON CONFLICT"):])
+    signal = (
+        f"INSERT INTO sample_signal_months ({', '.join(MONTH_KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
+        f"SELECT k, mcc, mnc, substr(d, 1, 7), st, tech, metric, {bin_sql}, COUNT(*), SUM(v), MAX(v) "
+        f"FROM ({_new_values(engine, new)}) v WHERE v > -{LIMIT_DBM:.0f} AND v < {LIMIT_DBM:.0f} "
+        f"GROUP BY k, mcc, mnc, substr(d, 1, 7), st, tech, metric, {bin_sql}"
+        + _UPSERT_SIGNAL_MONTHS[_UPSERT_SIGNAL_MONTHS.index(" ON CONFLICT"):])
+    return [months, signal]
+
+
+def monthly_upsert_params(params: tuple) -> list[tuple]:
+    """The parameters of each statement of :func:`monthly_upserts` for a condition taking ``params``."""
+    return [tuple(params), tuple(params) * len(METRICS)]
+
+
+# --------------------------------------------------------------------------- daily rows of one transaction
 def _dbm(value: Any) -> float | None:
     """A finite signal value in dBm within :data:`LIMIT_DBM`, else None (not binned)."""
     if value is None or isinstance(value, (bool, str)):
@@ -107,12 +213,17 @@ class DailyAggregates:
         return len(self.days)
 
     def statements(self) -> list[tuple[str, list[tuple]]]:
-        """(SQL, rows) for ``executemany``: the upserts of both tables (empty when nothing was added)."""
+        """(SQL, rows) for ``executemany``: the upserts of the daily tables, then of their monthly
+        roll-up (empty when nothing was added)."""
         if not self.days:
             return []
         out = [(_UPSERT_DAYS, [(*k, *v) for k, v in sorted(self.days.items())])]
         if self.signal:
             out.append((_UPSERT_SIGNAL, [(*k, *v) for k, v in sorted(self.signal.items())]))
+        months, signal = _months(self.days, self.signal)
+        out.append((_UPSERT_MONTHS, [(*k, *v) for k, v in sorted(months.items())]))
+        if signal:
+            out.append((_UPSERT_SIGNAL_MONTHS, [(*k, *v) for k, v in sorted(signal.items())]))
         return out
 
     def write(self, tx) -> None:
@@ -122,20 +233,22 @@ class DailyAggregates:
 
 
 def rebuild(store) -> dict[str, int]:
-    """Recompute both tables from the samples in one transaction of ``store`` (a :class:`qamtu.store.Store`
-    or :class:`~qamtu.probe.store.SampleStore`): what ``qamtu db aggregate`` runs after samples were
-    written by other means than recording or pushing (bulk loads, a restored dump). The SQL is the
-    backfill of migration 3 itself, so a rebuild equals an upgrade. Returns the row counts."""
+    """Recompute the daily tables from the samples and their monthly roll-up from them, in one
+    transaction of ``store`` (a :class:`qamtu.store.Store` or :class:`~qamtu.probe.store.SampleStore`):
+    what ``qamtu db aggregate`` runs after samples were written by other means than recording or
+    pushing (bulk loads, a restored dump). The SQL is the backfill of migrations 3 and 4 itself, so a
+    rebuild equals an upgrade. Returns the row count of each of :data:`TABLES`."""
     from .schema import MIGRATIONS
 
-    backfill = [sql for sql in MIGRATIONS[2].statements(store.engine) if sql.lstrip().upper().startswith("INSERT")]
-    with store.transaction("rebuilding the daily sample aggregates") as tx:
-        tx.execute("DELETE FROM sample_signal_days")
-        tx.execute("DELETE FROM sample_days")
+    backfill = [sql for m in MIGRATIONS[2:4] for sql in m.statements(store.engine)
+                if sql.lstrip().upper().startswith("INSERT")]
+    with store.transaction("rebuilding the sample aggregates") as tx:
+        for table in reversed(TABLES):
+            tx.execute(f"DELETE FROM {table}")
         for sql in backfill:
             tx.execute(sql)
-    return {"sample_days": int(store.scalar("SELECT COUNT(*) FROM sample_days")),
-            "sample_signal_days": int(store.scalar("SELECT COUNT(*) FROM sample_signal_days"))}
+    return {table: int(store.scalar(f"SELECT COUNT(*) FROM {table}")) for table in TABLES}
 
 
-__all__ = ["DailyAggregates", "METRICS", "KEY", "rebuild"]
+__all__ = ["DailyAggregates", "METRICS", "KEY", "MONTH_KEY", "TABLES", "day_bit", "monthly_upsert_params",
+           "monthly_upserts", "rebuild"]

@@ -17,6 +17,9 @@ Migrations (``legacy`` = the schema version qamtu 0.1.0 released them as):
    all rows of a statement (one COPY) with one query, SQLSTATE 23503 as before (legacy 4).
 3. Daily aggregates ``sample_days`` and ``sample_signal_days`` (see :mod:`qamtu.probe.aggregates`),
    filled from the samples already there; kept current by every transaction that adds samples.
+4. Monthly roll-up ``sample_months`` and ``sample_signal_months`` of those daily aggregates (a
+   classification reads its period's whole months there, only the edge days from the daily tables),
+   filled from the daily tables; kept current with them in the same transactions.
 """
 
 from __future__ import annotations
@@ -67,6 +70,8 @@ MIGRATIONS = [
               name="references checked once per statement on PostgreSQL", legacy_version=4),
     Migration(OWNER, 3, _sql(3, "sqlite"), _sql(3, "postgresql"),
               name="daily aggregates of samples per settlement x operator x day"),
+    Migration(OWNER, 4, _sql(4, "sqlite"), _sql(4, "postgresql"),
+              name="monthly roll-up of the daily sample aggregates"),
 ]
 
 register_migrations(OWNER, MIGRATIONS)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -276,11 +276,68 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
 
 
 _CELL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology")
-_CELL_SUM = (f"SELECT {', '.join(_CELL_KEY)}, SUM(samples), MIN(first_utc), MAX(last_utc) FROM sample_days "
-             f"WHERE {{where}} GROUP BY {', '.join(_CELL_KEY)}")
 _SIGNAL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm")
-_SIGNAL_SUM = (f"SELECT {', '.join(_SIGNAL_KEY)}, SUM(samples), SUM(sum_dbm), MAX(max_dbm) FROM sample_signal_days "
-               f"WHERE {{where}} GROUP BY {', '.join(_SIGNAL_KEY)}")
+#: distinct days of a month row's ``day_mask`` (bit d-1 = day d), summed in SQL on both engines
+_MASK_DAYS = " + ".join(f"MAX((day_mask >> {b}) & 1)" for b in range(31))
+
+
+@dataclass(frozen=True)
+class PeriodParts:
+    """Where the aggregates of a period are read: its whole UTC months (``months``: first and last
+    ``YYYY-MM``, or None) from the monthly roll-up, its other days (``days``: ranges of first and
+    last ``YYYY-MM-DD``, both included) from the daily tables."""
+
+    months: tuple[str, str] | None
+    days: tuple[tuple[str, str], ...]
+
+
+def period_parts(first: date, last: date) -> PeriodParts:
+    """Split the days ``first``..``last`` (both included) into whole months and edge days."""
+    m0 = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = last + timedelta(days=1)
+    m1_end = after if after.day == 1 else after.replace(day=1)          # first day after the last whole month
+    if m0 >= m1_end:
+        return PeriodParts(None, ((str(first), str(last)),))
+    days = []
+    if first < m0:
+        days.append((str(first), str(m0 - timedelta(days=1))))
+    if m1_end <= last:
+        days.append((str(m1_end), str(last)))
+    return PeriodParts((str(m0)[:7], str(m1_end - timedelta(days=1))[:7]), tuple(days))
+
+
+def _sources(parts: PeriodParts, pairs: list[tuple[str, str]] | None, extra: str = "",
+             extra_params: tuple = ()) -> list[tuple[str, str, list[Any]]]:
+    """(table kind 'months' or 'days', WHERE condition, parameters) of the parts of a period."""
+    ops, op_params = "", []
+    if pairs:
+        ops = " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
+        op_params = [x for p in pairs for x in p]
+    out = []
+    if parts.months:
+        out.append(("months", "month >= ? AND month <= ?" + ops + extra, [*parts.months, *op_params, *extra_params]))
+    if parts.days:
+        cond = "(" + " OR ".join("(day >= ? AND day <= ?)" for _ in parts.days) + ")"
+        out.append(("days", cond + ops + extra, [*(x for r in parts.days for x in r), *op_params, *extra_params]))
+    return out
+
+
+def _summed(store: SampleStore, sources, select: dict[str, str], key: tuple[str, ...],
+            sums: dict[str, str], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Rows of the period's parts (monthly and daily tables, ``select``: kind -> table or subquery
+    with its ``{where}``) summed by the database over ``key`` (``sums``: result column -> aggregate
+    of the union's column of that name)."""
+    parts, params = [], []
+    for kind, where, p in sources:
+        parts.append(select[kind].format(where=where))
+        params += p
+    union = " UNION ALL ".join(parts)
+    cols = ", ".join(key)
+    sql = f"SELECT {cols}, {', '.join(sums.values())} FROM ({union}) u GROUP BY {cols}"
+    df = pd.DataFrame.from_records(store.rows(sql, params), columns=list(columns))
+    for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
+        df[c] = df[c].astype(object).where(df[c] != "", None)
+    return df
 
 
 def _synthetic_sessions(store: SampleStore) -> int:
@@ -289,44 +346,44 @@ def _synthetic_sessions(store: SampleStore) -> int:
     return sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
 
 
-def _aggregate_frame(store: SampleStore, table: str, columns: tuple[str, ...], first: str, last: str,
-                     pairs: list[tuple[str, str]] | None, sql: str | None = None, extra: list | None = None) -> pd.DataFrame:
-    where, params = "day >= ? AND day <= ?", [first, last]
-    if pairs:
-        where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
-        params += [x for p in pairs for x in p]
-    rows = store.rows((sql or f"SELECT {', '.join(columns)} FROM {table} WHERE {{where}}").format(where=where),
-                      [*params, *(extra or [])])
-    df = pd.DataFrame.from_records(rows, columns=list(columns))
-    for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
-        df[c] = df[c].astype(object).where(df[c] != "", None)
-    return df
-
-
 def read_daily(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                rules: RuleSet | None = None) -> CoverageInputs:
-    """The daily sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
+    """The sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
     (default: the rule set's window up to the latest record), the same SQL on both engines; no
-    sample is read."""
+    sample is read. The period's whole months come from the monthly roll-up, its other days from
+    the daily tables; the database sums them over the period."""
     rules = rules or load_rules()
     codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
     store = sample_store(store)
     per = parse_period(period, rules, _latest(store))
-    first, last = str(per.start.date()), str((per.end - pd.Timedelta(days=1)).date())
+    parts = period_parts(per.start.date(), (per.end - pd.Timedelta(days=1)).date())
     pairs = [parse_operator(op) for op in codes] if codes else None
-    # the database sums the period's days: one row per settlement x operator x status x technology,
-    # and the distinct days of samples the rule set does not ignore
-    days = _aggregate_frame(store, "sample_days", (*_CELL_KEY, "samples", "first_utc", "last_utc"), first, last, pairs,
-                            _CELL_SUM)
-    ignored = list(rules.mobile.ignore_status)
+    sources = _sources(parts, pairs)
+    # one row per settlement x operator x status x technology over the period
+    cell = ", ".join(_CELL_KEY)
+    days = _summed(store, sources,
+                   {k: f"SELECT {cell}, samples, first_utc, last_utc FROM sample_{k} WHERE {{where}}"
+                    for k in ("months", "days")},
+                   _CELL_KEY, {"n": "CAST(SUM(samples) AS BIGINT)", "f": "MIN(first_utc)", "l": "MAX(last_utc)"},
+                   (*_CELL_KEY, "samples", "first_utc", "last_utc"))
+    # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
+    ignored = tuple(rules.mobile.ignore_status)
     not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
-    day_counts = _aggregate_frame(store, "sample_days", ("kato", "operator_mcc", "operator_mnc", "days"), first, last,
-                                  pairs, "SELECT kato, operator_mcc, operator_mnc, COUNT(DISTINCT day) FROM sample_days "
-                                  "WHERE {where}" + not_ignored.replace("{", "{{") + " GROUP BY kato, operator_mcc, operator_mnc",
-                                  extra=ignored)
-    # the bins of the period's days are summed by the database: the classification needs no day of a bin
-    signal = _aggregate_frame(store, "sample_signal_days",
-                              (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"), first, last, pairs, _SIGNAL_SUM)
+    op_key = "kato, operator_mcc, operator_mnc"
+    day_counts = _summed(store, _sources(parts, pairs, not_ignored, ignored),
+                         {"months": f"SELECT {op_key}, {_MASK_DAYS} AS days FROM sample_months WHERE {{where}} "
+                                    f"GROUP BY {op_key}, month",
+                          "days": f"SELECT {op_key}, COUNT(DISTINCT day) AS days FROM sample_days WHERE {{where}} "
+                                  f"GROUP BY {op_key}"},
+                         ("kato", "operator_mcc", "operator_mnc"), {"days": "CAST(SUM(days) AS BIGINT)"},
+                         ("kato", "operator_mcc", "operator_mnc", "days"))
+    # the bins of the period, summed by the database: the classification needs no day of a bin
+    sig = ", ".join(_SIGNAL_KEY)
+    signal = _summed(store, sources,
+                     {k: f"SELECT {sig}, samples, sum_dbm, max_dbm FROM sample_signal_{k} WHERE {{where}}"
+                      for k in ("months", "days")},
+                     _SIGNAL_KEY, {"n": "CAST(SUM(samples) AS BIGINT)", "s": "SUM(sum_dbm)", "m": "MAX(max_dbm)"},
+                     (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"))
     where = "time_utc >= ? AND time_utc < ?"
     params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     if pairs:

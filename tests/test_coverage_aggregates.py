@@ -20,6 +20,7 @@ from qamtu.probe.push import push
 from qamtu.probe.store import Store, sample_store
 from qamtu.probe.synthetic import Campaign, default_condition, settlements_of, write_campaign
 from qamtu.reports.coverage import classify_store
+from qamtu.store.migrations import latest
 from test_coverage_helpers import write_designed
 
 DAY_KEY = ["kato", "operator_mcc", "operator_mnc", "day", "status", "technology"]
@@ -33,18 +34,23 @@ EXACT = ["kato", "operator", "mobile_status", "mobile_level", "mobile_judged", "
 MEDIANS = ["median_rsrp_dbm", "median_rscp_dbm", "median_rssi_dbm"]
 
 
-def _tables(store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    days = pd.DataFrame(store.query("SELECT * FROM sample_days")).sort_values(DAY_KEY, ignore_index=True)
-    signal = pd.DataFrame(store.query("SELECT * FROM sample_signal_days")).sort_values(SIGNAL_KEY, ignore_index=True)
-    return days, signal
+MONTH_KEY = ["kato", "operator_mcc", "operator_mnc", "month", "status", "technology"]
+SIGNAL_MONTH_KEY = [*MONTH_KEY, "metric", "bin_dbm"]
+
+
+def _tables(store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """sample_days, sample_signal_days, sample_months, sample_signal_months, in key order."""
+    return tuple(pd.DataFrame(store.query(f"SELECT * FROM {table}")).sort_values(key, ignore_index=True)
+                 for table, key in (("sample_days", DAY_KEY), ("sample_signal_days", SIGNAL_KEY),
+                                    ("sample_months", MONTH_KEY), ("sample_signal_months", SIGNAL_MONTH_KEY)))
 
 
 def _assert_same_aggregates(a, b) -> None:
-    (da, sa), (db, sb) = a, b
-    assert len(da) and len(sa)
-    pd.testing.assert_frame_equal(da, db, check_dtype=False)
-    pd.testing.assert_frame_equal(sa.drop(columns="sum_dbm"), sb.drop(columns="sum_dbm"), check_dtype=False)
-    np.testing.assert_allclose(sa["sum_dbm"], sb["sum_dbm"], rtol=1e-9)   # sums of floats in another order
+    for days_a, days_b, sig_a, sig_b in ((a[0], b[0], a[1], b[1]), (a[2], b[2], a[3], b[3])):
+        assert len(days_a) and len(sig_a)
+        pd.testing.assert_frame_equal(days_a, days_b, check_dtype=False)
+        pd.testing.assert_frame_equal(sig_a.drop(columns="sum_dbm"), sig_b.drop(columns="sum_dbm"), check_dtype=False)
+        np.testing.assert_allclose(sig_a["sum_dbm"], sig_b["sum_dbm"], rtol=1e-9)   # sums of floats in another order
 
 
 def _campaign(path, n=25, days=3, seed=5):
@@ -78,13 +84,19 @@ def _compare(a, b) -> None:
 # --------------------------------------------------------------------------- kept current and backfilled
 def test_recording_counts_every_sample_once(recorded):
     with Store(recorded) as st:
-        days, signal = _tables(st)
+        days, signal, months, signal_months = _tables(st)
         assert days["samples"].sum() == st.scalar("SELECT COUNT(*) FROM samples") > 0
         rsrp = st.scalar("SELECT COUNT(*) FROM samples WHERE rsrp_dbm IS NOT NULL")
         assert signal[signal["metric"] == "rsrp_dbm"]["samples"].sum() == rsrp
         best = st.scalar("SELECT MAX(rsrp_dbm) FROM samples")
         assert signal[signal["metric"] == "rsrp_dbm"]["max_dbm"].max() == best
         assert (signal["bin_dbm"] <= signal["max_dbm"]).all() and (signal["max_dbm"] < signal["bin_dbm"] + 1).all()
+        # the monthly roll-up holds the same samples, and a day mask with one bit per day of samples
+        assert months["samples"].sum() == days["samples"].sum()
+        assert signal_months["samples"].sum() == signal["samples"].sum()
+        per_month = days.assign(month=days["day"].str[:7]).groupby(MONTH_KEY)["day"].nunique()
+        bits = months.set_index(MONTH_KEY)["day_mask"].map(lambda m: bin(int(m)).count("1"))
+        pd.testing.assert_series_equal(bits.sort_index(), per_month.sort_index(), check_names=False, check_dtype=False)
 
 
 def test_aggregate_of_one_sample_bins_by_floor():
@@ -92,11 +104,17 @@ def test_aggregate_of_one_sample_bins_by_floor():
     agg.add("2026-06-01T10:00:00.000000Z", {"kato": "611010000", "operator_mcc": "401", "operator_mnc": "02",
                                             "status": "ok", "technology": "LTE", "rsrp_dbm": -110.5,
                                             "rssi_dbm": float("nan"), "rscp_dbm": "x"})
-    (days_sql, days), (sig_sql, sig) = agg.statements()
+    (days_sql, days), (sig_sql, sig), (months_sql, months), (sig_months_sql, sig_months) = agg.statements()
     assert days == [("611010000", "401", "02", "2026-06-01", "ok", "LTE", 1, "2026-06-01T10:00:00.000000Z",
                      "2026-06-01T10:00:00.000000Z")]
     assert sig == [("611010000", "401", "02", "2026-06-01", "ok", "LTE", "rsrp_dbm", -111, 1, -110.5, -110.5)]
     assert math.floor(-110.0) == -110 and "ON CONFLICT" in days_sql and "ON CONFLICT" in sig_sql
+    # the monthly roll-up of the same sample: day 1 of the month is bit 0 of the day mask
+    assert months == [("611010000", "401", "02", "2026-06", "ok", "LTE", 1, 1, "2026-06-01T10:00:00.000000Z",
+                       "2026-06-01T10:00:00.000000Z")]
+    assert sig_months == [("611010000", "401", "02", "2026-06", "ok", "LTE", "rsrp_dbm", -111, 1, -110.5, -110.5)]
+    assert "sample_months" in months_sql and "day_mask | excluded.day_mask" in months_sql
+    assert "sample_signal_months" in sig_months_sql
 
 
 def test_sqlite_upgrade_fills_them_as_recording_does(recorded, tmp_path):
@@ -107,8 +125,8 @@ def test_sqlite_upgrade_fills_them_as_recording_does(recorded, tmp_path):
     with Store(recorded) as src:
         copy_rows(src, old)
         want = _tables(src)
-    with Store(old) as st:   # read-write open: applies probe migration 3
-        assert st.schema_versions()["probe"] == 3
+    with Store(old) as st:   # read-write open: applies probe migrations 3 and 4
+        assert st.schema_versions()["probe"] == latest()["probe"] >= 4
         _assert_same_aggregates(_tables(st), want)
 
 
@@ -122,7 +140,7 @@ def test_sqlite_push_adds_them_once(recorded, tmp_path):
     other = _campaign(tmp_path / "second.db", n=10, seed=9)   # a second laptop adds to the same days
     with Store(other) as src2, Store(target) as dst:
         push(src2, dst, batch=37)
-        d, _ = _tables(dst)
+        d = _tables(dst)[0]
         assert d["samples"].sum() == dst.scalar("SELECT COUNT(*) FROM samples")
         fresh = tmp_path / "fresh.db"
         build_sqlite(fresh, 4)
@@ -219,11 +237,12 @@ def test_db_aggregate_command_rebuilds_what_a_bulk_load_left_out(recorded, tmp_p
     shutil.copy(recorded, copy)
     with Store(copy) as st:
         want = _tables(st)
-        st.execute("DELETE FROM sample_signal_days")
-        st.execute("DELETE FROM sample_days")      # as if the samples had been bulk-loaded
+        for table in ("sample_signal_months", "sample_months", "sample_signal_days", "sample_days"):
+            st.execute(f"DELETE FROM {table}")      # as if the samples had been bulk-loaded
         assert st.scalar("SELECT COUNT(*) FROM sample_days") == 0
     out = run_qamtu("db", "aggregate", "--db", str(copy), "--json")
-    assert json.loads(out.stdout) == {"sample_days": len(want[0]), "sample_signal_days": len(want[1])}
+    assert json.loads(out.stdout) == {"sample_days": len(want[0]), "sample_signal_days": len(want[1]),
+                                      "sample_months": len(want[2]), "sample_signal_months": len(want[3])}
     with Store(copy) as st:
         _assert_same_aggregates(_tables(st), want)
     missing = run_qamtu("db", "aggregate", "--db", str(tmp_path / "none.db"), check=False)
