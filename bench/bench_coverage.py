@@ -159,7 +159,8 @@ def postgres_page(db: Path, *, with_samples: bool, repeat: int = 5) -> None:
     """Time the coverage map page built from the daily aggregates in a PostGIS store."""
     from pg import Cluster
 
-    from qamtu.mapping.coverage_map import map_data, read_labelled_districts
+    from qamtu.mapping.coverage_map import map_data
+    from qamtu.mapping.leaflet import read_labelled_districts
     from qamtu.probe.aggregates import rebuild
     from qamtu.probe.schema import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
     from qamtu.probe.store import sample_store

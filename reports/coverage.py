@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from ..mapping.classify import Classification, ClassificationError, classify, classify_daily, parse_period
+from ..mapping.classify import (TEST_GROUP_NEEDS, Classification, ClassificationError, classify, classify_daily,
+                                parse_period)
 from ..mapping.coverage_map import build_coverage_map
 from ..mapping.exports import export_classification
 from ..mapping.gazetteer import Gazetteer
@@ -36,6 +37,7 @@ from ..mapping.rules import RuleSet, load_rules
 from ..probe.schema import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
 from ..probe.store import SampleStore, parse_operator, sample_store
 from .common import SYNTHETIC_SQL, is_synthetic
+from .coverage_sql import cells_sql, count_sql, day_counts_sql, signal_sql, speedtests_sql
 from .errors import ReportError
 
 SAMPLE_READ = ("status", "operator_mcc", "operator_mnc", "technology", "rsrp_dbm", "rscp_dbm", "rssi_dbm", "kato",
@@ -59,10 +61,13 @@ class CoverageInputs:
     period: Any
     operators: list[str] | None
     synthetic_sessions: int = 0
-    #: rows of the daily aggregates read (``sample_days``, ``sample_signal_days``), when classified from them
+    #: what :func:`read_daily` read from the aggregates, when classified from them (see
+    #: :func:`qamtu.mapping.classify.classify_daily`): cells, signal statistics, day counts, speed-test groups
     days: pd.DataFrame | None = None
     signal: pd.DataFrame | None = None
     day_counts: pd.DataFrame | None = None
+    test_groups: pd.DataFrame | None = None
+    speedtests_in_period: int = 0
 
 
 # Columns sent by SQLite as small integers instead of text (fewer, cheaper Python objects: the
@@ -276,9 +281,6 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
 
 
 _CELL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology")
-_SIGNAL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm")
-#: distinct days of a month row's ``day_mask`` (bit d-1 = day d), summed in SQL on both engines
-_MASK_DAYS = " + ".join(f"MAX((day_mask >> {b}) & 1)" for b in range(31))
 
 
 @dataclass(frozen=True)
@@ -322,36 +324,27 @@ def _sources(parts: PeriodParts, pairs: list[tuple[str, str]] | None, extra: str
     return out
 
 
-def _summed(store: SampleStore, sources, select: dict[str, str], key: tuple[str, ...],
-            sums: dict[str, str], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Rows of the period's parts (monthly and daily tables, ``select``: kind -> table or subquery
-    with its ``{where}``) summed by the database over ``key`` (``sums``: result column -> aggregate
-    of the union's column of that name)."""
-    parts, params = [], []
-    for kind, where, p in sources:
-        parts.append(select[kind].format(where=where))
-        params += p
-    union = " UNION ALL ".join(parts)
-    cols = ", ".join(key)
-    sql = f"SELECT {cols}, {', '.join(sums.values())} FROM ({union}) u GROUP BY {cols}"
-    df = pd.DataFrame.from_records(store.rows(sql, params), columns=list(columns))
-    for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
-        df[c] = df[c].astype(object).where(df[c] != "", None)
-    return df
-
-
 def _synthetic_sessions(store: SampleStore) -> int:
     if store.engine == "sqlite":
         return int(store.scalar(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}"))
     return sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
 
 
+def _frame(store: SampleStore, query: tuple[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    sql, params = query
+    df = pd.DataFrame.from_records(store.rows(sql, params), columns=list(columns))
+    for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
+        df[c] = df[c].astype(object).where(df[c] != "", None)
+    return df
+
+
 def read_daily(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                rules: RuleSet | None = None) -> CoverageInputs:
     """The sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
-    (default: the rule set's window up to the latest record), the same SQL on both engines; no
-    sample is read. The period's whole months come from the monthly roll-up, its other days from
-    the daily tables; the database sums them over the period."""
+    (default: the rule set's window up to the latest record), reduced by the database to what
+    ``rules`` needs per settlement x operator (:mod:`qamtu.reports.coverage_sql`, the same SQL on
+    both engines); no sample is read. The period's whole months come from the monthly roll-up,
+    its other days from the daily tables."""
     rules = rules or load_rules()
     codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
     store = sample_store(store)
@@ -359,47 +352,25 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     parts = period_parts(per.start.date(), (per.end - pd.Timedelta(days=1)).date())
     pairs = [parse_operator(op) for op in codes] if codes else None
     sources = _sources(parts, pairs)
-    # one row per settlement x operator x status x technology over the period
-    cell = ", ".join(_CELL_KEY)
-    days = _summed(store, sources,
-                   {k: f"SELECT {cell}, samples, first_utc, last_utc FROM sample_{k} WHERE {{where}}"
-                    for k in ("months", "days")},
-                   _CELL_KEY, {"n": "CAST(SUM(samples) AS BIGINT)", "f": "MIN(first_utc)", "l": "MAX(last_utc)"},
-                   (*_CELL_KEY, "samples", "first_utc", "last_utc"))
+    op_key = ("kato", "operator_mcc", "operator_mnc")
+    days = _frame(store, cells_sql(sources, sources, rules),
+                  (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
     # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
     ignored = tuple(rules.mobile.ignore_status)
     not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
-    op_key = "kato, operator_mcc, operator_mnc"
-    day_counts = _summed(store, _sources(parts, pairs, not_ignored, ignored),
-                         {"months": f"SELECT {op_key}, {_MASK_DAYS} AS days FROM sample_months WHERE {{where}} "
-                                    f"GROUP BY {op_key}, month",
-                          "days": f"SELECT {op_key}, COUNT(DISTINCT day) AS days FROM sample_days WHERE {{where}} "
-                                  f"GROUP BY {op_key}"},
-                         ("kato", "operator_mcc", "operator_mnc"), {"days": "CAST(SUM(days) AS BIGINT)"},
-                         ("kato", "operator_mcc", "operator_mnc", "days"))
-    # the bins of the period, summed by the database: the classification needs no day of a bin
-    sig = ", ".join(_SIGNAL_KEY)
-    signal = _summed(store, sources,
-                     {k: f"SELECT {sig}, samples, sum_dbm, max_dbm FROM sample_signal_{k} WHERE {{where}}"
-                      for k in ("months", "days")},
-                     _SIGNAL_KEY, {"n": "CAST(SUM(samples) AS BIGINT)", "s": "SUM(sum_dbm)", "m": "MAX(max_dbm)"},
-                     (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"))
+    day_counts = _frame(store, day_counts_sql(_sources(parts, pairs, not_ignored, ignored)), (*op_key, "days"))
+    signal = _frame(store, signal_sql(sources, rules, store.engine), (*op_key, "stem", "best", "median"))
     where = "time_utc >= ? AND time_utc < ?"
     params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     if pairs:
         where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
         params += [x for p in pairs for x in p]
-    rows = store.rows(f"SELECT time_utc, {', '.join(SPEEDTEST_READ)} FROM speedtests WHERE {where}", params)
-    tests = pd.DataFrame.from_records(rows, columns=["time_utc", *SPEEDTEST_READ])
-    tests["time_utc"] = pd.DatetimeIndex(np.array([t[:26] for t in tests["time_utc"]], dtype="datetime64[us]")
-                                         ).tz_localize("UTC")
-    for c in ("download_mbps", "upload_mbps"):
-        tests[c] = pd.to_numeric(tests[c], errors="coerce").astype(float)
-    for c in ("valid", "consumer_comparable_only"):
-        tests[c] = tests[c].fillna(0).astype(bool)
+    test_groups = _frame(store, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
+    n_tests = store.scalar(*count_sql(where, params))
     samples = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SAMPLE_READ}})
+    tests = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SPEEDTEST_READ}})
     return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal,
-                          day_counts=day_counts)
+                          day_counts=day_counts, test_groups=test_groups, speedtests_in_period=int(n_tests))
 
 
 def classify_store(db: Path | str | SampleStore, *, period: str | None = None, operators: list[str] | None = None,
@@ -420,14 +391,15 @@ def classify_store(db: Path | str | SampleStore, *, period: str | None = None, o
             inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
         else:
             inputs = read_daily(store, period=period, operators=operators, rules=rules)
-            if keep_samples:
-                inputs.samples = read_inputs(store, period=period, operators=operators,
-                                             rules=rules, progress=progress).samples
+            if keep_samples:   # the samples (and speed tests) themselves, for a map's hexagon layer
+                raw = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
+                inputs.samples, inputs.speedtests = raw.samples, raw.speedtests
     if from_samples:
         cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
     else:
-        cl = classify_daily(inputs.days, inputs.signal, inputs.speedtests, g, rules, inputs.period,
-                            operators=inputs.operators, day_counts=inputs.day_counts)
+        cl = classify_daily(inputs.days, inputs.signal, inputs.test_groups, g, rules, inputs.period,
+                            day_counts=inputs.day_counts, speedtests_in_period=inputs.speedtests_in_period,
+                            operators=inputs.operators)
     if not keep_samples:
         inputs.speedtests = inputs.speedtests.iloc[:0]
     return cl, inputs

@@ -53,19 +53,25 @@ def _assert_same_aggregates(a, b) -> None:
         np.testing.assert_allclose(sig_a["sum_dbm"], sig_b["sum_dbm"], rtol=1e-9)   # sums of floats in another order
 
 
-def _campaign(path, n=25, days=3, seed=5):
+def _campaign(path, n=25, days=3, seed=5, start=datetime(2026, 6, 1, 6, tzinfo=timezone.utc)):
     from qamtu.mapping.gazetteer import Gazetteer
 
     with Store(path) as st:
         write_campaign(st, Campaign(settlements_of(Gazetteer.load(), limit=n), default_condition, days=days,
-                                    seed=seed, samples_per_visit=12, speedtests_per_visit=2,
-                                    start=datetime(2026, 6, 1, 6, tzinfo=timezone.utc)))
+                                    seed=seed, samples_per_visit=12, speedtests_per_visit=2, start=start))
     return path
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     return _campaign(tmp_path_factory.mktemp("agg") / "recorded.db")
+
+
+@pytest.fixture(scope="module")
+def straddling(tmp_path_factory):
+    """Four days across the end of May 2026: whole months come from the monthly roll-up."""
+    return _campaign(tmp_path_factory.mktemp("agg") / "straddling.db", n=15, days=4, seed=11,
+                     start=datetime(2026, 5, 30, 6, tzinfo=timezone.utc))
 
 
 def _compare(a, b) -> None:
@@ -247,3 +253,98 @@ def test_db_aggregate_command_rebuilds_what_a_bulk_load_left_out(recorded, tmp_p
         _assert_same_aggregates(_tables(st), want)
     missing = run_qamtu("db", "aggregate", "--db", str(tmp_path / "none.db"), check=False)
     assert missing.returncode == 1 and "no such store" in missing.stderr + missing.stdout
+
+
+# --------------------------------------------------------------------------- whole months from the monthly roll-up
+#: period -> (months read from the roll-up, day ranges read from the daily tables) for the straddling store
+STRADDLING_PERIODS = {
+    None: (("2025-07", "2026-05"), (("2025-06-03", "2025-06-30"), ("2026-06-01", "2026-06-02"))),
+    "2026-05": (("2026-05", "2026-05"), ()),
+    "2026": (("2026-01", "2026-12"), ()),
+    "2026-05-31..2026-06-01": (None, (("2026-05-31", "2026-06-01"),)),
+    "2026-05-15..2026-06-30": (("2026-06", "2026-06"), (("2026-05-15", "2026-05-31"),)),
+}
+
+
+def test_period_parts_split_whole_months_from_edge_days(straddling):
+    from qamtu.mapping.classify import parse_period
+    from qamtu.mapping.rules import load_rules
+    from qamtu.reports.coverage import _latest, period_parts
+
+    rules = load_rules()
+    with Store(straddling) as st:
+        latest = _latest(st)
+    for text, (months, days) in STRADDLING_PERIODS.items():
+        per = parse_period(text, rules, latest)
+        parts = period_parts(per.start.date(), (per.end - pd.Timedelta(days=1)).date())
+        assert (parts.months, parts.days) == (months, days), text
+    from datetime import date
+
+    assert period_parts(date(2026, 1, 31), date(2026, 3, 1)).days == (("2026-01-31", "2026-01-31"),
+                                                                     ("2026-03-01", "2026-03-01"))
+
+
+def test_classification_across_a_month_boundary_equals_the_sample_scan(straddling, gazetteer):
+    for text in [*STRADDLING_PERIODS, "2026-05-31..2026-05-31"]:
+        agg, inputs = classify_store(straddling, gazetteer=gazetteer, period=text)
+        ref, _ = classify_store(straddling, gazetteer=gazetteer, from_samples=True, period=text)
+        assert len(inputs.samples) == 0 and len(inputs.days) > 0
+        _compare(agg, ref)
+        assert ref.counts["samples_in_period"] > 0 and ref.counts["speedtests_in_period"] > 0
+    one = classify_store(straddling, gazetteer=gazetteer, period="2026", operators=["Kcell"])[0]
+    _compare(one, classify_store(straddling, gazetteer=gazetteer, period="2026", operators=["Kcell"],
+                                 from_samples=True)[0])
+    assert set(one.by_operator["operator"]) == {"401-02"}
+    # the days of a settlement x operator span both months: the May mask bits and the June days add up
+    whole = classify_store(straddling, gazetteer=gazetteer, period="2026")[0]
+    assert whole.by_operator["days"].max() >= 3
+
+
+def test_postgresql_reads_whole_months_like_sqlite(straddling, cluster, gazetteer):
+    url = cluster.create_db("aggmonths")
+    with Store(straddling) as src:
+        dst = sample_store(url)
+        push(src, dst, batch=70)
+        _assert_same_aggregates(_tables(dst), _tables(src))
+        dst.close()
+    for text in (None, "2026", "2026-05-15..2026-06-30"):
+        pg, _ = classify_store(url, gazetteer=gazetteer, period=text)
+        ref, _ = classify_store(straddling, gazetteer=gazetteer, period=text, from_samples=True)
+        _compare(pg, ref)
+
+
+def _apply_monthly_upserts(store, sessions) -> None:
+    from qamtu.probe.aggregates import monthly_upsert_params, monthly_upserts
+
+    for sid in sessions:     # one transaction per session, as a writer adds its new rows
+        with store.transaction("adding monthly aggregates") as tx:
+            for sql, params in zip(monthly_upserts(store.engine, "session_id = ?"), monthly_upsert_params((sid,))):
+                tx.execute(sql, params)
+
+
+def test_monthly_upserts_from_new_sample_rows_equal_the_roll_up(straddling, tmp_path, cluster):
+    """The SQL statements for writers that aggregate the rows of their transaction in SQL: session by
+    session into emptied monthly tables, they give the monthly rows recording gave (both engines)."""
+    import shutil
+
+    copy = tmp_path / "upserts.db"
+    shutil.copy(straddling, copy)
+    with Store(copy) as st:
+        want = _tables(st)
+        sessions = [r[0] for r in st.rows("SELECT session_id FROM sessions ORDER BY session_id")]
+        assert len(sessions) > 1
+        for table in ("sample_signal_months", "sample_months"):
+            st.execute(f"DELETE FROM {table}")
+        _apply_monthly_upserts(st, sessions)
+        _assert_same_aggregates(_tables(st), want)
+    url = cluster.create_db("aggupserts")
+    with Store(straddling) as src:
+        dst = sample_store(url)
+        try:
+            push(src, dst)
+            for table in ("sample_signal_months", "sample_months"):
+                dst.execute(f"DELETE FROM {table}")
+            _apply_monthly_upserts(dst, sessions)
+            _assert_same_aggregates(_tables(dst), want)
+        finally:
+            dst.close()
