@@ -17,7 +17,7 @@ column and is the reference this reader is tested against).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -338,13 +338,50 @@ def _frame(store: SampleStore, query: tuple[str, list[Any]], columns: tuple[str,
     return df
 
 
+class _Beside:
+    """Runs one reading beside the caller's: on PostgreSQL over a second, read-only connection in
+    a thread (the server works on two cores meanwhile), on SQLite in the caller's turn."""
+
+    def __init__(self, store: SampleStore) -> None:
+        self.store, self.other, self.pool = store, None, None
+        if store.engine == "postgresql":
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.other = sample_store(store.url, read_only=True)
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="qamtu-coverage")
+
+    def submit(self, fn, *args):
+        if self.pool is None:
+            from concurrent.futures import Future
+
+            done: Future = Future()
+            done.set_result(fn(self.store, *args))
+            return done
+        return self.pool.submit(fn, self.other, *args)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.other.close()
+
+
+@contextmanager
+def _beside(store: SampleStore):
+    b = _Beside(store)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
 def read_daily(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                rules: RuleSet | None = None) -> CoverageInputs:
     """The sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
     (default: the rule set's window up to the latest record), reduced by the database to what
     ``rules`` needs per settlement x operator (:mod:`qamtu.reports.coverage_sql`, the same SQL on
     both engines); no sample is read. The period's whole months come from the monthly roll-up,
-    its other days from the daily tables."""
+    its other days from the daily tables. On PostgreSQL the speed tests are reduced over a second
+    read-only connection while the sample aggregates are read (two server processes at once)."""
     rules = rules or load_rules()
     codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
     store = sample_store(store)
@@ -353,20 +390,21 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     pairs = [parse_operator(op) for op in codes] if codes else None
     sources = _sources(parts, pairs)
     op_key = ("kato", "operator_mcc", "operator_mnc")
-    days = _frame(store, cells_sql(sources, sources, rules),
-                  (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
-    # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
-    ignored = tuple(rules.mobile.ignore_status)
-    not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
-    day_counts = _frame(store, day_counts_sql(_sources(parts, pairs, not_ignored, ignored)), (*op_key, "days"))
-    signal = _frame(store, signal_sql(sources, rules, store.engine), (*op_key, "stem", "best", "median"))
     where = "time_utc >= ? AND time_utc < ?"
     params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     if pairs:
         where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
         params += [x for p in pairs for x in p]
-    test_groups = _frame(store, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
-    n_tests = store.scalar(*count_sql(where, params))
+    with _beside(store) as other:
+        tests = other.submit(_frame, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
+        days = _frame(store, cells_sql(sources, sources, rules), (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
+        # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
+        ignored = tuple(rules.mobile.ignore_status)
+        not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
+        day_counts = _frame(store, day_counts_sql(_sources(parts, pairs, not_ignored, ignored)), (*op_key, "days"))
+        signal = _frame(store, signal_sql(sources, rules, store.engine), (*op_key, "stem", "best", "median"))
+        n_tests = store.scalar(*count_sql(where, params))
+        test_groups = tests.result()
     samples = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SAMPLE_READ}})
     tests = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SPEEDTEST_READ}})
     return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal,
