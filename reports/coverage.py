@@ -380,8 +380,8 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     (default: the rule set's window up to the latest record), reduced by the database to what
     ``rules`` needs per settlement x operator (:mod:`qamtu.reports.coverage_sql`, the same SQL on
     both engines); no sample is read. The period's whole months come from the monthly roll-up,
-    its other days from the daily tables. On PostgreSQL the speed tests are reduced over a second
-    read-only connection while the sample aggregates are read (two server processes at once)."""
+    its other days from the daily tables. On PostgreSQL the speed tests and the cells are reduced
+    over a second read-only connection while the signal bins are (two server processes at once)."""
     rules = rules or load_rules()
     codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
     store = sample_store(store)
@@ -395,16 +395,17 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     if pairs:
         where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
         params += [x for p in pairs for x in p]
-    with _beside(store) as other:
+    with _beside(store) as other:   # the signal bins here, the speed tests and the cells beside
         tests = other.submit(_frame, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
-        days = _frame(store, cells_sql(sources, sources, rules), (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
+        cells = other.submit(_frame, cells_sql(sources, sources, rules),
+                             (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
         # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
         ignored = tuple(rules.mobile.ignore_status)
         not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
         day_counts = _frame(store, day_counts_sql(_sources(parts, pairs, not_ignored, ignored)), (*op_key, "days"))
         signal = _frame(store, signal_sql(sources, rules, store.engine), (*op_key, "stem", "best", "median"))
         n_tests = store.scalar(*count_sql(where, params))
-        test_groups = tests.result()
+        test_groups, days = tests.result(), cells.result()
     samples = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SAMPLE_READ}})
     tests = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SPEEDTEST_READ}})
     return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal,
