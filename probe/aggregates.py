@@ -16,7 +16,7 @@ the key, so the distinct days of any set of keys are the bits of their OR) and
 ``sample_signal_months`` (the same 1 dB bins). A classification reads its period's whole months
 there and only the days of a partial first or last month from the daily tables: a year's window
 reads twelve rows where it read 365. The monthly rows are written in the same transactions as the
-daily ones (:meth:`DailyAggregates.statements`; :func:`monthly_upserts` for writers that aggregate
+daily ones (:meth:`DailyAggregates.statements`; :data:`MONTHLY_UPSERTS` for writers that aggregate
 in SQL from the new sample rows).
 
 A rule-set threshold on a whole number of dBm (``value < -110``) is evaluated exactly from the
@@ -115,45 +115,48 @@ def _months(days: dict[tuple, list], signal: dict[tuple, list]) -> tuple[dict[tu
     return months, sig
 
 
-def _new_values(engine: str, new: str) -> str:
-    """SELECT of (key, day, metric, v) for every binned signal value of the new samples (``new``: a
-    condition on ``samples``), as migration 3's backfill bins them (SQLite has no ``floor``)."""
-    typed = "typeof({c}) IN ('real', 'integer')" if engine == "sqlite" else "{c} IS NOT NULL"
-    key = ("COALESCE(kato, '') AS k, COALESCE(operator_mcc, '') AS mcc, COALESCE(operator_mnc, '') AS mnc, "
-           "substr(time_utc, 1, 10) AS d, status AS st, COALESCE(technology, 'none') AS tech")
-    return " UNION ALL ".join(f"SELECT {key}, '{c}' AS metric, {c} AS v FROM samples WHERE ({new}) AND "
-                              + typed.format(c=c) for c in METRICS)
+#: the grouping key of a sample row, as migration 3's backfill writes it (with ``day``)
+_KEY_SQL = ("COALESCE(kato, '') AS kato, COALESCE(operator_mcc, '') AS operator_mcc, "
+            "COALESCE(operator_mnc, '') AS operator_mnc, substr(time_utc, 1, 10) AS day, status, "
+            "COALESCE(technology, 'none') AS technology")
+#: a binned value (finite, within LIMIT_DBM) and its floor, per engine, as migration 3 bins them
+_BINNED = {"sqlite": f"typeof(v) IN ('real', 'integer') AND v > -{LIMIT_DBM:.0f} AND v < {LIMIT_DBM:.0f}",
+           "postgresql": f"v > -{LIMIT_DBM:.0f} AND v < {LIMIT_DBM:.0f}"}   # NaN sorts above every number there
+_FLOOR = {"sqlite": "CAST(v AS INTEGER) - (v < CAST(v AS INTEGER))", "postgresql": "floor(v)::bigint"}
+_MONTHS_FROM_SAMPLES = (
+    f"INSERT INTO sample_months ({', '.join(MONTH_KEY)}, samples, day_mask, first_utc, last_utc) "
+    "SELECT kato, operator_mcc, operator_mnc, substr(day, 1, 7), status, technology, SUM(n), "
+    "SUM(1 << (CAST(substr(day, 9, 2) AS INTEGER) - 1)), MIN(f), MAX(l) FROM ("
+    f"SELECT {_KEY_SQL}, COUNT(*) AS n, MIN(time_utc) AS f, MAX(time_utc) AS l FROM samples WHERE {{new}} "
+    "GROUP BY 1, 2, 3, 4, 5, 6) x WHERE true GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 4, 1, 2, 3, 5, 6"
+    + _UPSERT_MONTHS[_UPSERT_MONTHS.index(" ON CONFLICT"):])
+_METRIC_ROWS = " UNION ALL ".join(f"SELECT '{m}' AS metric" for m in METRICS)
+_METRIC_VALUE = "CASE m.metric " + " ".join(f"WHEN '{m}' THEN s.{m}" for m in METRICS) + " END"
+_SIGNAL_MONTHS_FROM_SAMPLES = (
+    f"INSERT INTO sample_signal_months ({', '.join(MONTH_KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
+    "SELECT kato, operator_mcc, operator_mnc, substr(day, 1, 7), status, technology, metric, {floor}, COUNT(*), "
+    f"SUM(v), MAX(v) FROM (SELECT {_KEY_SQL}, m.metric AS metric, {_METRIC_VALUE} AS v "
+    f"FROM samples s CROSS JOIN ({_METRIC_ROWS}) m WHERE {{new}}) x WHERE {{binned}} "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 4, 1, 2, 3, 5, 6, 7, 8"
+    + _UPSERT_SIGNAL_MONTHS[_UPSERT_SIGNAL_MONTHS.index(" ON CONFLICT"):])
+
+#: (monthly table, engine -> its upsert) for writers that aggregate in SQL: each statement groups
+#: the ``samples`` rows that ``{new}`` (an SQL condition on ``samples`` with ``?`` placeholders,
+#: written once per statement, so it takes the condition's parameters once) selects, and adds them
+#: to the monthly roll-up, in the table's key order. The same rows as
+#: :meth:`DailyAggregates.statements` writes for those samples (and as migration 4's backfill).
+MONTHLY_UPSERTS: list[tuple[str, dict[str, str]]] = [
+    ("sample_months", {engine: _MONTHS_FROM_SAMPLES for engine in _FLOOR}),
+    ("sample_signal_months", {engine: _SIGNAL_MONTHS_FROM_SAMPLES.replace("{floor}", _FLOOR[engine])
+                              .replace("{binned}", _BINNED[engine]) for engine in _FLOOR}),
+]
 
 
 def monthly_upserts(engine: str, new: str) -> list[str]:
-    """``INSERT ... SELECT ... FROM samples WHERE <new> ... ON CONFLICT DO UPDATE`` statements that
-    add the sample rows matching ``new`` (an SQL condition on ``samples``, with ``?`` placeholders:
-    each statement takes the condition's parameters once per occurrence, see
-    :func:`monthly_upsert_params`) to ``sample_months`` and ``sample_signal_months``, for writers
-    that aggregate the rows of their transaction in SQL. The same rows as
-    :meth:`DailyAggregates.statements` writes for them (and as migration 4's backfill)."""
-    bin_sql = "floor(v)::bigint" if engine == "postgresql" else "CAST(v AS INTEGER) - (v < CAST(v AS INTEGER))"
-    months = (
-        f"INSERT INTO sample_months ({', '.join(MONTH_KEY)}, samples, day_mask, first_utc, last_utc) "
-        "SELECT k, mcc, mnc, substr(d, 1, 7), st, tech, SUM(n), SUM(1 << (CAST(substr(d, 9, 2) AS INTEGER) - 1)), "
-        "MIN(f), MAX(l) FROM ("
-        "SELECT COALESCE(kato, '') AS k, COALESCE(operator_mcc, '') AS mcc, COALESCE(operator_mnc, '') AS mnc, "
-        "substr(time_utc, 1, 10) AS d, status AS st, COALESCE(technology, 'none') AS tech, COUNT(*) AS n, "
-        f"MIN(time_utc) AS f, MAX(time_utc) AS l FROM samples WHERE {new} GROUP BY 1, 2, 3, 4, 5, 6) x "
-        "WHERE true GROUP BY k, mcc, mnc, substr(d, 1, 7), st, tech"
-        + _UPSERT_MONTHS[_UPSERT_MONTHS.index(" ON CONFLICT"):])
-    signal = (
-        f"INSERT INTO sample_signal_months ({', '.join(MONTH_KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
-        f"SELECT k, mcc, mnc, substr(d, 1, 7), st, tech, metric, {bin_sql}, COUNT(*), SUM(v), MAX(v) "
-        f"FROM ({_new_values(engine, new)}) v WHERE v > -{LIMIT_DBM:.0f} AND v < {LIMIT_DBM:.0f} "
-        f"GROUP BY k, mcc, mnc, substr(d, 1, 7), st, tech, metric, {bin_sql}"
-        + _UPSERT_SIGNAL_MONTHS[_UPSERT_SIGNAL_MONTHS.index(" ON CONFLICT"):])
-    return [months, signal]
-
-
-def monthly_upsert_params(params: tuple) -> list[tuple]:
-    """The parameters of each statement of :func:`monthly_upserts` for a condition taking ``params``."""
-    return [tuple(params), tuple(params) * len(METRICS)]
+    """The statements of :data:`MONTHLY_UPSERTS` for ``engine`` with the condition ``new`` in place."""
+    if engine not in _FLOOR:
+        raise ValueError(f"aggregates: no upserts for engine {engine!r}; known: {', '.join(_FLOOR)}")
+    return [sql[engine].replace("{new}", new) for _table, sql in MONTHLY_UPSERTS]
 
 
 # --------------------------------------------------------------------------- daily rows of one transaction
@@ -240,8 +243,10 @@ def rebuild(store) -> dict[str, int]:
     rebuild equals an upgrade. Returns the row count of each of :data:`TABLES`."""
     from .schema import MIGRATIONS
 
-    backfill = [sql for m in MIGRATIONS[2:4] for sql in m.statements(store.engine)
-                if sql.lstrip().upper().startswith("INSERT")]
+    # the backfills of the migrations that create the aggregate tables, in migration order (by their
+    # text, not their numbers: daily from the samples first, then the monthly roll-up from the days)
+    backfill = [sql for m in MIGRATIONS for sql in m.statements(store.engine)
+                if any(sql.lstrip().startswith(f"INSERT INTO {table} ") for table in TABLES)]
     with store.transaction("rebuilding the sample aggregates") as tx:
         for table in reversed(TABLES):
             tx.execute(f"DELETE FROM {table}")
@@ -250,5 +255,5 @@ def rebuild(store) -> dict[str, int]:
     return {table: int(store.scalar(f"SELECT COUNT(*) FROM {table}")) for table in TABLES}
 
 
-__all__ = ["DailyAggregates", "METRICS", "KEY", "MONTH_KEY", "TABLES", "day_bit", "monthly_upsert_params",
+__all__ = ["DailyAggregates", "METRICS", "KEY", "MONTH_KEY", "MONTHLY_UPSERTS", "TABLES", "day_bit",
            "monthly_upserts", "rebuild"]

@@ -314,12 +314,13 @@ def test_postgresql_reads_whole_months_like_sqlite(straddling, cluster, gazettee
 
 
 def _apply_monthly_upserts(store, sessions) -> None:
-    from qamtu.probe.aggregates import monthly_upsert_params, monthly_upserts
+    from qamtu.probe.aggregates import monthly_upserts
 
     for sid in sessions:     # one transaction per session, as a writer adds its new rows
         with store.transaction("adding monthly aggregates") as tx:
-            for sql, params in zip(monthly_upserts(store.engine, "session_id = ?"), monthly_upsert_params((sid,))):
-                tx.execute(sql, params)
+            for sql in monthly_upserts(store.engine, "session_id = ?"):
+                assert sql.count("session_id = ?") == 1
+                tx.execute(sql, (sid,))
 
 
 def test_monthly_upserts_from_new_sample_rows_equal_the_roll_up(straddling, tmp_path, cluster):
