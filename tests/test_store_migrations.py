@@ -32,7 +32,7 @@ RELEASED = {
     ("probe", 3): ("558d03072df8e5374c7c88f3f4476098042e84f6b0b475d9bda9cba7f8e8b9a0",
                    "88ac3292ec89d232d4e35b42d3af1bbeccffa3fafabbf6865d58864f0e7f129a"),
     ("probe", 4): ("e5ed8fbdfe083319235adccf421fd59b2e092eb724aafea243ddfd571125427e",
-                   "0fbca1b92d3deb002c884259c360b1529353735dc850d33fd5f9d647a348c192"),
+                   "dfc4eb37e3792fd41d97c2f3473f233ce9c9e635a249cf3c258f90ad6690ca2a"),
     ("reports", 1): ("aed1ea4ef2a6368204df159f05d64b5399eecd40f7952c79aec4a0b82260152a",
                      "07becca701e9a0bc45c21e66d5f86fbdeb145140ad05f1bb2f4ce0eceaf6be40"),
     ("reports", 2): ("b59d1894f83f4fbcbf7c667fcd1a3e909fbb7644a033d737bc01fad7efafcd24",

@@ -5,7 +5,9 @@
 -- sample_signal_months: sample_signal_days summed per month (same 1 dB bins: count, sum, maximum).
 -- A classification reads whole months of its period here and only the days of its partial edge
 -- months from the daily tables. Kept current with the daily tables, in the same transaction;
--- filled here from the daily tables (which migration 3 filled from the samples).
+-- filled here from the daily tables (which migration 3 filled from the samples). Every batch that
+-- adds samples of a month updates its rows: half of each page is kept free so that the new row
+-- version stays on its page (a HOT update, no new index entries).
 CREATE TABLE sample_months (
   kato TEXT NOT NULL,
   operator_mcc TEXT NOT NULL,
@@ -18,7 +20,7 @@ CREATE TABLE sample_months (
   first_utc TEXT NOT NULL,
   last_utc TEXT NOT NULL,
   PRIMARY KEY (month, kato, operator_mcc, operator_mnc, status, technology)
-);
+) WITH (fillfactor = 50);
 
 CREATE TABLE sample_signal_months (
   kato TEXT NOT NULL,
@@ -33,7 +35,7 @@ CREATE TABLE sample_signal_months (
   sum_dbm DOUBLE PRECISION NOT NULL,
   max_dbm DOUBLE PRECISION NOT NULL,
   PRIMARY KEY (month, kato, operator_mcc, operator_mnc, status, technology, metric, bin_dbm)
-);
+) WITH (fillfactor = 50);
 
 INSERT INTO sample_months (kato, operator_mcc, operator_mnc, month, status, technology, samples, day_mask, first_utc,
                            last_utc)
