@@ -340,14 +340,20 @@ def _frame(store: SampleStore, query: tuple[str, list[Any]], columns: tuple[str,
 
 class _Beside:
     """Runs one reading beside the caller's: on PostgreSQL over a second, read-only connection in
-    a thread (the server works on two cores meanwhile), on SQLite in the caller's turn."""
+    a thread (the server works on two cores meanwhile), on SQLite (or when the server refuses a
+    second connection) in the caller's turn."""
 
     def __init__(self, store: SampleStore) -> None:
         self.store, self.other, self.pool = store, None, None
         if store.engine == "postgresql":
             from concurrent.futures import ThreadPoolExecutor
 
-            self.other = sample_store(store.url, read_only=True)
+            from ..store import StoreError
+
+            try:
+                self.other = sample_store(store.url, read_only=True)
+            except StoreError:   # e.g. max_connections reached: read on the one connection
+                return
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="qamtu-coverage")
 
     def submit(self, fn, *args):

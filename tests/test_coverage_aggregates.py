@@ -349,3 +349,30 @@ def test_monthly_upserts_from_new_sample_rows_equal_the_roll_up(straddling, tmp_
             _assert_same_aggregates(_tables(dst), want)
         finally:
             dst.close()
+
+
+def test_postgresql_reads_on_one_connection_when_a_second_is_refused(straddling, cluster, gazetteer, monkeypatch):
+    import qamtu.reports.coverage as coverage
+    from qamtu.store import StoreError
+
+    url = cluster.create_db("aggone")
+    with Store(straddling) as src:
+        dst = sample_store(url)
+        push(src, dst)
+        dst.close()
+    real, opened = coverage.sample_store, []
+
+    def refusing(db, **kw):
+        if isinstance(db, str):   # a second connection by URL: the server is at max_connections
+            opened.append(db)
+            raise StoreError(f"{db}: cannot connect (too many clients)")
+        return real(db, **kw)
+
+    store = sample_store(url)
+    monkeypatch.setattr(coverage, "sample_store", refusing)
+    try:
+        one, _ = classify_store(store, gazetteer=gazetteer, period="2026")
+    finally:
+        store.close()
+    assert opened == [url]
+    _compare(one, classify_store(straddling, gazetteer=gazetteer, period="2026", from_samples=True)[0])
