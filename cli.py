@@ -616,8 +616,7 @@ def db_aggregate(db: str = DbOpt, as_json: bool = JsonOpt) -> None:
     if as_json:
         emit_json(counts)
     else:
-        console.print(f"sample_days: {counts['sample_days']} rows, "
-                      f"sample_signal_days: {counts['sample_signal_days']} rows")
+        console.print(", ".join(f"{table}: {rows} rows" for table, rows in counts.items()))
 
 
 # --------------------------------------------------------------------------- probe

@@ -19,6 +19,7 @@ stays small (no per-marker HTML), and popups are built with DOM text nodes: a na
 from __future__ import annotations
 
 import math
+from collections import namedtuple
 from pathlib import Path
 from typing import Any, Optional
 
@@ -54,6 +55,21 @@ def _num(v: Any, digits: int = 1) -> Optional[float]:
     return round(float(v), digits)
 
 
+def _records(df: pd.DataFrame, columns: tuple[str, ...]):
+    """Rows of ``df``'s ``columns`` as named tuples, built from whole columns (``itertuples`` boxes
+    every value of an Arrow-backed text column one by one); ``last_visit_utc`` as :func:`_date` text."""
+    Row = namedtuple("Row", columns)  # noqa: N806
+    values = []
+    for c in columns:
+        col = df[c]
+        if c == "last_visit_utc":
+            values.append([_date(v) for v in col.tolist()] if not pd.api.types.is_datetime64_any_dtype(col)
+                          else col.dt.strftime("%Y-%m-%d").astype(object).where(col.notna(), None).tolist())
+        else:
+            values.append(col.tolist())
+    return map(Row._make, zip(*values))
+
+
 def _date(v: Any) -> Optional[str]:
     if v is None or pd.isna(v):
         return None
@@ -70,29 +86,34 @@ def map_data(cl: Classification, gazetteer: Gazetteer, hexes: pd.DataFrame | Non
                     s.district_name_kk, s.district_name_ru] for s in located]
     layers: dict[str, dict[str, list]] = {}
     best = cl.settlements
-    techs = {(k, o): t for k, o, t in cl.by_operator[["kato", "operator", "technologies"]].itertuples(index=False)} \
-        if len(cl.by_operator) else {}
+    techs = dict(zip(zip(cl.by_operator["kato"].tolist(), cl.by_operator["operator"].tolist()),
+                     cl.by_operator["technologies"].tolist())) if len(cl.by_operator) else {}
     rows: dict[str, list] = {}
-    for r in best[best["measured"]].itertuples(index=False):
+    for r in _records(best[best["measured"]], ("kato", "mobile_status", "internet_status", "mobile_judged",
+                                                "internet_judged", "samples", "best_median_rsrp_dbm",
+                                                "best_median_download_mbps", "last_visit_utc", "speedtests",
+                                                "best_mobile_operator")):
         if r.kato not in index:
             continue
         rows[str(index[r.kato])] = [MOBILE_KEYS.index(r.mobile_status), INTERNET_KEYS.index(r.internet_status),
                                     int(bool(r.mobile_judged)) + 2 * int(bool(r.internet_judged)), int(r.samples),
                                     _num(r.best_median_rsrp_dbm), _num(r.best_median_download_mbps, 2), None,
-                                    _date(r.last_visit_utc), int(r.speedtests), None,
+                                    r.last_visit_utc, int(r.speedtests), None,
                                     _text(techs.get((r.kato, r.best_mobile_operator))),
                                     r.best_mobile_operator if isinstance(r.best_mobile_operator, str) else ""]
     layers["best"] = rows
     for op in cl.operators:
         part = cl.by_operator[cl.by_operator["operator"] == op]
         rows = {}
-        for r in part.itertuples(index=False):
+        for r in _records(part, ("kato", "mobile_status", "internet_status", "mobile_judged", "internet_judged",
+                                 "samples", "median_rsrp_dbm", "median_download_mbps", "median_upload_mbps",
+                                 "last_visit_utc", "speedtests", "days", "technologies", "thin_reasons")):
             if r.kato not in index:
                 continue
             rows[str(index[r.kato])] = [MOBILE_KEYS.index(r.mobile_status), INTERNET_KEYS.index(r.internet_status),
                                         int(bool(r.mobile_judged)) + 2 * int(bool(r.internet_judged)), int(r.samples),
                                         _num(r.median_rsrp_dbm), _num(r.median_download_mbps, 2),
-                                        _num(r.median_upload_mbps, 2), _date(r.last_visit_utc), int(r.speedtests),
+                                        _num(r.median_upload_mbps, 2), r.last_visit_utc, int(r.speedtests),
                                         int(r.days), r.technologies if isinstance(r.technologies, str) else "",
                                         r.thin_reasons or ""]
         layers[op] = rows

@@ -17,6 +17,13 @@ and within the 1 dB bin otherwise (the bin's mean stands for its values). Speed 
 aggregated: a few per hour of driving (one per 5-15 min against 3,600 samples), the classification
 reads them directly.
 
+Migration 5 (``probe/sql/0005.*.sql``) rolls both up per UTC month (``month``, ``YYYY-MM``):
+``sample_months`` (with ``day_mask``: bit ``d - 1`` set when day ``d`` of the month has samples of
+the key, so the distinct days of any set of keys are the bits of their OR) and
+``sample_signal_months`` (the same 1 dB bins). A classification reads its period's whole months
+there and only the days of a partial first or last month from the daily tables: a year's window
+reads twelve rows where it read 365.
+
 The database computes them: a transaction that inserted samples calls :func:`add_new_samples` with
 a :class:`NewSamples` condition naming those rows, and each statement of :data:`UPSERTS` (one per
 aggregate table) groups them with the expressions of migration 3's backfill and upserts the groups,
@@ -36,6 +43,9 @@ from typing import Any, Iterable
 #: signal columns binned per technology: every metric a rule set may name (``mapping.rules.SignalRule``)
 METRICS = ("rsrp_dbm", "rscp_dbm", "rssi_dbm", "nr_rsrp_dbm")
 KEY = ("kato", "operator_mcc", "operator_mnc", "day", "status", "technology")
+MONTH_KEY = ("kato", "operator_mcc", "operator_mnc", "month", "status", "technology")
+#: the aggregate tables, daily then monthly (what :func:`rebuild` recomputes and counts)
+TABLES = ("sample_days", "sample_signal_days", "sample_months", "sample_signal_months")
 #: values outside this open interval (dBm) are not binned (the migration's backfill says the same)
 LIMIT_DBM = 1000
 
@@ -77,13 +87,45 @@ _SIGNAL = (
     "max_dbm = CASE WHEN excluded.max_dbm > sample_signal_days.max_dbm THEN excluded.max_dbm "
     "ELSE sample_signal_days.max_dbm END")
 
+_MONTHS = (
+    f"INSERT INTO sample_months ({', '.join(MONTH_KEY)}, samples, day_mask, first_utc, last_utc) "
+    "SELECT kato, operator_mcc, operator_mnc, substr(day, 1, 7), status, technology, SUM(n), "
+    "SUM(1 << (CAST(substr(day, 9, 2) AS INTEGER) - 1)), MIN(f), MAX(l) FROM ("
+    f"SELECT {_KEY_SQL}, COUNT(*) AS n, MIN(time_utc) AS f, MAX(time_utc) AS l FROM samples WHERE {{new}} "
+    "GROUP BY 1, 2, 3, 4, 5, 6) x GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 4, 1, 2, 3, 5, 6 "
+    "ON CONFLICT (month, kato, operator_mcc, operator_mnc, status, technology) DO UPDATE SET "
+    "samples = sample_months.samples + excluded.samples, "
+    "day_mask = sample_months.day_mask | excluded.day_mask, "
+    "first_utc = CASE WHEN excluded.first_utc < sample_months.first_utc THEN excluded.first_utc "
+    "ELSE sample_months.first_utc END, "
+    "last_utc = CASE WHEN excluded.last_utc > sample_months.last_utc THEN excluded.last_utc "
+    "ELSE sample_months.last_utc END")
+_SIGNAL_MONTHS = (
+    f"INSERT INTO sample_signal_months ({', '.join(MONTH_KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
+    "SELECT kato, operator_mcc, operator_mnc, substr(day, 1, 7), status, technology, metric, {floor}, COUNT(*), "
+    f"SUM(v), MAX(v) FROM (SELECT {_KEY_SQL}, m.metric AS metric, {_METRIC_VALUE} AS v "
+    f"FROM samples s CROSS JOIN ({_METRIC_ROWS}) m WHERE {{new}}) x WHERE {{binned}} "
+    "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 4, 1, 2, 3, 5, 6, 7, 8 "
+    "ON CONFLICT (month, kato, operator_mcc, operator_mnc, status, technology, metric, bin_dbm) DO UPDATE SET "
+    "samples = sample_signal_months.samples + excluded.samples, "
+    "sum_dbm = sample_signal_months.sum_dbm + excluded.sum_dbm, "
+    "max_dbm = CASE WHEN excluded.max_dbm > sample_signal_months.max_dbm THEN excluded.max_dbm "
+    "ELSE sample_signal_months.max_dbm END")
+
+
+def _per_engine(sql: str) -> dict[str, str]:
+    """``sql`` with the engine's floor and binned-value expressions in place, per engine."""
+    return {engine: sql.replace("{floor}", _FLOOR[engine]).replace("{binned}", _BINNED[engine]) for engine in _FLOOR}
+
+
 #: (aggregate table, engine -> its upsert): each groups the ``samples`` rows that ``{new}`` (a
 #: :class:`NewSamples` condition, evaluated once per statement) selects and adds them to the table.
 #: Keep every aggregate of the samples here, so that recording and pushing maintain all of them.
 UPSERTS: list[tuple[str, dict[str, str]]] = [
-    ("sample_days", {engine: _DAYS for engine in _FLOOR}),
-    ("sample_signal_days", {engine: _SIGNAL.replace("{floor}", _FLOOR[engine]).replace("{binned}", _BINNED[engine])
-                            for engine in _FLOOR}),
+    ("sample_days", _per_engine(_DAYS)),
+    ("sample_signal_days", _per_engine(_SIGNAL)),
+    ("sample_months", _per_engine(_MONTHS)),
+    ("sample_signal_months", _per_engine(_SIGNAL_MONTHS)),
 ]
 
 
@@ -130,20 +172,23 @@ def add_new_samples(tx: Any, engine: str, new: NewSamples) -> None:
 
 
 def rebuild(store) -> dict[str, int]:
-    """Recompute both tables from the samples in one transaction of ``store`` (a :class:`qamtu.store.Store`
-    or :class:`~qamtu.probe.store.SampleStore`): what ``qamtu db aggregate`` runs after samples were
-    written by other means than recording or pushing (bulk loads, a restored dump). The SQL is the
-    backfill of migration 3 itself, so a rebuild equals an upgrade. Returns the row counts."""
+    """Recompute the daily tables from the samples and their monthly roll-up from them, in one
+    transaction of ``store`` (a :class:`qamtu.store.Store` or :class:`~qamtu.probe.store.SampleStore`):
+    what ``qamtu db aggregate`` runs after samples were written by other means than recording or
+    pushing (bulk loads, a restored dump). The SQL is the backfill of migrations 3 and 5 itself, so a
+    rebuild equals an upgrade. Returns the row count of each of :data:`TABLES`."""
     from .schema import MIGRATIONS
 
-    backfill = [sql for sql in MIGRATIONS[2].statements(store.engine) if sql.lstrip().upper().startswith("INSERT")]
-    with store.transaction("rebuilding the daily sample aggregates") as tx:
-        tx.execute("DELETE FROM sample_signal_days")
-        tx.execute("DELETE FROM sample_days")
+    # the backfills of the migrations that create the aggregate tables, in migration order (by their
+    # text, not their numbers: daily from the samples first, then the monthly roll-up from the days)
+    backfill = [sql for m in MIGRATIONS for sql in m.statements(store.engine)
+                if any(sql.lstrip().startswith(f"INSERT INTO {table} ") for table in TABLES)]
+    with store.transaction("rebuilding the sample aggregates") as tx:
+        for table in reversed(TABLES):
+            tx.execute(f"DELETE FROM {table}")
         for sql in backfill:
             tx.execute(sql)
-    return {"sample_days": int(store.scalar("SELECT COUNT(*) FROM sample_days")),
-            "sample_signal_days": int(store.scalar("SELECT COUNT(*) FROM sample_signal_days"))}
+    return {table: int(store.scalar(f"SELECT COUNT(*) FROM {table}")) for table in TABLES}
 
 
-__all__ = ["METRICS", "KEY", "UPSERTS", "NewSamples", "add_new_samples", "statements", "rebuild"]
+__all__ = ["METRICS", "KEY", "MONTH_KEY", "TABLES", "UPSERTS", "NewSamples", "add_new_samples", "statements", "rebuild"]

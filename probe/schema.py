@@ -19,6 +19,10 @@ Migrations (``legacy`` = the schema version qamtu 0.1.0 released them as):
    filled from the samples already there; kept current by every transaction that adds samples.
 4. PostgreSQL only: both aggregate tables get ``fillfactor = 50``, so that the upsert of a push batch
    updates a row on its own page (HOT) instead of moving it and adding index entries.
+5. Monthly roll-up ``sample_months`` and ``sample_signal_months`` of those daily aggregates (a
+   classification reads its period's whole months there, only the edge days from the daily tables),
+   filled from the daily tables; kept current with them in the same transactions (``fillfactor = 50``
+   on PostgreSQL from the start).
 """
 
 from __future__ import annotations
@@ -71,6 +75,8 @@ MIGRATIONS = [
               name="daily aggregates of samples per settlement x operator x day"),
     Migration(OWNER, 4, _sql(4, "sqlite"), _sql(4, "postgresql"),
               name="daily aggregate tables keep half of each page free on PostgreSQL"),
+    Migration(OWNER, 5, _sql(5, "sqlite"), _sql(5, "postgresql"),
+              name="monthly roll-up of the daily sample aggregates"),
 ]
 
 register_migrations(OWNER, MIGRATIONS)

@@ -17,9 +17,9 @@ column and is the reference this reader is tested against).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import union_categoricals
 
-from ..mapping.classify import Classification, ClassificationError, classify, classify_daily, parse_period
+from ..mapping.classify import (TEST_GROUP_NEEDS, Classification, ClassificationError, classify, classify_daily,
+                                parse_period)
 from ..mapping.coverage_map import build_coverage_map
 from ..mapping.exports import export_classification
 from ..mapping.gazetteer import Gazetteer
@@ -36,6 +37,7 @@ from ..mapping.rules import RuleSet, load_rules
 from ..probe.schema import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
 from ..probe.store import SampleStore, parse_operator, sample_store
 from .common import SYNTHETIC_SQL, is_synthetic
+from .coverage_sql import cells_sql, count_sql, day_counts_sql, signal_sql, speedtests_sql
 from .errors import ReportError
 
 SAMPLE_READ = ("status", "operator_mcc", "operator_mnc", "technology", "rsrp_dbm", "rscp_dbm", "rssi_dbm", "kato",
@@ -59,10 +61,13 @@ class CoverageInputs:
     period: Any
     operators: list[str] | None
     synthetic_sessions: int = 0
-    #: rows of the daily aggregates read (``sample_days``, ``sample_signal_days``), when classified from them
+    #: what :func:`read_daily` read from the aggregates, when classified from them (see
+    #: :func:`qamtu.mapping.classify.classify_daily`): cells, signal statistics, day counts, speed-test groups
     days: pd.DataFrame | None = None
     signal: pd.DataFrame | None = None
     day_counts: pd.DataFrame | None = None
+    test_groups: pd.DataFrame | None = None
+    speedtests_in_period: int = 0
 
 
 # Columns sent by SQLite as small integers instead of text (fewer, cheaper Python objects: the
@@ -276,11 +281,47 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
 
 
 _CELL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology")
-_CELL_SUM = (f"SELECT {', '.join(_CELL_KEY)}, SUM(samples), MIN(first_utc), MAX(last_utc) FROM sample_days "
-             f"WHERE {{where}} GROUP BY {', '.join(_CELL_KEY)}")
-_SIGNAL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology", "metric", "bin_dbm")
-_SIGNAL_SUM = (f"SELECT {', '.join(_SIGNAL_KEY)}, SUM(samples), SUM(sum_dbm), MAX(max_dbm) FROM sample_signal_days "
-               f"WHERE {{where}} GROUP BY {', '.join(_SIGNAL_KEY)}")
+
+
+@dataclass(frozen=True)
+class PeriodParts:
+    """Where the aggregates of a period are read: its whole UTC months (``months``: first and last
+    ``YYYY-MM``, or None) from the monthly roll-up, its other days (``days``: ranges of first and
+    last ``YYYY-MM-DD``, both included) from the daily tables."""
+
+    months: tuple[str, str] | None
+    days: tuple[tuple[str, str], ...]
+
+
+def period_parts(first: date, last: date) -> PeriodParts:
+    """Split the days ``first``..``last`` (both included) into whole months and edge days."""
+    m0 = first if first.day == 1 else (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = last + timedelta(days=1)
+    m1_end = after if after.day == 1 else after.replace(day=1)          # first day after the last whole month
+    if m0 >= m1_end:
+        return PeriodParts(None, ((str(first), str(last)),))
+    days = []
+    if first < m0:
+        days.append((str(first), str(m0 - timedelta(days=1))))
+    if m1_end <= last:
+        days.append((str(m1_end), str(last)))
+    return PeriodParts((str(m0)[:7], str(m1_end - timedelta(days=1))[:7]), tuple(days))
+
+
+def _sources(parts: PeriodParts, pairs: list[tuple[str, str]] | None, extra: str = "",
+             extra_params: tuple = ()) -> list[tuple[str, str, list[Any]]]:
+    """(table kind 'months' or 'days', WHERE condition, parameters) of the parts of a period."""
+    ops, op_params = "", []
+    if pairs:
+        ops = " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
+        op_params = [x for p in pairs for x in p]
+    out = []
+    if parts.months:
+        out.append(("months", "month >= ? AND month <= ?" + ops + extra, [*parts.months, *op_params, *extra_params]))
+    if parts.days:
+        cond = "(" + " OR ".join("(day >= ? AND day <= ?)" for _ in parts.days) + ")"
+        out.append(("days", cond + ops + extra, [*(x for r in parts.days for x in r), *op_params, *extra_params]))
+    return out
 
 
 def _synthetic_sessions(store: SampleStore) -> int:
@@ -289,60 +330,92 @@ def _synthetic_sessions(store: SampleStore) -> int:
     return sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
 
 
-def _aggregate_frame(store: SampleStore, table: str, columns: tuple[str, ...], first: str, last: str,
-                     pairs: list[tuple[str, str]] | None, sql: str | None = None, extra: list | None = None) -> pd.DataFrame:
-    where, params = "day >= ? AND day <= ?", [first, last]
-    if pairs:
-        where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
-        params += [x for p in pairs for x in p]
-    rows = store.rows((sql or f"SELECT {', '.join(columns)} FROM {table} WHERE {{where}}").format(where=where),
-                      [*params, *(extra or [])])
-    df = pd.DataFrame.from_records(rows, columns=list(columns))
+def _frame(store: SampleStore, query: tuple[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
+    sql, params = query
+    df = pd.DataFrame.from_records(store.rows(sql, params), columns=list(columns))
     for c in ("kato", "operator_mcc", "operator_mnc"):   # '' = untagged / unknown in the tables
         df[c] = df[c].astype(object).where(df[c] != "", None)
     return df
 
 
+class _Beside:
+    """Runs one reading beside the caller's: on PostgreSQL over a second, read-only connection in
+    a thread (the server works on two cores meanwhile), on SQLite (or when the server refuses a
+    second connection) in the caller's turn."""
+
+    def __init__(self, store: SampleStore) -> None:
+        self.store, self.other, self.pool = store, None, None
+        if store.engine == "postgresql":
+            from concurrent.futures import ThreadPoolExecutor
+
+            from ..store import StoreError
+
+            try:
+                self.other = sample_store(store.url, read_only=True)
+            except StoreError:   # e.g. max_connections reached: read on the one connection
+                return
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="qamtu-coverage")
+
+    def submit(self, fn, *args):
+        if self.pool is None:
+            from concurrent.futures import Future
+
+            done: Future = Future()
+            done.set_result(fn(self.store, *args))
+            return done
+        return self.pool.submit(fn, self.other, *args)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.other.close()
+
+
+@contextmanager
+def _beside(store: SampleStore):
+    b = _Beside(store)
+    try:
+        yield b
+    finally:
+        b.close()
+
+
 def read_daily(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
                rules: RuleSet | None = None) -> CoverageInputs:
-    """The daily sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
-    (default: the rule set's window up to the latest record), the same SQL on both engines; no
-    sample is read."""
+    """The sample aggregates (:mod:`qamtu.probe.aggregates`) and the speed tests of ``period``
+    (default: the rule set's window up to the latest record), reduced by the database to what
+    ``rules`` needs per settlement x operator (:mod:`qamtu.reports.coverage_sql`, the same SQL on
+    both engines); no sample is read. The period's whole months come from the monthly roll-up,
+    its other days from the daily tables. On PostgreSQL the speed tests and the cells are reduced
+    over a second read-only connection while the signal bins are (two server processes at once)."""
     rules = rules or load_rules()
     codes = ["-".join(parse_operator(op)) for op in operators] if operators else None
     store = sample_store(store)
     per = parse_period(period, rules, _latest(store))
-    first, last = str(per.start.date()), str((per.end - pd.Timedelta(days=1)).date())
+    parts = period_parts(per.start.date(), (per.end - pd.Timedelta(days=1)).date())
     pairs = [parse_operator(op) for op in codes] if codes else None
-    # the database sums the period's days: one row per settlement x operator x status x technology,
-    # and the distinct days of samples the rule set does not ignore
-    days = _aggregate_frame(store, "sample_days", (*_CELL_KEY, "samples", "first_utc", "last_utc"), first, last, pairs,
-                            _CELL_SUM)
-    ignored = list(rules.mobile.ignore_status)
-    not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
-    day_counts = _aggregate_frame(store, "sample_days", ("kato", "operator_mcc", "operator_mnc", "days"), first, last,
-                                  pairs, "SELECT kato, operator_mcc, operator_mnc, COUNT(DISTINCT day) FROM sample_days "
-                                  "WHERE {where}" + not_ignored.replace("{", "{{") + " GROUP BY kato, operator_mcc, operator_mnc",
-                                  extra=ignored)
-    # the bins of the period's days are summed by the database: the classification needs no day of a bin
-    signal = _aggregate_frame(store, "sample_signal_days",
-                              (*_SIGNAL_KEY, "samples", "sum_dbm", "max_dbm"), first, last, pairs, _SIGNAL_SUM)
+    sources = _sources(parts, pairs)
+    op_key = ("kato", "operator_mcc", "operator_mnc")
     where = "time_utc >= ? AND time_utc < ?"
     params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
     if pairs:
         where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
         params += [x for p in pairs for x in p]
-    rows = store.rows(f"SELECT time_utc, {', '.join(SPEEDTEST_READ)} FROM speedtests WHERE {where}", params)
-    tests = pd.DataFrame.from_records(rows, columns=["time_utc", *SPEEDTEST_READ])
-    tests["time_utc"] = pd.DatetimeIndex(np.array([t[:26] for t in tests["time_utc"]], dtype="datetime64[us]")
-                                         ).tz_localize("UTC")
-    for c in ("download_mbps", "upload_mbps"):
-        tests[c] = pd.to_numeric(tests[c], errors="coerce").astype(float)
-    for c in ("valid", "consumer_comparable_only"):
-        tests[c] = tests[c].fillna(0).astype(bool)
+    with _beside(store) as other:   # the signal bins here, the speed tests and the cells beside
+        tests = other.submit(_frame, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
+        cells = other.submit(_frame, cells_sql(sources, sources, rules),
+                             (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
+        # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
+        ignored = tuple(rules.mobile.ignore_status)
+        not_ignored = f" AND status NOT IN ({', '.join('?' * len(ignored))})" if ignored else ""
+        day_counts = _frame(store, day_counts_sql(_sources(parts, pairs, not_ignored, ignored)), (*op_key, "days"))
+        signal = _frame(store, signal_sql(sources, rules, store.engine), (*op_key, "stem", "best", "median"))
+        n_tests = store.scalar(*count_sql(where, params))
+        test_groups, days = tests.result(), cells.result()
     samples = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SAMPLE_READ}})
+    tests = pd.DataFrame({"time_utc": pd.DatetimeIndex([], tz="UTC"), **{c: [] for c in SPEEDTEST_READ}})
     return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store), days=days, signal=signal,
-                          day_counts=day_counts)
+                          day_counts=day_counts, test_groups=test_groups, speedtests_in_period=int(n_tests))
 
 
 def classify_store(db: Path | str | SampleStore, *, period: str | None = None, operators: list[str] | None = None,
@@ -363,14 +436,15 @@ def classify_store(db: Path | str | SampleStore, *, period: str | None = None, o
             inputs = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
         else:
             inputs = read_daily(store, period=period, operators=operators, rules=rules)
-            if keep_samples:
-                inputs.samples = read_inputs(store, period=period, operators=operators,
-                                             rules=rules, progress=progress).samples
+            if keep_samples:   # the samples (and speed tests) themselves, for a map's hexagon layer
+                raw = read_inputs(store, period=period, operators=operators, rules=rules, progress=progress)
+                inputs.samples, inputs.speedtests = raw.samples, raw.speedtests
     if from_samples:
         cl = classify(inputs.samples, inputs.speedtests, g, rules, inputs.period, operators=inputs.operators)
     else:
-        cl = classify_daily(inputs.days, inputs.signal, inputs.speedtests, g, rules, inputs.period,
-                            operators=inputs.operators, day_counts=inputs.day_counts)
+        cl = classify_daily(inputs.days, inputs.signal, inputs.test_groups, g, rules, inputs.period,
+                            day_counts=inputs.day_counts, speedtests_in_period=inputs.speedtests_in_period,
+                            operators=inputs.operators)
     if not keep_samples:
         inputs.speedtests = inputs.speedtests.iloc[:0]
     return cl, inputs

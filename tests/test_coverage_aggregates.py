@@ -23,9 +23,9 @@ from qamtu.mapping.rules import default_rules_path
 from qamtu.probe.aggregates import NewSamples, add_new_samples, rebuild
 from qamtu.probe.push import push
 from qamtu.probe.store import Store, sample_store
-from qamtu.store.migrations import latest
 from qamtu.probe.synthetic import Campaign, default_condition, settlements_of, write_campaign
 from qamtu.reports.coverage import classify_store
+from qamtu.store.migrations import latest
 from test_coverage_helpers import write_designed
 
 DAY_KEY = ["kato", "operator_mcc", "operator_mnc", "day", "status", "technology"]
@@ -39,33 +39,44 @@ EXACT = ["kato", "operator", "mobile_status", "mobile_level", "mobile_judged", "
 MEDIANS = ["median_rsrp_dbm", "median_rscp_dbm", "median_rssi_dbm"]
 
 
-def _tables(store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    days = pd.DataFrame(store.query("SELECT * FROM sample_days")).sort_values(DAY_KEY, ignore_index=True)
-    signal = pd.DataFrame(store.query("SELECT * FROM sample_signal_days")).sort_values(SIGNAL_KEY, ignore_index=True)
-    return days, signal
+MONTH_KEY = ["kato", "operator_mcc", "operator_mnc", "month", "status", "technology"]
+SIGNAL_MONTH_KEY = [*MONTH_KEY, "metric", "bin_dbm"]
+
+
+def _tables(store) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """sample_days, sample_signal_days, sample_months, sample_signal_months, in key order."""
+    return tuple(pd.DataFrame(store.query(f"SELECT * FROM {table}")).sort_values(key, ignore_index=True)
+                 for table, key in (("sample_days", DAY_KEY), ("sample_signal_days", SIGNAL_KEY),
+                                    ("sample_months", MONTH_KEY), ("sample_signal_months", SIGNAL_MONTH_KEY)))
 
 
 def _assert_same_aggregates(a, b) -> None:
-    (da, sa), (db, sb) = a, b
-    assert len(da) and len(sa)
-    pd.testing.assert_frame_equal(da, db, check_dtype=False)
-    pd.testing.assert_frame_equal(sa.drop(columns="sum_dbm"), sb.drop(columns="sum_dbm"), check_dtype=False)
-    np.testing.assert_allclose(sa["sum_dbm"], sb["sum_dbm"], rtol=1e-9)   # sums of floats in another order
+    for days_a, days_b, sig_a, sig_b in ((a[0], b[0], a[1], b[1]), (a[2], b[2], a[3], b[3])):
+        assert len(days_a) and len(sig_a)
+        pd.testing.assert_frame_equal(days_a, days_b, check_dtype=False)
+        pd.testing.assert_frame_equal(sig_a.drop(columns="sum_dbm"), sig_b.drop(columns="sum_dbm"), check_dtype=False)
+        np.testing.assert_allclose(sig_a["sum_dbm"], sig_b["sum_dbm"], rtol=1e-9)   # sums of floats in another order
 
 
-def _campaign(path, n=25, days=3, seed=5):
+def _campaign(path, n=25, days=3, seed=5, start=datetime(2026, 6, 1, 6, tzinfo=timezone.utc)):
     from qamtu.mapping.gazetteer import Gazetteer
 
     with Store(path) as st:
         write_campaign(st, Campaign(settlements_of(Gazetteer.load(), limit=n), default_condition, days=days,
-                                    seed=seed, samples_per_visit=12, speedtests_per_visit=2,
-                                    start=datetime(2026, 6, 1, 6, tzinfo=timezone.utc)))
+                                    seed=seed, samples_per_visit=12, speedtests_per_visit=2, start=start))
     return path
 
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     return _campaign(tmp_path_factory.mktemp("agg") / "recorded.db")
+
+
+@pytest.fixture(scope="module")
+def straddling(tmp_path_factory):
+    """Four days across the end of May 2026: whole months come from the monthly roll-up."""
+    return _campaign(tmp_path_factory.mktemp("agg") / "straddling.db", n=15, days=4, seed=11,
+                     start=datetime(2026, 5, 30, 6, tzinfo=timezone.utc))
 
 
 def _compare(a, b) -> None:
@@ -84,13 +95,19 @@ def _compare(a, b) -> None:
 # --------------------------------------------------------------------------- kept current and backfilled
 def test_recording_counts_every_sample_once(recorded):
     with Store(recorded) as st:
-        days, signal = _tables(st)
+        days, signal, months, signal_months = _tables(st)
         assert days["samples"].sum() == st.scalar("SELECT COUNT(*) FROM samples") > 0
         rsrp = st.scalar("SELECT COUNT(*) FROM samples WHERE rsrp_dbm IS NOT NULL")
         assert signal[signal["metric"] == "rsrp_dbm"]["samples"].sum() == rsrp
         best = st.scalar("SELECT MAX(rsrp_dbm) FROM samples")
         assert signal[signal["metric"] == "rsrp_dbm"]["max_dbm"].max() == best
         assert (signal["bin_dbm"] <= signal["max_dbm"]).all() and (signal["max_dbm"] < signal["bin_dbm"] + 1).all()
+        # the monthly roll-up holds the same samples, and a day mask with one bit per day of samples
+        assert months["samples"].sum() == days["samples"].sum()
+        assert signal_months["samples"].sum() == signal["samples"].sum()
+        per_month = days.assign(month=days["day"].str[:7]).groupby(MONTH_KEY)["day"].nunique()
+        bits = months.set_index(MONTH_KEY)["day_mask"].map(lambda m: bin(int(m)).count("1"))
+        pd.testing.assert_series_equal(bits.sort_index(), per_month.sort_index(), check_names=False, check_dtype=False)
 
 
 def _assert_equal_to_rebuild(store) -> None:
@@ -136,6 +153,11 @@ def test_the_database_bins_by_floor_and_leaves_out_what_is_no_reading(engine, tm
         assert st.rows("SELECT * FROM sample_days") == [(*key, 2, a, b)]
         assert sorted(st.rows("SELECT * FROM sample_signal_days")) == [
             (*key, "nr_rsrp_dbm", -90, 1, -90.0, -90.0), (*key, "rsrp_dbm", -111, 2, -220.75, -110.25)]
+        # the monthly roll-up of the same samples: day 1 of the month is bit 0 of the day mask
+        month = ("611010000", "401", "02", "2026-06", "ok", "LTE")
+        assert st.rows("SELECT * FROM sample_months") == [(*month, 2, 1, a, b)]
+        assert sorted(st.rows("SELECT * FROM sample_signal_months")) == [
+            (*month, "nr_rsrp_dbm", -90, 1, -90.0, -90.0), (*month, "rsrp_dbm", -111, 2, -220.75, -110.25)]
         _assert_equal_to_rebuild(st)
     finally:
         st.close()
@@ -149,8 +171,8 @@ def test_sqlite_upgrade_fills_them_as_recording_does(recorded, tmp_path):
     with Store(recorded) as src:
         copy_rows(src, old)
         want = _tables(src)
-    with Store(old) as st:   # read-write open: applies probe migration 3
-        assert st.schema_versions()["probe"] == latest()["probe"] >= 3
+    with Store(old) as st:   # read-write open: applies probe migrations 3 to 5
+        assert st.schema_versions()["probe"] == latest()["probe"] >= 5
         _assert_same_aggregates(_tables(st), want)
 
 
@@ -164,7 +186,7 @@ def test_sqlite_push_adds_them_once(recorded, tmp_path):
     other = _campaign(tmp_path / "second.db", n=10, seed=9)   # a second laptop adds to the same days
     with Store(other) as src2, Store(target) as dst:
         push(src2, dst, batch=37)
-        d, _ = _tables(dst)
+        d = _tables(dst)[0]
         assert d["samples"].sum() == dst.scalar("SELECT COUNT(*) FROM samples")
         fresh = tmp_path / "fresh.db"
         build_sqlite(fresh, 4)
@@ -351,12 +373,144 @@ def test_db_aggregate_command_rebuilds_what_a_bulk_load_left_out(recorded, tmp_p
     shutil.copy(recorded, copy)
     with Store(copy) as st:
         want = _tables(st)
-        st.execute("DELETE FROM sample_signal_days")
-        st.execute("DELETE FROM sample_days")      # as if the samples had been bulk-loaded
+        for table in ("sample_signal_months", "sample_months", "sample_signal_days", "sample_days"):
+            st.execute(f"DELETE FROM {table}")      # as if the samples had been bulk-loaded
         assert st.scalar("SELECT COUNT(*) FROM sample_days") == 0
     out = run_qamtu("db", "aggregate", "--db", str(copy), "--json")
-    assert json.loads(out.stdout) == {"sample_days": len(want[0]), "sample_signal_days": len(want[1])}
+    assert json.loads(out.stdout) == {"sample_days": len(want[0]), "sample_signal_days": len(want[1]),
+                                      "sample_months": len(want[2]), "sample_signal_months": len(want[3])}
     with Store(copy) as st:
         _assert_same_aggregates(_tables(st), want)
     missing = run_qamtu("db", "aggregate", "--db", str(tmp_path / "none.db"), check=False)
     assert missing.returncode == 1 and "no such store" in missing.stderr + missing.stdout
+
+
+# --------------------------------------------------------------------------- whole months from the monthly roll-up
+#: period -> (months read from the roll-up, day ranges read from the daily tables) for the straddling store
+STRADDLING_PERIODS = {
+    None: (("2025-07", "2026-05"), (("2025-06-03", "2025-06-30"), ("2026-06-01", "2026-06-02"))),
+    "2026-05": (("2026-05", "2026-05"), ()),
+    "2026": (("2026-01", "2026-12"), ()),
+    "2026-05-31..2026-06-01": (None, (("2026-05-31", "2026-06-01"),)),
+    "2026-05-15..2026-06-30": (("2026-06", "2026-06"), (("2026-05-15", "2026-05-31"),)),
+}
+
+
+def test_period_parts_split_whole_months_from_edge_days(straddling):
+    from qamtu.mapping.classify import parse_period
+    from qamtu.mapping.rules import load_rules
+    from qamtu.reports.coverage import _latest, period_parts
+
+    rules = load_rules()
+    with Store(straddling) as st:
+        latest = _latest(st)
+    for text, (months, days) in STRADDLING_PERIODS.items():
+        per = parse_period(text, rules, latest)
+        parts = period_parts(per.start.date(), (per.end - pd.Timedelta(days=1)).date())
+        assert (parts.months, parts.days) == (months, days), text
+    from datetime import date
+
+    assert period_parts(date(2026, 1, 31), date(2026, 3, 1)).days == (("2026-01-31", "2026-01-31"),
+                                                                     ("2026-03-01", "2026-03-01"))
+
+
+def test_classification_across_a_month_boundary_equals_the_sample_scan(straddling, gazetteer):
+    for text in [*STRADDLING_PERIODS, "2026-05-31..2026-05-31"]:
+        agg, inputs = classify_store(straddling, gazetteer=gazetteer, period=text)
+        ref, _ = classify_store(straddling, gazetteer=gazetteer, from_samples=True, period=text)
+        assert len(inputs.samples) == 0 and len(inputs.days) > 0
+        _compare(agg, ref)
+        assert ref.counts["samples_in_period"] > 0 and ref.counts["speedtests_in_period"] > 0
+    one = classify_store(straddling, gazetteer=gazetteer, period="2026", operators=["Kcell"])[0]
+    _compare(one, classify_store(straddling, gazetteer=gazetteer, period="2026", operators=["Kcell"],
+                                 from_samples=True)[0])
+    assert set(one.by_operator["operator"]) == {"401-02"}
+    # the days of a settlement x operator span both months: the May mask bits and the June days add up
+    whole = classify_store(straddling, gazetteer=gazetteer, period="2026")[0]
+    assert whole.by_operator["days"].max() >= 3
+
+
+def test_postgresql_reads_whole_months_like_sqlite(straddling, cluster, gazetteer):
+    url = cluster.create_db("aggmonths")
+    with Store(straddling) as src:
+        dst = sample_store(url)
+        push(src, dst, batch=70)
+        _assert_same_aggregates(_tables(dst), _tables(src))
+        dst.close()
+    for text in (None, "2026", "2026-05-15..2026-06-30"):
+        pg, _ = classify_store(url, gazetteer=gazetteer, period=text)
+        ref, _ = classify_store(straddling, gazetteer=gazetteer, period=text, from_samples=True)
+        _compare(pg, ref)
+
+
+def test_every_aggregate_table_has_its_upsert():
+    from qamtu.probe.aggregates import TABLES, UPSERTS
+
+    assert [table for table, _sql in UPSERTS] == list(TABLES)
+
+
+def _apply_monthly_upserts(store, sessions) -> None:
+    from qamtu.probe.aggregates import UPSERTS
+
+    monthly = [sql[store.engine] for table, sql in UPSERTS if table in ("sample_months", "sample_signal_months")]
+    assert len(monthly) == 2
+    for sid in sessions:     # one transaction per session, as a writer adds its new rows
+        with store.transaction("adding monthly aggregates") as tx:
+            for sql in monthly:
+                assert sql.count("{new}") == 1
+                tx.execute(sql.replace("{new}", "session_id = ?"), (sid,))
+
+
+def test_monthly_upserts_from_new_sample_rows_equal_the_roll_up(straddling, tmp_path, cluster):
+    """The SQL statements for writers that aggregate the rows of their transaction in SQL: session by
+    session into emptied monthly tables, they give the monthly rows recording gave (both engines)."""
+    import shutil
+
+    copy = tmp_path / "upserts.db"
+    shutil.copy(straddling, copy)
+    with Store(copy) as st:
+        want = _tables(st)
+        sessions = [r[0] for r in st.rows("SELECT session_id FROM sessions ORDER BY session_id")]
+        assert len(sessions) > 1
+        for table in ("sample_signal_months", "sample_months"):
+            st.execute(f"DELETE FROM {table}")
+        _apply_monthly_upserts(st, sessions)
+        _assert_same_aggregates(_tables(st), want)
+    url = cluster.create_db("aggupserts")
+    with Store(straddling) as src:
+        dst = sample_store(url)
+        try:
+            push(src, dst)
+            for table in ("sample_signal_months", "sample_months"):
+                dst.execute(f"DELETE FROM {table}")
+            _apply_monthly_upserts(dst, sessions)
+            _assert_same_aggregates(_tables(dst), want)
+        finally:
+            dst.close()
+
+
+def test_postgresql_reads_on_one_connection_when_a_second_is_refused(straddling, cluster, gazetteer, monkeypatch):
+    import qamtu.reports.coverage as coverage
+    from qamtu.store import StoreError
+
+    url = cluster.create_db("aggone")
+    with Store(straddling) as src:
+        dst = sample_store(url)
+        push(src, dst)
+        dst.close()
+    real, opened = coverage.sample_store, []
+
+    def refusing(db, **kw):
+        if isinstance(db, str):   # a second connection by URL: the server is at max_connections
+            opened.append(db)
+            raise StoreError(f"{db}: cannot connect (too many clients)")
+        return real(db, **kw)
+
+    store = sample_store(url)
+    monkeypatch.setattr(coverage, "sample_store", refusing)
+    try:
+        one, _ = classify_store(store, gazetteer=gazetteer, period="2026")
+    finally:
+        store.close()
+    assert opened == [url]
+    _compare(one, classify_store(straddling, gazetteer=gazetteer, period="2026", from_samples=True)[0])

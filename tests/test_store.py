@@ -125,7 +125,7 @@ def test_migrations_run_once_and_refuse_newer_files(tmp_path):
     Store(path).close()
     st = Store(path)
     assert st.schema_versions() == latest()
-    assert latest()["probe"] == 4 and latest()["reports"] == 2   # probe 3: daily aggregates, 4: their fillfactor
+    assert latest()["probe"] == 5 and latest()["reports"] == 2  # probe 3: daily aggregates, 4: fillfactor, 5: monthly
     assert st.scalar("SELECT COUNT(*) FROM store_migrations") == sum(latest().values())
     st.execute("PRAGMA user_version = 6")
     st.close()
