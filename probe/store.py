@@ -22,10 +22,9 @@ import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 import orjson
-import pandas as pd
 
 from .. import __version__
 from ..store import Store as BaseStore
@@ -36,6 +35,9 @@ from .ids import uuid7
 from .samples import (INTEGER_IDS, OPERATOR_CODES, Event, Sample, SpeedTestRecord, event_columns,
                       sample_columns, speedtest_columns, time_text)
 from .schema import PROJECTIONS
+
+if TYPE_CHECKING:   # pandas loads on the read path only: a probe recording samples never needs it (~35 MiB)
+    import pandas as pd
 
 #: projection columns that may be left null on purpose (see :func:`~qamtu.probe.samples.projection_notes`)
 CHECKED_COLUMNS = (*OPERATOR_CODES, *INTEGER_IDS)
@@ -262,6 +264,8 @@ class SampleStore:
     # ------------------------------------------------------------------ frames
     def frame_of(self, table: str, session: str | None, start: datetime | str | None, end: datetime | str | None,
                operator: str | None, kato: str | None, inspection: str | None) -> pd.DataFrame:
+        import pandas as pd
+
         where, params = [], []
         if session:
             where.append("session_id = ?")

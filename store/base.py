@@ -16,12 +16,13 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from .errors import StoreError, UniqueViolation, ValueRejected
 from .migrations import LEGACY_MARKER, Migration, latest, registered
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 
@@ -343,8 +344,10 @@ class Store:
     def _cursor(self, sql: str, params: Sequence[Any]):
         return self._exec(sql, params)
 
-    def frame(self, sql: str, params: Sequence[Any] = (), action: str = "reading") -> pd.DataFrame:
+    def frame(self, sql: str, params: Sequence[Any] = (), action: str = "reading") -> "pd.DataFrame":
         """A query's rows as a DataFrame (columns named as the query names them)."""
+        import pandas as pd   # here, not at the top: a probe that records samples never loads pandas (~35 MiB)
+
         names, rows = self._run(sql, params, action, fetch=True)
         return pd.DataFrame.from_records(rows, columns=names, coerce_float=True) if rows else \
             pd.DataFrame({n: pd.Series(dtype=object) for n in names})
