@@ -594,32 +594,26 @@ ROLLUP_COLUMNS = ("settlements", "measured", "judged", "thin_data", "unmeasured"
                   "without_internet", "internet_below_standard", "internet_meets_standard")
 
 
-def _rollup_counts(rows: pd.DataFrame, total: int) -> dict[str, int]:
-    measured = int(rows["measured"].sum())
-    judged_m = rows["measured"] & rows["mobile_judged"]
-    judged_i = rows["measured"] & rows["internet_judged"]
-    return {"settlements": total, "measured": measured, "judged": int(judged_m.sum()),
-            "thin_data": int((rows["measured"] & ~rows["mobile_judged"]).sum()),
-            "unmeasured": total - measured,
-            "without_mobile": int((judged_m & (rows["mobile_level"] == 0)).sum()),
-            "only_2g": int((judged_m & (rows["mobile_level"] == 1)).sum()),
-            "without_internet": int((judged_i & (rows["internet_status"] == "none")).sum()),
-            "internet_below_standard": int((judged_i & (rows["internet_status"] == "below_standard")).sum()),
-            "internet_meets_standard": int((judged_i & (rows["internet_status"] == "meets_standard")).sum())}
+def _rollup_flags(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per settlement row, whether it counts in each column of :data:`ROLLUP_COLUMNS` that is not a
+    total (``settlements``, ``unmeasured``): summed per district, region or all at once."""
+    measured = rows["measured"].astype(bool)
+    judged_m = measured & rows["mobile_judged"].astype(bool)
+    judged_i = measured & rows["internet_judged"].astype(bool)
+    return pd.DataFrame({"measured": measured, "judged": judged_m,
+                         "thin_data": measured & ~rows["mobile_judged"].astype(bool),
+                         "without_mobile": judged_m & (rows["mobile_level"] == 0),
+                         "only_2g": judged_m & (rows["mobile_level"] == 1),
+                         "without_internet": judged_i & (rows["internet_status"] == "none"),
+                         "internet_below_standard": judged_i & (rows["internet_status"] == "below_standard"),
+                         "internet_meets_standard": judged_i & (rows["internet_status"] == "meets_standard")})
 
 
-def _rollup_by_district(rows: pd.DataFrame) -> pd.DataFrame:
-    """:func:`_rollup_counts` for every district at once (without settlements/unmeasured)."""
-    judged_m = rows["measured"] & rows["mobile_judged"]
-    judged_i = rows["measured"] & rows["internet_judged"]
-    f = pd.DataFrame({"measured": rows["measured"].astype(bool), "judged": judged_m.astype(bool),
-                      "thin_data": (rows["measured"] & ~rows["mobile_judged"]).astype(bool),
-                      "without_mobile": (judged_m & (rows["mobile_level"] == 0)).astype(bool),
-                      "only_2g": (judged_m & (rows["mobile_level"] == 1)).astype(bool),
-                      "without_internet": (judged_i & (rows["internet_status"] == "none")).astype(bool),
-                      "internet_below_standard": (judged_i & (rows["internet_status"] == "below_standard")).astype(bool),
-                      "internet_meets_standard": (judged_i & (rows["internet_status"] == "meets_standard")).astype(bool)})
-    return f.groupby(rows["district_kato"].to_numpy()).sum()
+def _rollup_counts(flag_sums, total: int) -> dict[str, int]:
+    """The :data:`ROLLUP_COLUMNS` of ``total`` settlements whose :func:`_rollup_flags` sum to ``flag_sums``."""
+    got = {k: int(v) for k, v in dict(flag_sums).items()}
+    return {"settlements": total, "measured": got["measured"], "judged": got["judged"], "thin_data": got["thin_data"],
+            "unmeasured": total - got["measured"], **{k: got[k] for k in ROLLUP_COLUMNS[5:]}}
 
 
 def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: Gazetteer, operators: list[str],
@@ -647,28 +641,25 @@ def district_rollup(by_op: pd.DataFrame, settlements: pd.DataFrame, gazetteer: G
     out = []
     totals = base["district_kato"].value_counts()
     for scope, rows in scopes:
-        per = _rollup_by_district(rows)     # one grouping, not one filter per district
-        per_district = per.to_dict(orient="index")
+        flags = _rollup_flags(rows)
+        per_district = flags.groupby(rows["district_kato"].to_numpy()).sum()   # one grouping for every district
+        none = pd.Series(0, index=flags.columns)
         for rk, (rkk, rru) in gazetteer.regions.items():
             units = sorted(k for k in names if region_of[k] == rk)
             for dk in units:
-                got = per_district.get(dk) or dict.fromkeys(per.columns, 0)
-                total = int(totals.get(dk, 0))
-                counts = {"settlements": total, **{k: int(got[k]) for k in ("measured", "judged", "thin_data")},
-                          "unmeasured": total - int(got["measured"]),
-                          **{k: int(got[k]) for k in ROLLUP_COLUMNS[5:]}}
+                got = per_district.loc[dk] if dk in per_district.index else none
                 out.append({"level": "district", "region_kato": rk, "district_kato": dk,
                             "district_name_kk": names[dk][0], "district_name_ru": names[dk][1], "scope": scope,
-                            **counts})
-            in_region = base["district_kato"].isin(units)
+                            **_rollup_counts(got, int(totals.get(dk, 0)))})
             out.append({"level": "region", "region_kato": rk, "district_kato": rk,
                         "district_name_kk": REGION_TOTAL_KK.format(rkk),
                         "district_name_ru": REGION_TOTAL_RU.format(rru), "scope": scope,
-                        **_rollup_counts(rows[rows["district_kato"].isin(units)], int(in_region.sum()))})
+                        **_rollup_counts(per_district.reindex(units).sum(),
+                                         int(base["district_kato"].isin(units).sum()))})
         if len(gazetteer.regions) > 1:
             out.append({"level": "total", "region_kato": TOTAL_KATO, "district_kato": TOTAL_KATO,
                         "district_name_kk": "Барлығы", "district_name_ru": "Итого", "scope": scope,
-                        **_rollup_counts(rows, len(base))})
+                        **_rollup_counts(flags.sum(), len(base))})
     df = pd.DataFrame(out)
     df["scope_name"] = [("best of operators" if s == "all" else operator_names().get(s, s)) for s in df["scope"]]
     return df

@@ -92,6 +92,11 @@ def outside_unit(gazetteer: Gazetteer, districts_path: Path | None = None) -> li
     return out
 
 
+def _table(header: str, rule: str, rows: list[str]) -> list[str]:
+    """Markdown lines of a table (``header``, alignment ``rule``, ``rows``), or "None." when there are no rows."""
+    return [header, rule, *rows] if rows else ["None."]
+
+
 def qa_markdown(gazetteer: Gazetteer, limit_km: float = OUTLIER_KM, districts_path: Path | None = None) -> str:
     """The QA page as Markdown text (deterministic for a given gazetteer and district file)."""
     stats = district_stats(gazetteer)
@@ -124,23 +129,17 @@ def qa_markdown(gazetteer: Gazetteer, limit_km: float = OUTLIER_KM, districts_pa
         outside = [r for r in outside_all if r["region_kato"] == code]
         out += ["", f"## {ru} / {kk} (KATO {code[:2]})", "",
                 f"### Points more than {limit_km:.0f} km from their rural okrug's median ({len(far)})", ""]
-        if far:
-            out += ["| KATO | name (kk) | name (ru) | district | rural okrug | km | lat | lon | source | match |",
-                    "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |"]
-            out += [f"| {r['kato']} | {r['name_kk']} | {r['name_ru']} | {r['district_name_ru']} "
-                    f"| {r['rural_okrug_name_kk']} | {r['okrug_median_km']:.1f} | {r['lat']:.5f} | {r['lon']:.5f} "
-                    f"| {r['coord_source']} {r['coord_source_id']} | {r['match_method']} |" for r in far]
-        else:
-            out.append("None.")
+        out += _table("| KATO | name (kk) | name (ru) | district | rural okrug | km | lat | lon | source | match |",
+                      "| --- | --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |",
+                      [f"| {r['kato']} | {r['name_kk']} | {r['name_ru']} | {r['district_name_ru']} "
+                       f"| {r['rural_okrug_name_kk']} | {r['okrug_median_km']:.1f} | {r['lat']:.5f} | {r['lon']:.5f} "
+                       f"| {r['coord_source']} {r['coord_source_id']} | {r['match_method']} |" for r in far])
         out += ["", f"### Points outside their unit's 2024 polygon ({len(outside)})", ""]
-        if outside:
-            out += ["| KATO | name (kk) | name (ru) | unit | km outside | lies in | source | conclusion |",
-                    "| --- | --- | --- | --- | ---: | --- | --- | --- |"]
-            out += [f"| {r['kato']} | {r['name_kk']} | {r['name_ru']} | {r['district_name_ru']} "
-                    f"| {r['km_outside']:.2f} "
-                    f"| {r['inside']} | {r['coord_source']} {r['coord_source_id']} | {r['verdict']} |" for r in outside]
-        else:
-            out.append("None.")
+        out += _table("| KATO | name (kk) | name (ru) | unit | km outside | lies in | source | conclusion |",
+                      "| --- | --- | --- | --- | ---: | --- | --- | --- |",
+                      [f"| {r['kato']} | {r['name_kk']} | {r['name_ru']} | {r['district_name_ru']} "
+                       f"| {r['km_outside']:.2f} | {r['inside']} | {r['coord_source']} {r['coord_source_id']} "
+                       f"| {r['verdict']} |" for r in outside])
         rows = [r for r in stats if r["level"] == "district" and r["region_kato"] == code]
         missing = sorted((s for s in gazetteer if s.populated and not s.located and s.region_kato == code),
                          key=lambda s: s.kato)

@@ -17,7 +17,7 @@ column and is the reference this reader is tested against).
 
 from __future__ import annotations
 
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -182,19 +182,29 @@ def _latest(store: SampleStore) -> Optional[datetime]:
     return pd.Timestamp(latest).to_pydatetime().astimezone(timezone.utc)
 
 
+def _operator_condition(pairs: list[tuple[str, str]] | None) -> tuple[str, list[str]]:
+    """`` AND (...)`` limiting rows to the operators ``pairs`` (MCC, MNC), and its parameters; none when None."""
+    if not pairs:
+        return "", []
+    return (" AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")",
+            [x for p in pairs for x in p])
+
+
+def _time_condition(start: datetime, end: datetime, pairs: list[tuple[str, str]] | None) -> tuple[str, list[Any]]:
+    """``time_utc`` in [``start``, ``end``) of the operators ``pairs`` (all when None): condition and parameters."""
+    ops, op_params = _operator_condition(pairs)
+    return ("time_utc >= ? AND time_utc < ?" + ops,
+            [start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), end.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *op_params])
+
+
 def _read(store: SampleStore, table: str, columns: tuple[str, ...], start: datetime, end: datetime,
           operators: list[str] | None, progress: Progress | None, chunk: int = 500_000) -> pd.DataFrame:
     known = SAMPLE_COLUMNS if table == "samples" else SPEEDTEST_COLUMNS
     missing = [c for c in columns if c not in known]
     if missing:
         raise ReportError(f"{store.label}: table {table} has no column(s) {', '.join(missing)}")
-    where = ["time_utc >= ?", "time_utc < ?"]
-    params: list[Any] = [start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-    if operators:
-        pairs = [parse_operator(op) for op in operators]
-        where.append("(" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")")
-        params += [x for p in pairs for x in p]
-    cond = " WHERE " + " AND ".join(where)
+    where, params = _time_condition(start, end, [parse_operator(op) for op in operators] if operators else None)
+    cond = " WHERE " + where
     total = store.scalar(f"SELECT COUNT(*) FROM {table}{cond}", params)
     rows_all = store.scalar(f"SELECT COUNT(*) FROM {table}")
     # a period holding much of the table is read in table order (sequential pages): through the time
@@ -311,10 +321,7 @@ def period_parts(first: date, last: date) -> PeriodParts:
 def _sources(parts: PeriodParts, pairs: list[tuple[str, str]] | None, extra: str = "",
              extra_params: tuple = ()) -> list[tuple[str, str, list[Any]]]:
     """(table kind 'months' or 'days', WHERE condition, parameters) of the parts of a period."""
-    ops, op_params = "", []
-    if pairs:
-        ops = " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
-        op_params = [x for p in pairs for x in p]
+    ops, op_params = _operator_condition(pairs)
     out = []
     if parts.months:
         out.append(("months", "month >= ? AND month <= ?" + ops + extra, [*parts.months, *op_params, *extra_params]))
@@ -365,19 +372,13 @@ class _Beside:
             return done
         return self.pool.submit(fn, self.other, *args)
 
-    def close(self) -> None:
+    def __enter__(self) -> "_Beside":
+        return self
+
+    def __exit__(self, *exc) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
             self.other.close()
-
-
-@contextmanager
-def _beside(store: SampleStore):
-    b = _Beside(store)
-    try:
-        yield b
-    finally:
-        b.close()
 
 
 def read_daily(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
@@ -396,14 +397,10 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     pairs = [parse_operator(op) for op in codes] if codes else None
     sources = _sources(parts, pairs)
     op_key = ("kato", "operator_mcc", "operator_mnc")
-    where = "time_utc >= ? AND time_utc < ?"
-    params: list[Any] = [per.start.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), per.end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")]
-    if pairs:
-        where += " AND (" + " OR ".join("(operator_mcc = ? AND operator_mnc = ?)" for _ in pairs) + ")"
-        params += [x for p in pairs for x in p]
-    with _beside(store) as other:   # the signal bins here, the speed tests and the cells beside
+    where, params = _time_condition(per.start, per.end, pairs)
+    with _Beside(store) as other:   # the signal bins here, the speed tests and the cells beside
         tests = other.submit(_frame, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
-        cells = other.submit(_frame, cells_sql(sources, sources, rules),
+        cells = other.submit(_frame, cells_sql(sources, rules),
                              (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
         # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
         ignored = tuple(rules.mobile.ignore_status)

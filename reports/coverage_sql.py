@@ -64,15 +64,15 @@ def _weak(rules: RuleSet) -> tuple[str, list[Any]]:
     return ("(" + " OR ".join(terms) + ")" if terms else "1 = 0"), params
 
 
-def cells_sql(sources: list[Source], signal_sources: list[Source], rules: RuleSet) -> tuple[str, list[Any]]:
+def cells_sql(sources: list[Source], rules: RuleSet) -> tuple[str, list[Any]]:
     """kato, operator_mcc, operator_mnc, status, technology, samples, weak, first_utc, last_utc."""
     key = f"{_OP_KEY}, status, technology"
     rows, params = _union(sources, f"SELECT {key}, samples, 0 AS weak, first_utc, last_utc "
                                    "FROM sample_{table} WHERE {where}")
     weak, weak_params = _weak(rules)
-    bins, _ = _union(signal_sources, f"SELECT {key}, 0, samples, NULL, NULL FROM sample_signal_{{table}} "
+    bins, _ = _union(sources, f"SELECT {key}, 0, samples, NULL, NULL FROM sample_signal_{{table}} "
                                      f"WHERE {{where}} AND {weak}")
-    bin_params = [x for _kind, _where, p in signal_sources for x in (*p, *weak_params)]   # each part: where, weak
+    bin_params = [x for _kind, _where, p in sources for x in (*p, *weak_params)]   # each part: where, weak
     sql = (f"SELECT {key}, CAST(SUM(samples) AS BIGINT), CAST(SUM(weak) AS BIGINT), MIN(first_utc), MAX(last_utc) "
            f"FROM ({rows} UNION ALL {bins}) u GROUP BY {key}")
     return sql, [*params, *bin_params]
