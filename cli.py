@@ -593,11 +593,12 @@ def db_push(
                                  s["rejected"], s["reason"]))
         console.print(table)
         console.print(f"added {data['added']}, skipped {data['skipped']}, rejected {data['rejected']} records")
-        ins = data["inspections"]
-        console.print(f"inspections: added {ins['added']}, skipped {ins['skipped']}, rejected {len(ins['rejected'])}")
-        for r in ins["rejected"]:
-            console.print(f"  rejected inspection {safe(r['inspection_id'])}: {safe(r['reason'])}")
-    if (data["rejected"] or data["inspections"]["rejected"]
+        for name, m in data["merged"].items():
+            console.print(f"{name}: added {m['added']}, skipped {m['skipped']}, rejected {len(m['rejected'])}")
+            for r in m["rejected"]:
+                key = ", ".join(f"{k} {v}" for k, v in r.items() if k != "reason")
+                console.print(f"  rejected {safe(key)}: {safe(r['reason'])}")
+    if (data["rejected"] or any(m["rejected"] for m in data["merged"].values())
             or any(s["status"] == "rejected" for s in data["sessions"])):
         raise typer.Exit(1)
 

@@ -1,7 +1,8 @@
 """Merging stores: ``qamtu db push --from laptop.db --to postgresql://...`` (or SQLite to SQLite).
 
-Inspection records (``qamtu inspection new``) are copied too: new ones added, identical ones
-skipped, a known id with other content rejected and listed.
+Then every merge step other packages registered with the store runs (:func:`qamtu.store.merge_steps`;
+the reports package copies inspection records: new ones added, identical ones skipped, a known id
+with other content rejected and listed). This module never touches another package's tables.
 
 For each session of the source, in two passes:
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
 
 from ..store import Store as BaseStore
-from ..store import StoreError, UniqueViolation, ValueRejected, open_store
+from ..store import MergeResult, StoreError, UniqueViolation, ValueRejected, merge_steps, open_store
 from ..store.chain import GENESIS, record_hash
 from .aggregates import NewSamples, add_new_samples
 from .schema import PROJECTIONS
@@ -84,7 +85,8 @@ class PushReport:
     source: str
     target: str
     sessions: list[SessionPush] = field(default_factory=list)
-    inspections: dict[str, Any] = field(default_factory=lambda: {"added": 0, "skipped": 0, "rejected": []})
+    #: merge step name (``inspections``) -> what the owner's step did (qamtu.store.merge_steps)
+    merged: dict[str, MergeResult] = field(default_factory=dict)
 
     @property
     def added(self) -> int:
@@ -101,7 +103,7 @@ class PushReport:
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "target": self.target, "added": self.added, "skipped": self.skipped,
                 "rejected": self.rejected, "sessions": [s.as_dict() for s in self.sessions],
-                "inspections": self.inspections}
+                "merged": {name: r.as_dict() for name, r in self.merged.items()}}
 
 
 def _rows(store: BaseStore, session_id: str, batch: int = BATCH, after: int = 0) -> Iterator[list[tuple]]:
@@ -382,37 +384,6 @@ def _ensure_session(target: SampleStore, row: dict[str, Any], report: SessionPus
     return True
 
 
-INSPECTION_COLUMNS = ("inspection_id", "created_utc", "grounds", "operator", "kato", "act_number", "act_registered",
-                      "record")
-
-
-def _push_inspections(source: SampleStore, target: SampleStore, report: PushReport) -> None:
-    """Copy inspection records (the ``inspections`` table of :mod:`qamtu.reports.schema`, when the source
-    has one): new ones are added, identical ones skipped, a known id with other content rejected and
-    listed (never overwritten)."""
-    if not source.table_exists("inspections"):
-        return
-    cols = ", ".join(INSPECTION_COLUMNS)
-    rows = source.query(f"SELECT {cols} FROM inspections ORDER BY inspection_id")
-    for row in rows:
-        there = target.query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
-        if not there:
-            target.execute(f"INSERT INTO inspections ({cols}) VALUES ({', '.join('?' * len(INSPECTION_COLUMNS))}) "
-                           "ON CONFLICT DO NOTHING", tuple(row[c] for c in INSPECTION_COLUMNS),
-                           f"adding inspection {row['inspection_id']}")
-            there = target.query(f"SELECT {cols} FROM inspections WHERE inspection_id = ?", (row["inspection_id"],))
-            if there and there[0] == row:
-                report.inspections["added"] += 1
-                continue
-        if there and there[0] == row:
-            report.inspections["skipped"] += 1
-        else:
-            report.inspections["rejected"].append({
-                "inspection_id": row["inspection_id"],
-                "reason": "the target holds an inspection with this id and other content (ids are numbered per store: "
-                          "renumber one of them before merging)"})
-
-
 def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], batch: int,
                   progress: Callable[[str, int, int], None] | None = None) -> SessionPush:
     """Push one session (see the module docstring); returns what happened to it."""
@@ -510,5 +481,6 @@ def push(source: SampleStore | BaseStore, target: SampleStore | BaseStore, *, ba
     else:
         for s in sessions:
             report.sessions.append(_push_session(source, target, s, batch, progress))
-    _push_inspections(source, target, report)
+    for name, step in merge_steps():     # the other owners' tables (reports: inspections), by their own steps
+        report.merged[name] = step(source.db, target.db)
     return report

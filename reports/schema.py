@@ -8,12 +8,16 @@ file (``tests/test_store_migrations.py`` holds their SHA-256), add a migration i
    holds the full record as canonical JSON, the other columns are for queries (legacy 2).
 2. ``survey_observations`` and ``remediation_plans`` (issue 8, :mod:`qamtu.reports.surveys`): the
    five-year problem picture; a re-imported key replaces the earlier row (legacy 3).
+
+``qamtu db push`` copies the inspections through the merge step registered here
+(:func:`qamtu.reports.merge.merge_inspections`); the probe's push never touches these tables.
 """
 
 from __future__ import annotations
 
 from .. import package_path
-from ..store import Migration, register_migrations
+from ..store import Migration, register_merge, register_migrations
+from .merge import merge_inspections
 
 OWNER = "reports"
 
@@ -29,3 +33,5 @@ MIGRATIONS = [
 ]
 
 register_migrations(OWNER, MIGRATIONS)
+# inspection records travel with the sessions in `qamtu db push`
+register_merge(OWNER, "inspections", merge_inspections)

@@ -30,8 +30,11 @@ in ``store/data/owners.toml`` and the ``qamtu.migrations`` entry points. Hash ch
 append-only history: :mod:`qamtu.store.chain` (:func:`~qamtu.store.chain.canonical_json`,
 :func:`~qamtu.store.chain.canonical_bytes`, :func:`~qamtu.store.chain.link_hash`, ``GENESIS``).
 
-Bulk loads (``db push``): :meth:`Store.column_types` and ``tx.copy(table, columns, rows, types)``
-(PostgreSQL binary COPY; INSERTs on SQLite). Large column reads: :meth:`Store.read_parallel`.
+Merging stores (``db push``): an owner whose tables travel from a laptop to the office store beside
+the probe's sessions registers a merge step with :func:`register_merge` (:mod:`qamtu.store.merges`);
+the push runs every :func:`merge_steps` entry. Bulk loads: :meth:`Store.column_types` and
+``tx.copy(table, columns, rows, types)`` (PostgreSQL binary COPY; INSERTs on SQLite). Large column
+reads: :meth:`Store.read_parallel`.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from pathlib import Path
 from ..textsafe import redact_secrets
 from .base import Store, Transaction
 from .errors import StoreError, UniqueViolation, ValueRejected
+from .merges import MergeResult, MergeStep, merge_steps, register_merge
 from .migrations import Migration, register_migrations
 
 URL_PREFIXES = ("postgresql://", "postgres://")
@@ -75,4 +79,4 @@ def open_store(db: str | Path, *, create: bool = False, read_only: bool = False)
 
 
 __all__ = ["open_store", "is_url", "redact", "Store", "Transaction", "StoreError", "UniqueViolation", "ValueRejected",
-           "Migration", "register_migrations"]
+           "Migration", "register_migrations", "MergeResult", "MergeStep", "merge_steps", "register_merge"]

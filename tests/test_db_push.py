@@ -217,14 +217,21 @@ def test_inspection_records_are_merged_and_clashing_ids_rejected(tmp_path, pg_ur
            '{"address": "Сәмбет Саттаров а."}')
     a.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
     dst = sample_store(pg_url)
-    assert push(a, dst).inspections == {"added": 1, "skipped": 0, "rejected": []}
-    assert push(a, dst).inspections["skipped"] == 1
+    assert push(a, dst).merged["inspections"].as_dict() == {"added": 1, "skipped": 0, "rejected": []}
+    assert push(a, dst).merged["inspections"].skipped == 1
     other = Store(tmp_path / "b.db")  # another laptop numbered its own inspection the same way
     other.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row[:4], "611010000", *row[5:]))
     report = push(other, dst)
-    assert [r["inspection_id"] for r in report.inspections["rejected"]] == ["INSP-2026-0001"]
+    assert [r["inspection_id"] for r in report.merged["inspections"].rejected] == ["INSP-2026-0001"]
     kept = dst.query("SELECT kato, record FROM inspections")
     assert kept == [{"kato": "613977700", "record": row[-1]}], "never overwritten"
+    # the command lists the rejected inspection and fails, although every session went in
+    cli = run_qamtu("db", "push", "--from", str(tmp_path / "b.db"), "--to", pg_url, check=False)
+    assert cli.returncode == 1, cli.stdout
+    assert "inspections: added 0, skipped 0, rejected 1" in cli.stdout
+    assert "rejected inspection_id INSP-2026-0001: the target holds an inspection with this id" in cli.stdout
+    out = json.loads(run_qamtu("db", "push", "--from", str(tmp_path / "a.db"), "--to", pg_url, "--json").stdout)
+    assert out["rejected"] == 0 and out["merged"] == {"inspections": {"added": 0, "skipped": 1, "rejected": []}}
 
 
 def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):

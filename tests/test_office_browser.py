@@ -4,6 +4,7 @@ module; each test signs in as the role it needs."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from datetime import datetime, timezone
 
@@ -134,6 +135,10 @@ def test_upload_store_file(browser, office):
                                     lambda k, o: Condition("LTE", -100, 5, 1),
                                     days=1, operators=("401-02",), samples_per_visit=5, speedtests_per_visit=1,
                                     start=datetime(2026, 11, 3, 6, tzinfo=timezone.utc)))
+        # an inspection record made on the laptop travels with the sessions (the reports package's merge step)
+        st.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                   ("INSP-2026-0901", "2026-11-03T06:00:00.000000Z", "complaint", "401-02", village.kato, "901",
+                    "2026-11-02", "{}"))
     sign_in(browser, office["base"], "inspector")
     reports = []
     for _ in range(2):       # the second upload of the same file adds nothing
@@ -147,6 +152,9 @@ def test_upload_store_file(browser, office):
     n = office["store"].scalar("SELECT COUNT(*) FROM samples")
     assert n == 5
     assert reports[0] != reports[1] and "+0 " in reports[1]
+    assert re.search(r"(Тексерулер|Проверки): \+1 =0 ×0", reports[0]), reports[0]
+    assert re.search(r"(Тексерулер|Проверки): \+0 =1 ×0", reports[1]), reports[1]
+    assert office["store"].scalar("SELECT kato FROM inspections WHERE inspection_id = 'INSP-2026-0901'") == village.kato
     assert not script_errors(browser)
 
 

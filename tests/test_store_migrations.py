@@ -102,6 +102,19 @@ def test_registration_refuses_gaps_and_a_different_list():
         register_migrations("probe", [Migration("probe", 1, "SELECT 1", "SELECT 1")])
 
 
+def test_merge_steps_come_from_the_owners_and_refuse_a_taken_name():
+    from qamtu.reports.merge import merge_inspections
+    from qamtu.store import merge_steps, register_merge
+
+    assert dict(merge_steps()) == {"inspections": merge_inspections}, "registered by reports.schema on load"
+    register_merge("reports", "inspections", merge_inspections)           # the same again: fine
+    with pytest.raises(StoreError, match="already registered by 'reports'"):
+        register_merge("cases", "inspections", lambda source, target: None)
+    with pytest.raises(StoreError, match="plain name"):
+        register_merge("cases", "drop table", merge_inspections)
+    assert dict(merge_steps()) == {"inspections": merge_inspections}
+
+
 def test_projection_columns_match_the_frozen_tables(tmp_path):
     """probe.schema's column lists (used to read and verify) mirror migration 1's tables exactly."""
     with Store(tmp_path / "a.db") as st:

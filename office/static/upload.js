@@ -20,6 +20,14 @@ document.addEventListener("DOMContentLoaded", function () {
           r.sessions.forEach(function (s) {
             line(s.session_id + ": " + (s.status || "") + " +" + s.added + " =" + s.skipped + " ×" + s.rejected + (s.reason ? " · " + s.reason : ""));
           });
+          Object.keys(r.merged || {}).forEach(function (name) {   // other tables the push merged (inspections)
+            var m = r.merged[name], label = box.dataset["merge" + name.charAt(0).toUpperCase() + name.slice(1)] || name;
+            line(label + ": +" + m.added + " =" + m.skipped + " ×" + m.rejected.length);
+            m.rejected.forEach(function (x) {
+              var key = Object.keys(x).filter(function (k) { return k !== "reason"; }).map(function (k) { return x[k]; });
+              line("× " + key.join(", ") + " · " + x.reason);
+            });
+          });
           state.dataset.final = "done";
         } else if (job.state === "failed") {
           state.textContent = box.dataset.failed + ": " + job.error;

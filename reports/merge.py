@@ -1,0 +1,49 @@
+"""The reports package's merge step for ``qamtu db push``: inspection records travel from a laptop
+to the office store with the sessions (registered by :mod:`qamtu.reports.schema`).
+
+New inspections are added, identical ones skipped, and an inspection id the target holds with other
+content is rejected and listed, never overwritten (ids are numbered per store).
+"""
+
+from __future__ import annotations
+
+from ..store import MergeResult, Store
+
+#: The columns of the ``inspections`` table (reports migration 1), copied as they are.
+INSPECTION_COLUMNS = ("inspection_id", "created_utc", "grounds", "operator", "kato", "act_number", "act_registered",
+                      "record")
+_COLS = ", ".join(INSPECTION_COLUMNS)
+
+
+def _held(store: Store, inspection_id: str) -> dict | None:
+    rows = store.query(f"SELECT {_COLS} FROM inspections WHERE inspection_id = ?", (inspection_id,))
+    return rows[0] if rows else None
+
+
+def merge_inspections(source: Store, target: Store) -> MergeResult:
+    """Copy the source's inspection records into the target (nothing when the source has none)."""
+    result = MergeResult()
+    if not source.table_exists("inspections"):
+        return result
+    for row in source.query(f"SELECT {_COLS} FROM inspections ORDER BY inspection_id"):
+        iid = row["inspection_id"]
+        there = _held(target, iid)
+        if there is None:
+            target.execute(f"INSERT INTO inspections ({_COLS}) VALUES ({', '.join('?' * len(INSPECTION_COLUMNS))}) "
+                           "ON CONFLICT DO NOTHING", tuple(row[c] for c in INSPECTION_COLUMNS),
+                           f"adding inspection {iid}")
+            if _held(target, iid) == row:     # ours, or a concurrent push's identical row
+                result.added += 1
+                continue
+            there = _held(target, iid)
+        if there == row:
+            result.skipped += 1
+        else:
+            result.rejected.append({
+                "inspection_id": iid,
+                "reason": "the target holds an inspection with this id and other content (ids are numbered per store: "
+                          "renumber one of them before merging)"})
+    return result
+
+
+__all__ = ["INSPECTION_COLUMNS", "merge_inspections"]
