@@ -360,8 +360,9 @@ def build_features(sources: Path, regions: Iterable[str] | str | None = None) ->
         to_match.append(Place(code, keys, okrug, area, kind_of(row["name_ru"]) == "city"))
     found = match_places(to_match, osm_list, wof_list, taken, anchors)
 
-    features = []
+    features: list[dict[str, Any]] = []
     for code, region, district, okrug in places:
+        m: dict[str, Any]
         if code in curated:
             m = dict(curated[code])
         elif code in found:
@@ -433,11 +434,11 @@ def build_districts(sources: Path, features: list[dict[str, Any]], kato: dict[st
         parts = defaultdict(list)
         for cell, u in zip(shapely.get_parts(cells), owner):
             parts[u].append(cell)
-        note = (f"APPROXIMATE: {kato[child]['name_ru']} has no 2024 polygon of its own (it lies inside the geokz "
+        split_note = (f"APPROXIMATE: {kato[child]['name_ru']} has no 2024 polygon of its own (it lies inside the geokz "
                 f"polygon of {kato[parent]['name_ru']}); that polygon is split between the two units by Voronoi "
                 "cells of their located settlements. Not an official boundary.")
         for u in (parent, child):
-            pieces[u] = (shapely.union_all(parts[u]).intersection(polygon), note)
+            pieces[u] = (shapely.union_all(parts[u]).intersection(polygon), split_note)
     out = []
     for u in sorted(pieces):
         geom, note = pieces[u]

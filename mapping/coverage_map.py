@@ -58,7 +58,7 @@ def _num(v: Any, digits: int = 1) -> Optional[float]:
 def _records(df: pd.DataFrame, columns: tuple[str, ...]):
     """Rows of ``df``'s ``columns`` as named tuples, built from whole columns (``itertuples`` boxes
     every value of an Arrow-backed text column one by one); ``last_visit_utc`` as :func:`_date` text."""
-    Row = namedtuple("Row", columns)  # noqa: N806
+    Row = namedtuple("Row", columns)  # type: ignore[misc]  # noqa: N806  (fields: the caller's columns)
     values = []
     for c in columns:
         col = df[c]

@@ -24,10 +24,10 @@ import html
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from .. import package_path
@@ -177,7 +177,7 @@ def base_map(bounds: list[list[float]], title: str, page: str, offline: bool, re
                    tiles=None, control_scale=True, **map_options)
     m.default_js, m.default_css = [], []
     js, leaflet_css = leaflet_assets()
-    root = m.get_root()
+    root = cast(Figure, m.get_root())     # a folium Map's root is its page (branca types it as Element)
     root.header.add_child(Element(f"<script>{page_asset('qamtu-base.js')}</script>"), name="qamtu_base_js")
     root.header.add_child(Element(f"<style>{leaflet_css}</style>"), name="leaflet_css_inline")
     root.header.add_child(Element(f"<script>{js}</script>"), name="leaflet_js_inline")
@@ -199,7 +199,7 @@ def base_map(bounds: list[list[float]], title: str, page: str, offline: bool, re
 
 def data_block(m: folium.Map, data: Any) -> None:
     """Put ``data`` into the page as ``<script type="application/json" id="qamtu-data">``."""
-    m.get_root().html.add_child(
+    cast(Figure, m.get_root()).html.add_child(
         Element(f'<script type="application/json" id="qamtu-data">{script_json(data)}</script>'), name="qamtu_data")
 
 
