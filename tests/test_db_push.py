@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 import pytest
 
 from conftest import QAMTU, run_qamtu
+from test_inspection_helpers import inspection_row
 
 from qamtu.probe.push import push
 from qamtu.probe.store import Store, sample_store
@@ -213,14 +214,14 @@ def test_probe_records_straight_into_postgis(tmp_path, pg_url):
 
 def test_inspection_records_are_merged_and_clashing_ids_rejected(tmp_path, pg_url):
     a = Store(_laptop(tmp_path / "a.db", days=1))
-    row = ("INSP-2026-0001", "2026-06-01T06:00:00.000000Z", "complaint", "401-77", "613977700", "12", "2026-05-30",
-           '{"address": "Сәмбет Саттаров а."}')
+    row = inspection_row("INSP-2026-0001", "613977700", address="Сәмбет Саттаров а.")
     a.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
     dst = sample_store(pg_url)
     assert push(a, dst).merged["inspections"].as_dict() == {"added": 1, "skipped": 0, "rejected": []}
     assert push(a, dst).merged["inspections"].skipped == 1
     other = Store(tmp_path / "b.db")  # another laptop numbered its own inspection the same way
-    other.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*row[:4], "611010000", *row[5:]))
+    other.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  inspection_row("INSP-2026-0001", "611010000"))
     report = push(other, dst)
     assert [r["inspection_id"] for r in report.merged["inspections"].rejected] == ["INSP-2026-0001"]
     kept = dst.query("SELECT kato, record FROM inspections")
@@ -232,6 +233,24 @@ def test_inspection_records_are_merged_and_clashing_ids_rejected(tmp_path, pg_ur
     assert "rejected inspection_id INSP-2026-0001: the target holds an inspection with this id" in cli.stdout
     out = json.loads(run_qamtu("db", "push", "--from", str(tmp_path / "a.db"), "--to", pg_url, "--json").stdout)
     assert out["rejected"] == 0 and out["merged"] == {"inspections": {"added": 0, "skipped": 1, "rejected": []}}
+
+
+def test_inspection_records_that_do_not_validate_are_rejected_not_merged(tmp_path, pg_url):
+    """The office's pages read every inspection record: a damaged one must not reach its store."""
+    a = Store(_laptop(tmp_path / "a.db", days=1))
+    good = inspection_row("INSP-2026-0002", "613977700")
+    a.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", good)
+    a.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+              (*inspection_row("INSP-2026-0003", "613977700")[:7], '{"address": "no other field"}'))
+    edited = inspection_row("INSP-2026-0004", "613977700")
+    a.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (*edited[:4], "611010000", *edited[5:]))
+    result = push(a, sample_store(pg_url)).merged["inspections"]
+    assert result.added == 1 and result.skipped == 0
+    reasons = {r["inspection_id"]: r["reason"] for r in result.rejected}
+    assert set(reasons) == {"INSP-2026-0003", "INSP-2026-0004"}
+    assert reasons["INSP-2026-0003"].startswith("its record does not validate as an inspection (record: field '")
+    assert reasons["INSP-2026-0004"].startswith("its columns kato differ from its record")
+    assert sample_store(pg_url).query("SELECT inspection_id FROM inspections") == [{"inspection_id": "INSP-2026-0002"}]
 
 
 def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):

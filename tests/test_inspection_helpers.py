@@ -57,3 +57,18 @@ def measure(store, inspection_id: str, village, *, download: float | None, start
         start=datetime.combine(start, time(5), timezone.utc), days=days, operators=(operator,),
         samples_per_visit=samples, speedtests_per_visit=tests, inspector="Инспектор Ә. Қасымұлы",
         inspection_id=inspection_id, seed=seed))
+
+
+def inspection_row(ident: str, kato: str, *, operator: str = "401-77", created_utc: str = "2026-06-01T06:00:00.000000Z",
+                   address: str = "Мектеп көшесі 1") -> tuple:
+    """A valid row of the ``inspections`` table (columns in table order, the record as canonical JSON),
+    for stores written without registers (a laptop's store in the push and upload tests)."""
+    from qamtu.reports.inspections import Inspection
+    from qamtu.store.chain import canonical_json
+
+    insp = Inspection(inspection_id=ident, created_utc=created_utc, grounds="complaint", grounds_number="Ж-17",
+                      grounds_date="2026-05-20", operator=operator, kato=kato, address=address, act_number="12",
+                      act_registered="2026-05-30", inspectors=["Инспектор Ә. Қасымұлы"],
+                      instruments=[f"M{operator.replace('-', '')}"])
+    return (insp.inspection_id, insp.created_utc, insp.grounds, insp.operator, insp.kato, insp.act_number,
+            insp.act_registered, canonical_json(insp.model_dump()))

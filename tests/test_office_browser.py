@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from office_support import EASY, PASSWORD, app_for, make_store, running
+from test_inspection_helpers import inspection_row
 
 pytest.importorskip("selenium")
 from selenium import webdriver  # noqa: E402
@@ -137,8 +138,7 @@ def test_upload_store_file(browser, office):
                                     start=datetime(2026, 11, 3, 6, tzinfo=timezone.utc)))
         # an inspection record made on the laptop travels with the sessions (the reports package's merge step)
         st.execute("INSERT INTO inspections VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   ("INSP-2026-0901", "2026-11-03T06:00:00.000000Z", "complaint", "401-02", village.kato, "901",
-                    "2026-11-02", "{}"))
+                   inspection_row("INSP-2026-0901", village.kato, operator="401-02"))
     sign_in(browser, office["base"], "inspector")
     reports = []
     for _ in range(2):       # the second upload of the same file adds nothing
@@ -155,6 +155,8 @@ def test_upload_store_file(browser, office):
     assert re.search(r"(Тексерулер|Проверки): \+1 =0 ×0", reports[0]), reports[0]
     assert re.search(r"(Тексерулер|Проверки): \+0 =1 ×0", reports[1]), reports[1]
     assert office["store"].scalar("SELECT kato FROM inspections WHERE inspection_id = 'INSP-2026-0901'") == village.kato
+    browser.get(office["base"] + "/staff/inspections")     # the merged record is read like any other
+    assert "INSP-2026-0901" in browser.find_element(By.TAG_NAME, "main").text
     assert not script_errors(browser)
 
 
