@@ -31,7 +31,8 @@ or ``"signin"`` applies a token bucket per client (``limits.RATES``); ``max_body
 :data:`~qamtu.office.limits.FORM_LIMIT`; ``-1`` = the upload limit). ``example=`` gives path
 parameter values for the test that walks every route with every role. Route names are unique;
 templates link with ``url_for(name, **params)``. A view gets a :class:`~qamtu.office.web.Ctx`:
-``ctx.store``, ``ctx.user`` (``{"name", "role"}`` or None), ``ctx.lang``, ``ctx.t(key)``,
+``ctx.store``, ``ctx.user`` (``{"name", "role", "csrf"}`` or None; staff views read ``ctx.staff_user``,
+never None), ``ctx.lang``, ``ctx.t(key)``,
 ``ctx.form`` / ``ctx.field(name)``, ``ctx.query``, ``ctx.params``, ``ctx.render(template, **values)``,
 ``ctx.audit(action, target, detail)`` (every staff write must call it), ``ctx.redirect(url)``.
 A :class:`qamtu.QamtuError` raised by a view becomes a 400 page with its message (staff routes) or

@@ -16,7 +16,7 @@ import json
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Optional, TypedDict
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -32,6 +32,18 @@ SESSION_HOURS = 12
 #: Shortest password accepted (characters).
 MIN_PASSWORD = 10
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
+
+class SessionUser(TypedDict):
+    """The signed-in staff member of a web session (:func:`session_user`)."""
+
+    name: str
+    #: one of :data:`ROLES`
+    role: str
+    #: the session's CSRF token
+    csrf: str
+
 
 _hasher = PasswordHasher.from_parameters(RFC_9106_LOW_MEMORY)
 #: A hash verified against when the user does not exist, so that timing does not tell names apart.
@@ -128,7 +140,7 @@ def open_session(store, user: str, now: Optional[datetime] = None) -> tuple[str,
     return token, csrf
 
 
-def session_user(store, token: str) -> Optional[dict[str, Any]]:
+def session_user(store, token: str) -> Optional[SessionUser]:
     """``{"name", "role", "csrf"}`` of a live session of an active user, else None."""
     if not token or len(token) > 100:
         return None

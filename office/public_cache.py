@@ -90,7 +90,7 @@ class PublicCache:
         self._entries: dict[Hashable, _Entry] = {}
         self._bytes = 0
         self._lock = threading.Lock()
-        self._building: dict[Hashable, asyncio.Future] = {}
+        self._building: dict[Hashable, asyncio.Future[_Entry]] = {}
         self._generation = 0
         self._tasks: set[asyncio.Task] = set()
         #: counters for tests and the bench: answers built, served from memory, served stale
@@ -124,8 +124,8 @@ class PublicCache:
             entry = await asyncio.shield(fut)
         return _respond(request, entry, cache_control)
 
-    def _start(self, key: Hashable, build: Callable[[], Answer]) -> asyncio.Future:
-        fut: asyncio.Future = asyncio.get_running_loop().create_future()
+    def _start(self, key: Hashable, build: Callable[[], Answer]) -> asyncio.Future[_Entry]:
+        fut: asyncio.Future[_Entry] = asyncio.get_running_loop().create_future()
         self._building[key] = fut
         generation = self._generation
 

@@ -195,10 +195,10 @@ def _classify(office) -> dict[str, dict[str, Any]]:
         if last_text and (s["last_measured"] is None or last_text > s["last_measured"]):
             s["last_measured"] = last_text
     for r in cl.settlements.to_dict("records"):
-        s = out.get(str(r["kato"]))
-        if s is not None:
-            s["mobile_status"] = str(r.get("mobile_status") or "unmeasured")
-            s["internet_status"] = str(r.get("internet_status") or "not_measured")
+        kept = out.get(str(r["kato"]))
+        if kept is not None:
+            kept["mobile_status"] = str(r.get("mobile_status") or "unmeasured")
+            kept["internet_status"] = str(r.get("internet_status") or "not_measured")
     for s in out.values():
         s["operators"].sort(key=lambda o: o["operator"])
     return out
@@ -207,7 +207,7 @@ def _classify(office) -> dict[str, dict[str, Any]]:
 # ------------------------------------------------------------------------------ cases, counted
 def case_counts(office) -> dict[str, dict[str, int]]:
     """KATO -> ``{"open": n, "closed": n}`` over every case (cached :data:`COUNTS_SECONDS`)."""
-    def build():
+    def build() -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for r in office.store.query("SELECT kato, state = 'closed' AS closed, COUNT(*) AS n FROM cases_cases "
                                     "GROUP BY kato, state = 'closed'"):

@@ -46,7 +46,7 @@ def signin(ctx: Ctx):
 @route("/staff/signout", name="signout", methods=("POST",), roles=ALL)
 def signout(ctx: Ctx):
     auth.close_session(ctx.store, ctx.request.cookies.get(SESSION_COOKIE, ""))
-    ctx.audit("signed_out", ctx.user["name"])
+    ctx.audit("signed_out", ctx.staff_user["name"])
     response = RedirectResponse(url_for("signin"), status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -89,7 +89,7 @@ def _recent_uploads(ctx: Ctx) -> list[dict[str, Any]]:
 
 @route("/staff/whoami.json", name="whoami", roles=ALL)
 def whoami(ctx: Ctx):
-    return JSONResponse({"name": ctx.user["name"], "role": ctx.user["role"]})
+    return JSONResponse({"name": ctx.staff_user["name"], "role": ctx.staff_user["role"]})
 
 
 #: the staff menu: (route name, string key, roles that see it)
@@ -194,7 +194,7 @@ def cases_list(ctx: Ctx):
                 q not in " ".join([c["case_id"], c["kato"], c["settlement"], c["district_name"]]).lower():
             continue
         out.append(c)
-    districts = sorted({(c["district_kato"], _settlement(ctx, c["kato"]).get("district", "")) for c in rows
+    districts = sorted({(c["district_kato"], (_settlement(ctx, c["kato"]) or {}).get("district", "")) for c in rows
                         if c["district_kato"]})
     return ctx.render("staff/cases.html", rows=out, f=f, states=[(s, _state_label(ctx, s)) for s in STATES],
                       operators=_operators(), services=SERVICES, districts=districts)
@@ -226,8 +226,8 @@ def case_page(ctx: Ctx):
     moves = [{"to": to, "label": _state_label(ctx, to), "required": FIELDS[to][0], "optional": FIELDS[to][1]}
              for to in case["allowed"] if to != "answered"]
     return ctx.render("staff/case.html", case=case, chain=chain, settlement=settlement, candidates=candidates[:8],
-                      findings=findings, moves=moves, can_move=ctx.user["role"] in DESK, answers=answers,
-                      can_issue=ctx.user["role"] in HEAD,
+                      findings=findings, moves=moves, can_move=ctx.staff_user["role"] in DESK, answers=answers,
+                      can_issue=ctx.staff_user["role"] in HEAD,
                       state_label=_state_label(ctx, case["state"]), operators=_operators())
 
 
@@ -244,7 +244,7 @@ def case_move(ctx: Ctx):
     req, opt = FIELDS[to]
     fields = {k: ctx.field(k) for k in req + opt if ctx.field(k)}
     before = records.get_case(ctx.store, case_id)["state"]
-    records.transition(ctx.store, case_id, to, by=ctx.user["name"], fields=fields)
+    records.transition(ctx.store, case_id, to, by=ctx.staff_user["name"], fields=fields)
     ctx.audit("case_moved", case_id, {"from": before, "to": to})
     return ctx.redirect(url_for("case", case_id=case_id))
 
@@ -255,15 +255,15 @@ def complaint_page(ctx: Ctx):
 
     c = records.complaint(ctx.store, ctx.params["complaint_id"])
     person = None
-    if ctx.user["role"] in DESK:   # personal data: only the desk and the head see it
+    if ctx.staff_user["role"] in DESK:   # personal data: only the desk and the head see it
         person = records.applicant(ctx.store, c["complaint_id"]).model_dump()
     match = ports.match_address(c.get("address_text") or "", ctx.office.gazetteer) if not c.get("kato") else None
     candidates = [s for s in (_settlement(ctx, x.get("kato")) for x in (match or {}).get("candidates") or []) if s]
     blockers = records.answer_blockers(ctx.store, c["complaint_id"]) if not c["answer"] else []
     files = _answer_files(ctx, c["complaint_id"])
     return ctx.render("staff/complaint.html", c=c, person=person, settlement=_settlement(ctx, c.get("kato")),
-                      candidates=candidates, blockers=blockers, files=files, can_desk=ctx.user["role"] in DESK,
-                      can_issue=ctx.user["role"] in HEAD, operators=_operators(), services=_services())
+                      candidates=candidates, blockers=blockers, files=files, can_desk=ctx.staff_user["role"] in DESK,
+                      can_issue=ctx.staff_user["role"] in HEAD, operators=_operators(), services=_services())
 
 
 def _answer_dir(ctx: Ctx, kind: str) -> Path:
@@ -297,7 +297,7 @@ def complaint_confirm(ctx: Ctx):
     _settlement_or_error(ctx, kato)
     ops = [o for o in ctx.form.getlist("operator") if isinstance(o, str) and o]
     svcs = [s for s in ctx.form.getlist("service") if isinstance(s, str) and s]
-    out = records.confirm_complaint(ctx.store, cid, by=ctx.user["name"], appeals=appeals(ctx.office.registers),
+    out = records.confirm_complaint(ctx.store, cid, by=ctx.staff_user["name"], appeals=appeals(ctx.office.registers),
                                     gazetteer=ctx.office.gazetteer, **_confirm_kwargs(kato, ops, svcs))
     ctx.audit("complaint_confirmed", cid, {"kato": kato, "cases": out["cases"]})
     return ctx.redirect(url_for("complaint", complaint_id=cid))
@@ -325,12 +325,12 @@ def complaint_answer(ctx: Ctx):
     lang = ctx.field("lang") or None
     if lang not in (None, "kk", "ru"):
         raise OfficeError("lang: kk or ru")
-    if action == "issue" and ctx.user["role"] not in HEAD:
+    if action == "issue" and ctx.staff_user["role"] not in HEAD:
         raise OfficeError("only the head of office issues answers")
     if action not in ("draft", "issue"):
         raise OfficeError("action: draft or issue")
     kind = "answers" if action == "issue" else "drafts"
-    files = write_answer(ctx.store, cid, _answer_dir(ctx, kind), by=ctx.user["name"], lang=lang,
+    files = write_answer(ctx.store, cid, _answer_dir(ctx, kind), by=ctx.staff_user["name"], lang=lang,
                          answer_number=ctx.field("answer_number") or None, registers_folder=ctx.office.registers,
                          gazetteer=ctx.office.gazetteer, record=action == "issue")
     ctx.audit("answer_issued" if action == "issue" else "answer_drafted", cid, {"files": sorted(files)})
@@ -390,7 +390,7 @@ def intake(ctx: Ctx):
     except ValidationError as exc:
         err = exc.errors()[0]
         raise OfficeError(f"field {err['loc'][0]}: {err['msg']}") from None
-    out = records.register_complaint(ctx.store, facts, person, by=ctx.user["name"],
+    out = records.register_complaint(ctx.store, facts, person, by=ctx.staff_user["name"],
                                      appeals=appeals(ctx.office.registers),
                                      gazetteer=ctx.office.gazetteer)
     ctx.audit("complaint_registered", out["complaint_id"], {"created": out["created"], "cases": out["cases"],
@@ -482,7 +482,7 @@ def inspection(ctx: Ctx):
         for p in sorted(folder.iterdir()):
             if not p.is_file() or p.name.startswith("."):
                 continue
-            item = {"name": p.name, "url": url_for("inspection_file", inspection_id=iid, name=p.name)}
+            item: dict[str, Any] = {"name": p.name, "url": url_for("inspection_file", inspection_id=iid, name=p.name)}
             if p.suffix == ".zip":
                 keys, keys_path = load_office_keys(None, ctx.office.registers)
                 item["verify"] = verify_bundle(p, keys, str(keys_path)).as_dict()
@@ -493,7 +493,7 @@ def inspection(ctx: Ctx):
                             (iid,)) if _cases_ready(ctx) else []
     return ctx.render("staff/inspection.html", i=info, findings=findings, findings_error=findings_error, docs=docs,
                       bundles=bundles, cases=cases, settlement=_settlement(ctx, info["kato"]),
-                      can_act=ctx.user["role"] in FIELD)
+                      can_act=ctx.staff_user["role"] in FIELD)
 
 
 @route("/staff/inspections/{inspection_id}/documents", name="inspection_documents", methods=("POST",), roles=FIELD,
@@ -570,7 +570,7 @@ async def upload(ctx: Ctx):
     upload = ctx.form.get("store")
     if upload is None or isinstance(upload, str):
         raise OfficeError("store: choose the store file (.db) from the inspector's laptop")
-    job = await start_push(ctx.office, upload, by=ctx.user["name"], role=ctx.user["role"])
+    job = await start_push(ctx.office, upload, by=ctx.staff_user["name"], role=ctx.staff_user["role"])
     if "application/json" in ctx.request.headers.get("accept", ""):
         return JSONResponse({"job": job["id"], "status_url": url_for("upload_job", job_id=job["id"])})
     return ctx.redirect(url_for("upload") + "?job=" + job["id"])
@@ -579,7 +579,7 @@ async def upload(ctx: Ctx):
 @route("/staff/upload/jobs/{job_id}.json", name="upload_job", roles=FIELD, example={"job_id": "none"})
 def upload_job(ctx: Ctx):
     job = ctx.office.jobs.get(ctx.params["job_id"])
-    if job is None or job["by"] != ctx.user["name"] and ctx.user["role"] != "head":
+    if job is None or job["by"] != ctx.staff_user["name"] and ctx.staff_user["role"] != "head":
         return JSONResponse({"error": "no such job"}, status_code=404)
     return JSONResponse({k: v for k, v in job.items() if k != "by"})
 
@@ -617,14 +617,14 @@ def users_page(ctx: Ctx):
     if ctx.request.method == "POST":
         action, name = ctx.field("action"), ctx.field("name")
         if action == "add":
-            auth.add_user(ctx.store, name, ctx.field("role"), ctx.form.get("password") or "", by=ctx.user["name"])
+            auth.add_user(ctx.store, name, ctx.field("role"), ctx.form.get("password") or "", by=ctx.staff_user["name"])
         elif action == "change":
-            if name == ctx.user["name"] and (ctx.field("role") != "admin" or not ctx.field("active")):
+            if name == ctx.staff_user["name"] and (ctx.field("role") != "admin" or not ctx.field("active")):
                 from .errors import OfficeError
 
                 raise OfficeError("you cannot remove your own admin role or deactivate yourself")
-            auth.set_role(ctx.store, name, ctx.field("role"), bool(ctx.field("active")), by=ctx.user["name"],
-                          by_role=ctx.user["role"])
+            auth.set_role(ctx.store, name, ctx.field("role"), bool(ctx.field("active")), by=ctx.staff_user["name"],
+                          by_role=ctx.staff_user["role"])
         return ctx.redirect(url_for("users"))
     return ctx.render("staff/users.html", rows=auth.users(ctx.store), roles=auth.ROLES)
 

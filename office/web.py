@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from .. import QamtuError
 from . import auth, i18n
+from .errors import AuthError
 from .limits import FORM_LIMIT
 
 log = logging.getLogger("qamtu.office")
@@ -76,7 +77,7 @@ def route(path: str, *, name: str, methods: tuple[str, ...] = ("GET",), roles: O
 class Ctx:
     """What a view gets: the request, the office (store, settings), the user, the language, the form."""
 
-    def __init__(self, request: Request, office, page: Page, user: Optional[dict[str, Any]], lang: str,
+    def __init__(self, request: Request, office, page: Page, user: Optional[auth.SessionUser], lang: str,
                  csrf: str, form: Any) -> None:
         self.request, self.office, self.page, self.user = request, office, page, user
         self.lang, self.csrf, self.form = lang, csrf, form
@@ -95,7 +96,15 @@ class Ctx:
 
     def audit(self, action: str, target: str, detail: Optional[dict[str, Any]] = None) -> None:
         """Record a staff action in the append-only audit log."""
-        auth.audit(self.store, self.user["name"], self.user["role"], action, target, detail or {})
+        user = self.staff_user
+        auth.audit(self.store, user["name"], user["role"], action, target, detail or {})
+
+    @property
+    def staff_user(self) -> auth.SessionUser:
+        """The signed-in user of a staff route (the guard lets no one else in); :class:`AuthError` if none."""
+        if self.user is None:
+            raise AuthError(f"{self.page.path}: sign in first (staff only)")
+        return self.user
 
     @property
     def actor(self) -> str:

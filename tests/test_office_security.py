@@ -267,3 +267,29 @@ def test_serve_command_runs_the_app(tmp_path):
         out = proc.communicate(timeout=20)[0].decode("utf-8", "replace")
     assert db.exists() and "Traceback" not in out
     assert "GET dashboard -> 303" in out and "/staff/" not in out.split("Ctrl-C stops", 1)[-1]
+
+
+def test_staff_user_refused_without_a_signed_in_user():
+    """``ctx.staff_user`` and ``ctx.audit`` refuse a request with no signed-in user (AuthError, nothing
+    audited): a staff view wrongly declared public cannot write an audit row in no one's name."""
+    from types import SimpleNamespace
+
+    from starlette.requests import Request
+
+    from qamtu.office.errors import AuthError
+
+    written = []
+    office = SimpleNamespace(store=SimpleNamespace(execute=lambda *a: written.append(a)))
+    request = Request({"type": "http", "method": "POST", "path": "/staff/x", "query_string": b"", "headers": []})
+    page = web.Page("/staff/x", lambda ctx: None, "x")
+    anon = web.Ctx(request, office, page, None, "ru", "c" * 32, None)
+    with pytest.raises(AuthError, match="/staff/x: sign in first"):
+        anon.staff_user
+    with pytest.raises(AuthError):
+        anon.audit("case_moved", "CASE-1")
+    assert written == [] and anon.actor == "public"
+    user: auth.SessionUser = {"name": "desk1", "role": "desk", "csrf": "c" * 32}
+    ctx = web.Ctx(request, office, page, user, "ru", user["csrf"], None)
+    assert ctx.staff_user == user
+    ctx.audit("case_moved", "CASE-1", {"to": "closed"})
+    assert len(written) == 1 and written[0][1][2:6] == ("desk1", "desk", "case_moved", "CASE-1")
