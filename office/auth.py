@@ -34,7 +34,6 @@ MIN_PASSWORD = 10
 NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789._-")
 
 
-
 class SessionUser(TypedDict):
     """The signed-in staff member of a web session (:func:`session_user`)."""
 
