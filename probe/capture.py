@@ -24,6 +24,7 @@ from ..mapping.gazetteer import Gazetteer
 from ..mapping.geodesy import haversine_m
 from ..mapping.tagging import Tagger
 from .clock import Clock, SystemClock
+from .errors import ProbeError
 from .samples import Context, Event, ModemIdentity, Sample, SampleStatus, SettlementTag, SpeedTestRecord
 from .store import SessionWriter, Store, StoreError
 from .workers import GnssWorker, ModemEvent, ModemWorker, RadioItem
@@ -110,8 +111,6 @@ class Capture:
                  clock: Clock | None = None, speedtest: SpeedTestRunner | None = None,
                  on_record: Callable[[str, dict], None] | None = None, modem_opener=None, gnss_opener=None):
         if not config.ports:
-            from .errors import ProbeError
-
             raise ProbeError("qamtu probe: give at least one modem (--port)")
         self.store = store
         self.config = config
@@ -159,16 +158,23 @@ class Capture:
         """Ask the loop to finish (safe from any thread or a signal handler)."""
         self._stop.set()
 
+    def _session(self) -> tuple[SessionWriter, CaptureState]:
+        """The open session's writer and state; raises :class:`ProbeError` before :meth:`start`."""
+        if self.writer is None or self.state is None:
+            raise ProbeError("qamtu probe: the capture session has not started (call start() or run() first)")
+        return self.writer, self.state
+
     def run(self, on_tick: Callable[[CaptureState], None] | None = None) -> dict[str, Any]:
         """Record until done; always closes the session with a summary. Returns the summary."""
         if self.writer is None:
             self.start()
+        _, state = self._session()
         c = self.config
         try:
             while not self._stop.is_set():
                 if c.duration_s is not None and (time.monotonic() - self._t0) * self.clock.speed >= c.duration_s:
                     break
-                if c.max_samples is not None and self.state.samples >= c.max_samples:
+                if c.max_samples is not None and state.samples >= c.max_samples:
                     break
                 try:
                     item = self.queue.get(timeout=0.1)
@@ -177,20 +183,21 @@ class Capture:
                 if item is not None:
                     self._handle(item)
                 if on_tick is not None:
-                    on_tick(self.state)
+                    on_tick(state)
         except StoreError:
             self.failed = True  # the store cannot take more records: stop, keep what is committed
             raise
         finally:
             self._shutdown()
-        return self.state.summary()
+        return state.summary()
 
     def _shutdown(self) -> None:
         # let running speed tests finish and be recorded while their modems are still open (the modem's
         # data counters are read after the test, through the worker's AT channel); start no new ones
         self._stopping = True
+        _, state = self._session()
         deadline = time.monotonic() + 30
-        while (not self.failed and any(m.test_running for m in self.state.modems.values())
+        while (not self.failed and any(m.test_running for m in state.modems.values())
                and time.monotonic() < deadline):
             try:
                 self._handle(self.queue.get(timeout=0.2))
@@ -211,9 +218,9 @@ class Capture:
             self.gnss.join(timeout=5)
         if self.writer is not None and not self.writer.closed:
             try:
-                self.writer.close(self.state.summary(), time_utc=self.clock.utc())
+                self.writer.close(state.summary(), time_utc=self.clock.utc())
             except StoreError as exc:  # e.g. the disk filled up: the records before stay valid
-                self.state.warnings.append(str(exc))
+                state.warnings.append(str(exc))
 
     # -------------------------------------------------------------- recording
     def _emit(self, kind: str, data: dict) -> None:
@@ -224,7 +231,8 @@ class Capture:
         if isinstance(item, RadioItem):
             self._record_sample(item)
         elif isinstance(item, ModemEvent):
-            modems = self.state.modems
+            writer, state = self._session()
+            modems = state.modems
             old = None
             if item.type == "moved":  # keep the modem's state (counters, trigger bookkeeping) under its new port
                 old = next((p for p, s in modems.items() if p != item.port and s.identity.imei == item.identity.imei), None)
@@ -233,9 +241,9 @@ class Capture:
             else:
                 m = modems.setdefault(item.port, ModemState(item.port, item.identity))
             m.port, m.identity = item.port, item.identity
-            rid = self.writer.event(Event(type=f"modem_{item.type}", message=item.message, modem_port=item.port,
-                                          details=item.identity.model_dump(mode="json")), item.time_utc)
-            self.state.events += 1
+            rid = writer.event(Event(type=f"modem_{item.type}", message=item.message, modem_port=item.port,
+                                     details=item.identity.model_dump(mode="json")), item.time_utc)
+            state.events += 1
             self._emit("event", {"record_id": rid, "type": f"modem_{item.type}", "port": item.port, "message": item.message})
         elif isinstance(item, tuple) and item[0] == "speedtest":
             self._record_speedtest(*item[1:])
@@ -271,10 +279,11 @@ class Capture:
         for which, jump in jumps:
             msg = (f"{which} clock jumped by {jump:+.0f} s between two samples (more than {limit:g} s); "
                    "check the laptop's time and the receiver")
-            rid = self.writer.event(Event(type="clock_jump", message=msg, modem_port=item.port,
-                                          details={"clock": which, "jump_s": round(jump, 3)}), item.time_utc)
-            self.state.events += 1
-            self.state.warnings.append(msg)
+            writer, state = self._session()
+            rid = writer.event(Event(type="clock_jump", message=msg, modem_port=item.port,
+                                     details={"clock": which, "jump_s": round(jump, 3)}), item.time_utc)
+            state.events += 1
+            state.warnings.append(msg)
             self._emit("event", {"record_id": rid, "type": "clock_jump", "clock": which, "jump_s": round(jump, 3)})
 
     def _record_sample(self, item: RadioItem) -> None:
@@ -294,9 +303,9 @@ class Capture:
         sample = Sample(status=status, modem=item.identity, reading=item.reading, modem_error=item.error, fix=fix,
                         no_fix_reason=None if usable is not None else (reason or "no fix"), clock_offset_s=offset,
                         settlement=tag, context=self.context)
-        rid = self.writer.sample(sample, item.time_utc)
+        writer, st = self._session()
+        rid = writer.sample(sample, item.time_utc)
         # counted only now that the sample is committed
-        st = self.state
         st.samples += 1
         st.no_service += status == SampleStatus.NO_SERVICE
         st.modem_lost += status == SampleStatus.MODEM_LOST
@@ -306,7 +315,7 @@ class Capture:
         m.identity, m.reading, m.error, m.status = item.identity, item.reading, item.error, status.value
         m.samples += 1
         m.no_service += status == SampleStatus.NO_SERVICE
-        self._emit("sample", {"record_id": rid, "seq": self.writer.seq, "time_utc": item.time_utc.isoformat(),
+        self._emit("sample", {"record_id": rid, "seq": writer.seq, "time_utc": item.time_utc.isoformat(),
                               "port": item.port, "status": status.value, "kato": tag.kato,
                               **({} if item.reading is None else {
                                   "technology": item.reading.technology.value,
@@ -337,11 +346,13 @@ class Capture:
         if trigger is None or m.test_running or getattr(self, "_stopping", False):
             return
         m.last_test_mono, m.metres_since_test = now, 0.0
-        if self.speedtest is None:
-            rid = self.writer.event(Event(type="speedtest_trigger", message=f"{trigger} trigger (no speed-test runner)",
-                                          modem_port=m.port, details={"trigger": trigger, "kato": tag.kato}),
-                                    self.clock.utc())
-            self.state.events += 1
+        runner = self.speedtest
+        if runner is None:
+            writer, state = self._session()
+            rid = writer.event(Event(type="speedtest_trigger", message=f"{trigger} trigger (no speed-test runner)",
+                                     modem_port=m.port, details={"trigger": trigger, "kato": tag.kato}),
+                               self.clock.utc())
+            state.events += 1
             self._emit("event", {"record_id": rid, "type": "speedtest_trigger", "trigger": trigger, "port": m.port})
             return
         m.test_running = True
@@ -350,12 +361,12 @@ class Capture:
         start_fix = self.gnss.current()[0] if self.gnss is not None else None
         t0 = self.clock.utc()
         extra = {}
-        if getattr(self.speedtest, "takes_modem_counters", False):  # second witness: the modem's own counters
+        if getattr(runner, "takes_modem_counters", False):  # second witness: the modem's own counters
             extra["modem_counters"] = self._counter_reader(port)
 
         def work() -> None:
             try:
-                result = self.speedtest(port, interface, **extra)
+                result = runner(port, interface, **extra)
                 self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, result, None))
             except Exception as exc:  # a runner bug must not stop recording; it is recorded as an event
                 self.queue.put(("speedtest", m, port, trigger, identity, reading, start_fix, tag, t0, None, repr(exc)))
@@ -375,9 +386,10 @@ class Capture:
     def _record_speedtest(self, m: ModemState, port, trigger, identity, reading, fix, tag, t0, result, error) -> None:
         """Record one finished speed test of modem ``m`` (run through ``port``, the modem's port when it started)."""
         m.test_running = False
+        writer, state = self._session()
         if result is None:
-            rid = self.writer.event(Event(type="speedtest_error", message=error or "", modem_port=port), self.clock.utc())
-            self.state.events += 1
+            rid = writer.event(Event(type="speedtest_error", message=error or "", modem_port=port), self.clock.utc())
+            state.events += 1
             self._emit("event", {"record_id": rid, "type": "speedtest_error", "port": port, "message": error})
             return
         rec = SpeedTestRecord(trigger=trigger, modem=identity,
@@ -385,8 +397,8 @@ class Capture:
                               operator_mcc=None if reading is None else reading.operator_mcc,
                               operator_mnc=None if reading is None else reading.operator_mnc,
                               fix=fix, settlement=tag, context=self.context, result=result.model_dump(mode="json"))
-        rid = self.writer.speedtest(rec, t0)
-        self.state.speedtests += 1
+        rid = writer.speedtest(rec, t0)
+        state.speedtests += 1
         summary = result.summary()
         m.speedtests += 1
         m.last_speedtest = summary

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Optional
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -111,7 +111,7 @@ def render(state: CaptureState, lang: str, db_path: Path | None = None, gazettee
     counts = Text(f"{L['samples']}: {state.samples}   {L['no_service']}: {state.no_service}   "
                   f"{L['modem_lost']}: {state.modem_lost}   {L['speedtests']}: {state.speedtests}")
     last = next((m.last_speedtest for m in state.modems.values() if m.last_speedtest), None)
-    parts = [t, gps, Text(f"{L['settlement']}: {place}"), counts]
+    parts: list[RenderableType] = [t, gps, Text(f"{L['settlement']}: {place}"), counts]
     if last:
         parts.append(Text(f"{L['last_speedtest']}: {last['method']} "
                           f"{L['download']} {_fmt(last['download_mbps'])} / {L['upload']} "

@@ -322,10 +322,11 @@ def _projection_rows(rows: list[tuple],
         except Exception as exc:  # any shape of bad payload: named, never a traceback
             raise MalformedRecord(seq, rid, kind, f"{type(exc).__name__}: {str(exc)[:120]}") from None
         if notes:  # values left out: said in the report (computed in the same pass as the projection)
-            for note in notes if report is not None else ():
-                report.noted += 1
-                if len(report.notes) < MAX_NOTES:
-                    report.notes.append({"record_id": rid, "seq": seq, "note": note})
+            if report is not None:
+                for note in notes:
+                    report.noted += 1
+                    if len(report.notes) < MAX_NOTES:
+                        report.notes.append({"record_id": rid, "seq": seq, "note": note})
             notes.clear()
         cols = ("record_id", "session_id", "seq", "time_utc", *columns)
         out.setdefault(table, (cols, []))[1].append((rid, sid, seq, t, *values.values()))
@@ -376,6 +377,9 @@ def _ensure_session(target: SampleStore, row: dict[str, Any], report: SessionPus
     target.execute(f"INSERT INTO sessions ({cols}) VALUES ({', '.join('?' * len(SESSION_COLUMNS))}) "
                    "ON CONFLICT DO NOTHING", values, f"creating session {row['session_id']}")
     there = _session_row(target, row["session_id"])
+    if there is None:  # inserted or already there just above: only a concurrent delete can get here
+        raise StoreError(f"{target.label}: session {row['session_id']} is missing right after it was written; "
+                         "is another program deleting sessions? Push again")
     differs = [c for c in IMMUTABLE_SESSION if there[c] != row[c]]
     if differs:
         report.status, report.reason = "rejected", (f"the target holds session {row['session_id']} with other "
@@ -398,6 +402,8 @@ def _push_session(source: SampleStore, target: SampleStore, s: dict[str, Any], b
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
         return sp
     row = _session_row(source, sid)
+    if row is None:  # listed by source.sessions() a moment ago
+        raise StoreError(f"{source.label}: session {sid} vanished from the source during the push; push again")
     if not _ensure_session(target, row, sp):
         sp.rejected = [{"session_id": sid, "count": sp.records, "reason": sp.reason}]
         return sp

@@ -23,15 +23,24 @@ from .live import labels, render
 from .store import Store
 
 
+class _MethodRunner:
+    """Runs one ``method`` test against ``server`` through the modem's interface (if given)."""
+
+    takes_modem_counters = True  # the capture loop passes a ModemCounterReader (second witness)
+
+    def __init__(self, method: str, server: str, params: dict | None) -> None:
+        from .speedtest import run_speedtest
+
+        self._run_speedtest = run_speedtest
+        self.method, self.server, self.params = method, server, params
+
+    def __call__(self, port: str, interface: Optional[str], modem_counters: Any = None) -> Any:
+        return self._run_speedtest(self.method, self.server, interface, self.params, modem_counters=modem_counters)
+
+
 def speedtest_runner(method: str, server: str, params: dict | None = None) -> SpeedTestRunner:
     """A runner for the capture loop: one test through the modem's interface (if given)."""
-    from .speedtest import run_speedtest
-
-    def run(port: str, interface: Optional[str], modem_counters=None):
-        return run_speedtest(method, server, interface, params, modem_counters=modem_counters)
-
-    run.takes_modem_counters = True  # the capture loop passes a ModemCounterReader (second witness)
-    return run
+    return _MethodRunner(method, server, params)
 
 
 def run_capture(store: Store, config: CaptureConfig, *, lang: str = "en", quiet: bool = False,

@@ -15,11 +15,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Optional
+from typing import Callable, Optional, Protocol
 
 from ..device.errors import DeviceError
-from ..device.models import GnssFix, ModemReading
+from ..device.models import GnssFix, ModemInfo, ModemReading
 from .clock import Clock
+from .errors import ProbeError
 from .samples import ModemIdentity
 
 log = logging.getLogger(__name__)
@@ -58,6 +59,16 @@ def default_candidates() -> list[str]:
     return sorted(p.device for p in list_ports.comports()) + simulated_ports() + mm_candidates()
 
 
+class ModemHandle(Protocol):
+    """What a worker uses of an open modem driver (:func:`qamtu.device.drivers.open_modem`, ModemManager, QMI/MBIM)."""
+
+    def info(self) -> ModemInfo: ...
+
+    def read(self) -> ModemReading: ...
+
+    def close(self) -> None: ...
+
+
 class ModemWorker(threading.Thread):
     """Reads one modem every ``interval_s`` (clock time) and reports to ``out``."""
 
@@ -78,7 +89,7 @@ class ModemWorker(threading.Thread):
         self.busy_ports = busy_ports
         self.stop_event = threading.Event()
         self.identity = ModemIdentity(port=port)
-        self.modem = None
+        self.modem: Optional[ModemHandle] = None
         self.lost = False
         if opener is None:
             from ..device.drivers import open_modem as opener
@@ -158,9 +169,12 @@ class ModemWorker(threading.Thread):
                     self._wait(self.retry_s)
                     continue
             first = False
+            modem = self.modem
+            if modem is None:  # pragma: no cover - _reattach() is True only once a modem is open
+                raise ProbeError(f"modem worker {self.port}: attached but no modem is open (a bug)")
             t = self.clock.utc()
             try:
-                reading = self.modem.read()
+                reading = modem.read()
             except DeviceError as exc:
                 self._close()
                 self.lost = True

@@ -9,6 +9,8 @@ import time
 import pytest
 
 from qamtu.probe.speedtest import (FailureCause, ServerLimits, ServerThread, SpeedTestResult, run_speedtest)
+from qamtu.probe.errors import InterfaceDownError
+from qamtu.probe.speedtest.binding import SO_BINDTODEVICE, Binding, make_binding
 from qamtu.probe.speedtest.faults import ResettingProxy
 from qamtu.probe.speedtest.server import free_port
 
@@ -82,6 +84,26 @@ def test_missing_interface_is_interface_down(server):
     assert r.failure.cause == FailureCause.INTERFACE_DOWN
     assert "qamtu-nope0" in r.failure.message
     assert r.valid is False and r.download is None
+
+
+@pytest.mark.parametrize("binding", [Binding("", "so_bindtodevice"), Binding(None, "so_bindtodevice"),
+                                     Binding("lo", "source_address"), Binding("lo", "source_address", "")])
+def test_a_binding_without_its_target_is_refused_not_left_unbound(binding):
+    """A hand-built binding that lacks what its mode binds to is an InterfaceDownError before the socket is
+    touched. (An empty device name given to SO_BINDTODEVICE removes the binding: the test would have left
+    through the default route; a missing one crashed with AttributeError.)"""
+    with socket.socket() as sock:
+        with pytest.raises(InterfaceDownError, match="has no (interface|source_address): build it with make_binding"):
+            binding.apply(sock)
+        assert sock.getsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, 16).rstrip(b"\0") == b""
+        assert sock.getsockname()[1] == 0  # not bound to an address either
+    with pytest.raises(InterfaceDownError):
+        Binding().target()  # mode none binds to nothing
+
+
+def test_a_made_binding_names_its_target():
+    assert make_binding("lo").target() == "lo"
+    assert make_binding("lo", "source_address").target() == "127.0.0.1"
 
 
 @pytest.mark.parametrize("direction", ["download", "upload"])

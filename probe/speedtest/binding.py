@@ -39,17 +39,31 @@ class Binding:
     mode: str = "none"  # so_bindtodevice | source_address | none
     source_address: Optional[str] = None
 
+    def target(self) -> str:
+        """What the sockets are bound to: the interface name (mode ``so_bindtodevice``) or its IPv4 address
+        (mode ``source_address``). Raises :class:`InterfaceDownError` when the binding lacks it (a
+        :class:`Binding` not built by :func:`make_binding`) or binds nothing (mode ``none``)."""
+        wanted = {"so_bindtodevice": ("interface", self.interface),
+                  "source_address": ("source_address", self.source_address)}
+        field_name, value = wanted.get(self.mode, ("interface", None))
+        if not value:
+            raise InterfaceDownError(f"binding mode {self.mode!r} has no {field_name}: build it with make_binding()",
+                                     interface=self.interface, phase="connect")
+        return value
+
     def apply(self, sock: socket.socket) -> None:
         """Bind ``sock`` (not yet connected) to the interface; raises :class:`InterfaceDownError`."""
         if self.mode == "so_bindtodevice":
+            device = self.target()
             try:
-                sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, self.interface.encode() + b"\0")
+                sock.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, device.encode() + b"\0")
             except OSError as exc:
                 raise InterfaceDownError(f"cannot bind socket to device {self.interface}: {exc.strerror or exc}",
                                          interface=self.interface, phase="connect") from exc
         elif self.mode == "source_address":
+            address = self.target()
             try:
-                sock.bind((self.source_address, 0))
+                sock.bind((address, 0))
             except OSError as exc:
                 raise InterfaceDownError(
                     f"cannot bind socket to {self.source_address} (address of {self.interface}): {exc.strerror or exc}",
@@ -94,7 +108,7 @@ def interface_ipv4(name: str) -> str:
                 raise InterfaceDownError(f"interface {name} has no IPv4 address", interface=name) from exc
         return socket.inet_ntoa(packed[20:24])
     try:  # other systems: psutil knows the addresses portably
-        import psutil  # type: ignore[import-not-found]
+        import psutil  # type: ignore[import-untyped]  # optional dependency, no stubs (types-psutil)
     except ImportError as exc:  # pragma: no cover - non-Linux only
         raise InterfaceDownError("binding by address outside Linux needs psutil: pip install psutil",
                                  interface=name) from exc
@@ -136,7 +150,7 @@ def read_counters(interface: str) -> InterfaceCounters:
                                  tx_bytes=int((stats / "tx_bytes").read_text()),
                                  source=str(stats))
     try:  # pragma: no cover - non-Linux only
-        import psutil  # type: ignore[import-not-found]
+        import psutil  # untyped like above; mypy reports a missing stub once per file (ignored above)
         c = psutil.net_io_counters(pernic=True)[interface]
         return InterfaceCounters(rx_bytes=c.bytes_recv, tx_bytes=c.bytes_sent, source="psutil.net_io_counters")
     except (ImportError, KeyError) as exc:  # pragma: no cover

@@ -104,7 +104,7 @@ class ResettingProxy:
         return self
 
     def stop(self) -> None:
-        if self._loop is not None and self._server is not None and self._thread is not None:
+        if self._loop is not None and self._server is not None and self._thread is not None and self._stop is not None:
             self._loop.call_soon_threadsafe(self._stop.set)
             self._thread.join(10)
 

@@ -114,9 +114,9 @@ async def _run_one(host: str, port: int, binding: Binding, p: Iperf3Params, reve
     cmd = [path, "-c", host, "-p", str(port), "-J", "-t", str(p.duration_s), "-O", str(p.omit_s),
            "-P", str(p.streams), "--connect-timeout", str(int(p.connect_timeout_s * 1000))]
     if binding.mode == "so_bindtodevice":
-        cmd += ["--bind-dev", binding.interface]
+        cmd += ["--bind-dev", binding.target()]
     elif binding.mode == "source_address":
-        cmd += ["-B", binding.source_address]
+        cmd += ["-B", binding.target()]
     if reverse:
         cmd.append("-R")
     proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)

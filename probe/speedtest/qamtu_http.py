@@ -208,8 +208,9 @@ class QamtuHttpClient:
                 done, pending = await asyncio.wait(pending, timeout=None if timeout is None else max(timeout, 0),
                                                    return_when=asyncio.FIRST_COMPLETED)
                 for t in done:
-                    if t.exception() is not None:
-                        raise t.exception()
+                    failure = t.exception()
+                    if failure is not None:
+                        raise failure
                 if not pending or (stop_at and time.monotonic() >= stop_at) or all(t.done() for t in tasks):
                     break
             return [t.result() if t.done() else None for t in tasks]

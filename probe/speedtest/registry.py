@@ -112,7 +112,7 @@ async def arun_speedtest(method: str, server: str, interface: Optional[str] = No
         if witness is not None and modem_counters is not None:
             try:
                 witness.after_rx_bytes, witness.after_tx_bytes = modem_counters.read()
-                if witness.before_rx_bytes is not None:
+                if witness.before_rx_bytes is not None and witness.before_tx_bytes is not None:  # read together
                     witness.rx_delta_bytes = witness.after_rx_bytes - witness.before_rx_bytes
                     witness.tx_delta_bytes = witness.after_tx_bytes - witness.before_tx_bytes
             except Exception as exc:  # noqa: BLE001

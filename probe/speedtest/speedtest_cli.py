@@ -21,6 +21,8 @@ from __future__ import annotations
 import http.client
 import math
 import os
+import socket
+import time
 import timeit
 import urllib.request
 from typing import Any, Optional
@@ -121,7 +123,7 @@ def _connection_classes(binding: Binding, errors: _ErrorLog) -> tuple[type, type
             errors.append(("connect", exc))
             raise OSError(str(exc)) from exc  # upstream handles OSError in its threads
 
-    def send(conn: Any, data: Any, base: type) -> None:
+    def send(conn: Any, data: Any, base: type[http.client.HTTPConnection]) -> None:
         try:
             base.send(conn, data)
         except OSError as exc:
@@ -139,7 +141,7 @@ def _connection_classes(binding: Binding, errors: _ErrorLog) -> tuple[type, type
     class BoundHTTPSConnection(_st.SpeedtestHTTPSConnection):
         def connect(self) -> None:
             connect(self)
-            self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+            self.sock: socket.socket = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
         def send(self, data: Any) -> None:
             send(self, data, _st.SpeedtestHTTPSConnection)
@@ -223,7 +225,7 @@ class QamtuSpeedtest(_st.Speedtest):
         for server in servers:
             cum = []
             url = os.path.dirname(server["url"])
-            stamp = int(timeit.time.time() * 1000)
+            stamp = int(time.time() * 1000)
             for i in range(3):
                 parts = urlparse(f"{url}/latency.txt?x={stamp}.{i}")
                 cls = https_cls if parts.scheme == "https" else http_cls
