@@ -234,8 +234,8 @@ def extract(text: str, table: ExtractTable | None = None) -> Extraction:
     if generic and not ({"mobile_internet", "fixed_internet"} & set(services)):
         kinds = {s for e, f in operators if not f.weak for s in e.services}
         names = {e.code: e.name for e in table.services}
-        targets = [s for s in ("mobile_internet", "fixed_internet") if s in kinds] or ["mobile_internet",
-                                                                                         "fixed_internet"]
+        targets: list[str] = [s for s in ("mobile_internet", "fixed_internet") if s in kinds] or ["mobile_internet",
+                                                                                                    "fixed_internet"]
         for s in targets:
             services[s] = Found(s, names.get(s, s), tuple(generic), weak=len(targets) > 1)
     # a service implied by the only operator named, when the text names no service of its own

@@ -100,7 +100,8 @@ def validate_iin(value: str, field: str = "iin") -> str:
     it is personal data and error messages end up in logs)."""
     result = check_iin(value)
     if not result.valid:
-        raise CasesError(f"field '{field}': not a valid IIN: {result.reason.replace(result.iin, '…')}; "
+        reason = result.reason or "invalid"   # check_iin gives every invalid IIN a reason
+        raise CasesError(f"field '{field}': not a valid IIN: {reason.replace(result.iin, '…')}; "
                          "check the number on the applicant's ID card")
     return result.iin
 

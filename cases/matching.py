@@ -372,7 +372,7 @@ class AddressMatcher:
 
     def _run(self, items: list[_Item], start: int, step: int) -> list[int]:
         """Indices of the free words next to a marker, nearest first, at most 3."""
-        out = []
+        out: list[int] = []
         j = start
         while 0 <= j < len(items) and items[j].kind == "word" and not items[j].used and len(out) < 3:
             out.append(j)
@@ -429,14 +429,14 @@ class AddressMatcher:
                     explained = not leftover or self._explained(items, run[-1] + (-1 if side == "after" else 1))
                     kind = next((m.kind for m in markers if m.kind), None)
                     reading.marked.append((words, side, kind, explained))
-        run: list[str] = []
+        free: list[str] = []
         for item in items + [_Item("sep")]:
             if item.kind == "word" and not item.used:
-                run.append(item.raw)
-            elif run:
+                free.append(item.raw)
+            elif free:
                 # words right before a number read like a street and house ("Абай 12"): used last
-                (reading.street_like if item.kind == "num" else reading.unmarked).append(run)
-                run = []
+                (reading.street_like if item.kind == "num" else reading.unmarked).append(free)
+                free = []
         return reading
 
     def _either_side(self, category: str, items: list[_Item], p: int) -> str:

@@ -207,21 +207,21 @@ def plan_route(office: tuple[float, float], stops: Sequence[Stop | Sequence[Any]
     if per_stop < 0:
         raise CasesError(f"route: stop_minutes must be >= 0, got {per_stop}")
     _check_point("the office", *office)
-    stops = [_as_stop(s) for s in stops]
-    ids = [s.id for s in stops]
+    checked = [_as_stop(s) for s in stops]
+    ids = [s.id for s in checked]
     if len(set(ids)) != len(ids) or "office" in ids:
         raise CasesError("route: stop ids must be unique and not 'office'")
-    for s in stops:
+    for s in checked:
         _check_point(f"stop {s.id}", s.lat, s.lon)
         if s.minutes is not None and s.minutes < 0:
             raise CasesError(f"route: stop {s.id}: minutes must be >= 0, got {s.minutes}")
-    if not stops:
+    if not checked:
         return Route((), (), 0.0, 0.0, (), speed, factor, day_len)
-    dm = distance_matrix([office[0], *(s.lat for s in stops)], [office[1], *(s.lon for s in stops)])
+    dm = distance_matrix([office[0], *(s.lat for s in checked)], [office[1], *(s.lon for s in checked)])
     nn = nearest_neighbour(dm)
     order = two_opt(nn, dm)
     names = ["office", *ids]
-    minutes = [0.0, *(per_stop if s.minutes is None else float(s.minutes) for s in stops)]
+    minutes = [0.0, *(per_stop if s.minutes is None else float(s.minutes) for s in checked)]
 
     def leg(a: int, b: int) -> Leg:
         km = float(dm[a, b]) / 1000.0

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.shared import Pt
 
@@ -77,7 +78,7 @@ def _loop(doc, var: str) -> None:
     doc.add_paragraph("{%p endfor %}")
 
 
-def answer_template(lang: str) -> Document:
+def answer_template(lang: str) -> DocxDocument:
     t = T[lang]
     doc = Document()
     _para(doc, "{{ synthetic_banner }}", bold=True, centre=True)

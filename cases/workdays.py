@@ -146,9 +146,9 @@ def build_calendar(data: dict[str, Any], path: Path | str) -> WorkCalendar:
         valid_from = _parse_date(h["valid_from"], f"{where}.valid_from", path)
         valid_to = _parse_date(h["valid_to"], f"{where}.valid_to", path) if "valid_to" in h else None
         for y in range(first, last + 1):
-            for k in range(int(h["days"])):
+            for offset in range(int(h["days"])):
                 try:
-                    d = date(y, int(h["month"]), int(h["day"])) + timedelta(days=k)
+                    d = date(y, int(h["month"]), int(h["day"])) + timedelta(days=offset)
                 except ValueError:
                     raise CalendarError(f"{path}: field '{where}': no such day {h['month']}/{h['day']}") from None
                 if d >= valid_from and (valid_to is None or d <= valid_to):

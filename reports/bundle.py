@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .. import __version__
@@ -377,15 +378,15 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
                                 "bundle may have (a ZIP bomb?)")
     by_name = {i.filename: i for i in infos}
     small: dict[str, bytes] = {}
-    for meta in (*META_MEMBERS, "signer.pub"):
-        if meta not in by_name:
-            if meta == "signer.pub":
+    for small_name in (*META_MEMBERS, "signer.pub"):
+        if small_name not in by_name:
+            if small_name == "signer.pub":
                 continue
-            return _fail(rep, meta, f"member {meta}: missing")
+            return _fail(rep, small_name, f"member {small_name}: missing")
         try:
-            small[meta] = zf.read(by_name[meta])
+            small[small_name] = zf.read(by_name[small_name])
         except Exception as exc:  # CRC mismatch, corrupt deflate stream, bad local header
-            return _fail(rep, meta, f"member {meta}: cannot be read intact ({type(exc).__name__}: {exc})")
+            return _fail(rep, small_name, f"member {small_name}: cannot be read intact ({type(exc).__name__}: {exc})")
     try:
         sig = json.loads(small["manifest.sig"].decode("utf-8"))
         signature = base64.b64decode(sig["signature"], validate=True)
@@ -437,9 +438,9 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
     chain_members = {c.member for c in manifest.chains}
     kept: dict[str, bytes] = {}
     for name, meta in sorted(files.items()):
-        info = by_name.get(name)
-        if info is None:
+        if name not in by_name:
             return _fail(rep, name, f"member {_q(name)}: listed in the manifest but missing from the bundle")
+        info = by_name[name]
         if info.file_size != meta.bytes:
             return _fail(rep, name, f"member {_q(name)}: {info.file_size} bytes, the manifest says {meta.bytes} (altered)")
         keep = name in chain_members
@@ -459,7 +460,8 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
     if "signer.pub" in small:
         try:
             pem_pub = serialization.load_pem_public_key(small["signer.pub"])
-            same = public_b64(pem_pub) == signer.public_key
+            # an Ed25519 key: another kind with the same raw bytes (X25519) is not the signer's key
+            same = isinstance(pem_pub, Ed25519PublicKey) and public_b64(pem_pub) == signer.public_key
         except Exception:
             same = False
         if not same:

@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ from ..probe.store import SampleStore, parse_operator, sample_store
 from .common import SYNTHETIC_SQL, is_synthetic
 from .coverage_sql import cells_sql, count_sql, day_counts_sql, signal_sql, speedtests_sql
 from .errors import ReportError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 SAMPLE_READ = ("status", "operator_mcc", "operator_mnc", "technology", "rsrp_dbm", "rscp_dbm", "rssi_dbm", "kato",
                "lat", "lon")
@@ -363,11 +366,11 @@ class _Beside:
                 return
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="qamtu-coverage")
 
-    def submit(self, fn, *args):
+    def submit(self, fn: Callable[..., pd.DataFrame], *args: Any) -> Future[pd.DataFrame]:
         if self.pool is None:
             from concurrent.futures import Future
 
-            done: Future = Future()
+            done: Future[pd.DataFrame] = Future()
             done.set_result(fn(self.store, *args))
             return done
         return self.pool.submit(fn, self.other, *args)
@@ -378,6 +381,7 @@ class _Beside:
     def __exit__(self, *exc) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+        if self.other is not None:   # set together with the pool
             self.other.close()
 
 
@@ -461,7 +465,7 @@ def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, of
     hexes, res = hex_signal(_in_selected_regions(inputs.samples, g), cl.rules)  # once, for the map and the exports
     result = build_coverage_map(cl, g, out, offline=offline, notes=notes, hexes=(hexes, res))
     result["synthetic_sessions"] = inputs.synthetic_sessions
-    result["exports"] = [export_classification(cl, path, hexes=hexes, hex_resolution=res) for path in exports]
+    result["exports"] = [export_classification(cl, path, hexes=hexes, hex_resolution=res) for path in exports or []]
     result["summary"] = region_summary(cl)
     return result
 

@@ -222,7 +222,9 @@ def violation_summary(violated: list[dict], s: dict) -> str:
 def limitation_passed(offence_date: Optional[str], issue_date: date, months: int) -> bool:
     """True when more than ``months`` have passed from the offence to ``issue_date`` (art. 62 of the
     Code on Administrative Offences: the inspection must check the limitation period)."""
-    return bool(offence_date) and issue_date > add_months(date.fromisoformat(offence_date), months)
+    if not offence_date:
+        return False
+    return issue_date > add_months(date.fromisoformat(offence_date), months)
 
 
 def order_deadline(issue_date: date, deadline_days: int) -> date:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..mapping.rules import RuleSet
 from .common import add_months, is_synthetic
+from .errors import ReportError
 from .inspections import Inspection, get_inspection, linked_sessions, list_inspections
 from .registers import Registers
 
@@ -53,6 +54,9 @@ def verdict_of(k: int, n: int, days: int, allowed: float, rules: RuleSet, confid
         return "insufficient_data", f"{n} evidence tests, fewer than the minimum {rules.evidence.min_speedtests}"
     if days < rules.evidence.min_days:
         return "insufficient_data", f"measured on {days} day(s), fewer than the minimum {rules.evidence.min_days}"
+    if lo is None or hi is None:   # n == 0, which the rule set's min_speedtests (>= 1) has already refused
+        raise ReportError(f"findings: no evidence tests (n={n}) passed the minimum of {rules.evidence.min_speedtests}; "
+                          "the rule set's evidence.min_speedtests must be at least 1")
     if lo > allowed:
         return "violation", f"lower bound {lo:.3f} > allowed share {allowed:.3f}"
     if hi <= allowed:

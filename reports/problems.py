@@ -17,7 +17,7 @@ import io
 from contextlib import nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pandas as pd
 
@@ -33,6 +33,9 @@ from .common import save_png
 from .coverage import SYNTHETIC_NOTE, classify_store
 from .errors import ReportError
 from .surveys import plans_frame, survey_frame
+
+if TYPE_CHECKING:
+    from ..probe.synthetic import Condition
 
 Progress = Callable[[str, int, int], None]
 DEMO_NOTE = "ДЕМО: ойдан шығарылған мысал деректер / ДЕМО: вымышленные данные для примера"
@@ -390,7 +393,7 @@ def _demo_settlements(g: Gazetteer) -> dict[str, str]:
             "no_post": sa[1], "mobile_overdue": sa[2], "fine": ar[0], "fixed_late": ar[1]}
 
 
-def _demo_conditions(role: str, year: int):
+def _demo_conditions(role: str, year: int) -> Condition | None:
     from ..probe.synthetic import Condition
 
     good = Condition("LTE", rsrp_dbm=-88, download_mbps=25, upload_mbps=6)
@@ -407,6 +410,12 @@ def _demo_conditions(role: str, year: int):
         "fixed_late": {2023: none, 2024: none, 2025: none, 2026: good},           # plan 2024: fixed late in 2026
     }
     return table[role].get(year)
+
+
+
+def _same_everywhere(cond: Condition) -> Callable[[str, str], Condition]:
+    """A campaign's condition function: ``cond`` for every settlement and operator."""
+    return lambda kato, operator: cond
 
 
 def write_demo_problems(store_path: Path | str, out_dir: Path | str, gazetteer: Gazetteer | None = None,
@@ -439,7 +448,9 @@ def write_demo_problems(store_path: Path | str, out_dir: Path | str, gazetteer: 
                 if cond is None:
                     continue
                 s = g.get(kato)
-                write_campaign(store, Campaign({kato: (s.lat, s.lon)}, lambda k, o, c=cond: c, days=2,
+                if s.lat is None or s.lon is None:   # _demo_settlements picks located villages only
+                    raise ReportError(f"{kato}: the five-year demo's settlement has no position in the gazetteer")
+                write_campaign(store, Campaign({kato: (s.lat, s.lon)}, _same_everywhere(cond), days=2,
                                                operators=("401-02",), samples_per_visit=20, speedtests_per_visit=2,
                                                start=datetime(year, 6, 10, 5, 0, tzinfo=timezone.utc),
                                                inspector="DEMO (synthetic)", seed=year))
@@ -485,13 +496,13 @@ def _write_demo_csvs(roles: dict[str, str], survey: Path, plans: Path, this_year
         w.writerow(["kato", "year", "dimension", "value", "observed_on", "observer", "note", "settlement"])
         w.writerows(csv_row(r) for r in srows)
     prog = "«Доступный интернет» (мысал / пример)"
-    prows = [[roles["fixed_on_time"], "internet", 2025, prog, "Оператор (мысал / пример)"],
-             [roles["overdue_internet"], "internet", 2024, prog, "Оператор (мысал / пример)"],
-             [roles["border_tv"], "tv_radio", 2027, "Бағдарлама (мысал) / Программа (пример)", "Әкімдік (мысал) / Акимат (пример)"],
-             [roles["border_tv_fixed"], "tv_radio", 2025, "Бағдарлама (мысал) / Программа (пример)", "Әкімдік (мысал) / Акимат (пример)"],
-             [roles["no_post"], "post", 2026, "Бағдарлама (мысал) / Программа (пример)", "Пошта операторы (мысал) / Почтовый оператор (пример)"],
-             [roles["mobile_overdue"], "mobile", 2025, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)"],
-             [roles["fixed_late"], "mobile", 2024, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)"]]
+    prows: list[tuple[str, str, int, str, str]] = [(roles["fixed_on_time"], "internet", 2025, prog, "Оператор (мысал / пример)"),
+                                                   (roles["overdue_internet"], "internet", 2024, prog, "Оператор (мысал / пример)"),
+                                                   (roles["border_tv"], "tv_radio", 2027, "Бағдарлама (мысал) / Программа (пример)", "Әкімдік (мысал) / Акимат (пример)"),
+                                                   (roles["border_tv_fixed"], "tv_radio", 2025, "Бағдарлама (мысал) / Программа (пример)", "Әкімдік (мысал) / Акимат (пример)"),
+                                                   (roles["no_post"], "post", 2026, "Бағдарлама (мысал) / Программа (пример)", "Пошта операторы (мысал) / Почтовый оператор (пример)"),
+                                                   (roles["mobile_overdue"], "mobile", 2025, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)"),
+                                                   (roles["fixed_late"], "mobile", 2024, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)")]
     with atomic_output(plans, what="plans file") as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kato", "dimension", "planned_year", "programme", "responsible", "note", "settlement"])

@@ -292,7 +292,9 @@ def check_survey_file(path: Path | str, gazetteer: Gazetteer | None = None, *,
     this_year = (today or datetime.now(timezone.utc).date()).year
     header, rows = _read_rows(path)
     _check_header(path, header, SURVEY_TEMPLATE_COLUMNS)
-    errors, out, seen = [], [], {}
+    errors: list[str] = []
+    out: list[dict[str, Any]] = []
+    seen: dict[tuple[str, int, str], int] = {}  # (kato, year, dimension) -> row
     for n, r in rows:
         try:
             kato = _kato(r.get("kato"), g)
@@ -340,7 +342,9 @@ def check_plan_file(path: Path | str, gazetteer: Gazetteer | None = None) -> lis
     g = gazetteer or Gazetteer.load()
     header, rows = _read_rows(path)
     _check_header(path, header, PLAN_TEMPLATE_COLUMNS)
-    errors, out, seen = [], [], {}
+    errors: list[str] = []
+    out: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str, int], int] = {}  # (kato, dimension, planned_year) -> row
     for n, r in rows:
         try:
             kato = _kato(r.get("kato"), g)

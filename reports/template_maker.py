@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -23,7 +24,8 @@ from .. import package_path
 DOCS = ("act", "protocol", "order")
 LANGS = ("kk", "ru")
 
-T = {  # fixed wording: block texts per language
+# Fixed wording per language: block texts (str), except the table headers "th" and "ih" (list[str]).
+T: dict[str, dict[str, Any]] = {
     "kk": {
         "act_title": "Тексеру нәтижелері туралы АКТ",
         "act_sub": "(байланыс қызметтерінің сапасын жоспардан тыс тексеру; Кәсіпкерлік кодекстің 152-бабы)",

@@ -163,6 +163,35 @@ def test_bundle_signed_by_a_key_outside_the_office_list_is_reported(bundle, tmp_
     assert rep.intact and not rep.trusted
 
 
+@pytest.mark.parametrize("kind", ["ed25519", "x25519"])
+def test_signer_pub_must_be_the_signers_ed25519_key_not_the_same_bytes_of_another_kind(bundle, tmp_path, kind):
+    """signer.pub re-written (and the manifest re-signed by the trusted key) as the signer's key in PEM: accepted;
+    as an X25519 key with the same 32 raw bytes: refused (it was accepted while only the raw bytes were compared)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+    from qamtu.reports.keys import key_id
+
+    key = load_private(bundle["key"]["private_key"])
+    pub = key.public_key()
+    if kind == "x25519":
+        pub = X25519PublicKey.from_public_bytes(pub.public_bytes(serialization.Encoding.Raw,
+                                                                 serialization.PublicFormat.Raw))
+    data = members(bundle["path"])
+    data["signer.pub"] = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    manifest = json.loads(data["manifest.json"])
+    manifest["files"]["signer.pub"] = {"sha256": hashlib.sha256(data["signer.pub"]).hexdigest(),
+                                       "bytes": len(data["signer.pub"])}
+    data["manifest.json"] = json.dumps(manifest).encode()
+    digest = hashlib.sha256(data["manifest.json"]).hexdigest()
+    data["manifest.sig"] = _json_bytes(_sig_record(digest, key.sign(SIGNED_PREFIX + digest.encode()),
+                                                   key_id(key.public_key())))
+    rep = verify_bundle(write_zip(tmp_path / f"{kind}.zip", data), bundle["keys"], bundle["keys_path"])
+    if kind == "ed25519":
+        assert rep.ok, rep.problem
+    else:
+        assert not rep.ok and rep.member == "signer.pub" and "not the key named in the manifest" in rep.problem
+
+
 def test_a_trusted_key_cannot_hide_an_edited_record(bundle, tmp_path):
     def edit(d):
         name = next(n for n in d if n.startswith("data/records/"))

@@ -137,3 +137,15 @@ def test_empty_store_gives_a_map_of_unmeasured_settlements(tmp_path, gazetteer):
     out = build_coverage_map(cl, gazetteer, tmp_path / "empty.html", samples=inputs.samples, offline=True)
     data = _data(out["path"])
     assert out["hexagons"] == 0 and data["layers"] == {"best": {}} and len(data["settlements"]) == out["markers"]
+
+
+def test_map_from_store_without_exports_as_the_module_docstring_calls_it(tmp_path, gazetteer):
+    """``coverage_map_from_store(db, out, offline=True)`` (no ``exports``) writes the map and lists no exports
+    (it iterated ``exports=None`` and raised TypeError before)."""
+    from qamtu.probe.store import Store
+    from qamtu.reports.coverage import coverage_map_from_store
+
+    db = tmp_path / "empty.db"
+    Store(db).close()
+    result = coverage_map_from_store(db, tmp_path / "map.html", offline=True, gazetteer=gazetteer)
+    assert result["exports"] == [] and Path(result["path"]).stat().st_size > 0

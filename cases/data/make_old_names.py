@@ -19,10 +19,14 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "mapping"))
-from names import search_key  # noqa: E402  (run as a script: the repository root is the package)
+if TYPE_CHECKING:   # the module the script loads below, as the type checker sees the package
+    from qamtu.mapping.names import search_key
+else:
+    sys.path.insert(0, str(ROOT / "mapping"))
+    from names import search_key  # (run as a script: the repository root is the package)
 
 DEFAULT_WOF = Path("/work/shared/data/wof_geonames_kazakhstan_localities.csv")
 TYPE_WORDS = ("қаласы", "ауылы", "город", "село", "ferma", "ферма", "sovkhoz", "совхоз", "номер", "nomer")
