@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence, cast
 
 import typer
 from rich.console import Console
@@ -239,7 +239,8 @@ class QamtuGroup(TyperGroup):
 
     def command_path(self, ctx: Any) -> str:
         """``qamtu`` and the registered command names given on the command line (no values)."""
-        words, group = ["qamtu"], self
+        words: list[str] = ["qamtu"]
+        group: Any = self           # a TyperGroup, then whichever command the tokens name
         for token in ctx.meta.get("qamtu.args", []):
             sub = group.commands.get(token) if isinstance(group, TyperGroup) else None
             if sub is None:
@@ -742,6 +743,7 @@ def speedtest_cmd(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from .probe.speedtest import run_speedtest
+    from .probe.speedtest.binding import BindingMode
     from .probe.speedtest.registry import params_from_pairs
 
     try:
@@ -758,7 +760,8 @@ def speedtest_cmd(
             bar.update(tasks[phase], completed=min(elapsed_s, planned_s),
                        rate="" if mbps is None else f"{mbps:.1f} Mbit/s")
 
-        result = run_speedtest(method, server, interface, params, binding_mode=binding, progress=progress)
+        result = run_speedtest(method, server, interface, params, binding_mode=cast(BindingMode, binding),
+                               progress=progress)
     if as_json:
         emit_json(result.model_dump(mode="json"))
     else:
@@ -794,7 +797,7 @@ def server_cmd(
     limits = ServerLimits(max_clients=max_clients, max_streams_per_client=max_streams, max_transfer_s=max_transfer_s)
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
-    ctx = server_context(tls_cert, tls_key) if tls_cert else None
+    ctx = server_context(tls_cert, tls_key) if tls_cert is not None and tls_key is not None else None
     scheme = "https" if ctx else "http"
     pin = f"; probes pin --param tls_pin_sha256={cert_fingerprint(tls_cert)}" if tls_cert else ""
     err_console.print(f"qamtu server on {scheme}://{host}:{port} (limits: {limits.model_dump()}){pin}; Ctrl-C stops it",
@@ -2226,7 +2229,7 @@ def cases_plan(
                 registers=Registers.load(registers),
                 gazetteer=g,
                 inspectors=list(inspector),
-                instruments=list(instrument),
+                instruments=list(instrument or []),
                 by=by,
             )
             if inspector

@@ -21,7 +21,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -454,7 +454,7 @@ def classify_store(db: Path | str | SampleStore, *, period: str | None = None, o
 def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, offline: bool = False,
                             period: str | None = None, operators: list[str] | None = None,
                             rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
-                            exports: list[Path | str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+                            exports: Sequence[Path | str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
     """Classify the store and write the coverage map (and any exports: .gpkg, .geojson, .csv)."""
     g = gazetteer or Gazetteer.load()
     cl, inputs = classify_store(db, period=period, operators=operators, rules_path=rules_path, gazetteer=g,

@@ -82,3 +82,34 @@ def test_a_stalled_mini_download_is_aborted_too():
             assert r.status == 200 and len(r.read()) == 2 * 350 * 350
         finally:
             s.close()
+
+
+def test_stopping_the_server_cuts_a_stalled_upload_after_shutdown_timeout_s():
+    """Ctrl-C must not wait for a client that stopped sending mid-upload (stall_timeout_s, here 30 s):
+    transfers still running get shutdown_timeout_s, then their connections are closed."""
+    srv = ServerThread(limits=ServerLimits(stall_timeout_s=30, max_transfer_s=60, shutdown_timeout_s=1)).start()
+    host, port = srv.url.removeprefix("http://").split(":")
+    s = socket.create_connection((host, int(port)))
+    try:
+        s.sendall(b"POST /qamtu/v1/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n" + b"x" * 65536)
+        deadline = time.monotonic() + 10
+        while stats(srv)["active_clients"] == 0 and time.monotonic() < deadline:   # the upload is admitted
+            time.sleep(0.05)
+        assert stats(srv)["active_clients"] == 1
+        t0 = time.monotonic()
+        srv.stop()
+        took = time.monotonic() - t0
+        assert took < 5, f"stop took {took:.1f} s"
+        s.settimeout(5)          # the server closed the stalled connection (an answer may come first)
+        try:
+            while s.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        try:
+            socket.create_connection((host, int(port)), timeout=2).close()
+            raise AssertionError("the server still accepts connections after stop()")
+        except ConnectionRefusedError:
+            pass
+    finally:
+        s.close()

@@ -78,9 +78,10 @@ def test_speedtest_cli_egress_uses_server_confirmed_upload_bytes():
     with ServerThread() as srv:
         r = run_speedtest("speedtest-cli", srv.url, "lo", FAST)
     assert r.valid
-    # confirmed by upload.php "size=" answers <= speedtest-cli's count; on loopback nearly every request
-    # completes, so nearly all of it (speedtest-cli reads only 11 bytes of "size=7340032": a partial read
-    # would confirm a tenth)
-    assert 0.9 * r.upload.bytes <= r.bytes_sent <= r.upload.bytes, (r.bytes_sent, r.upload.bytes)
+    # confirmed by upload.php "size=" answers <= speedtest-cli's count; on loopback most requests complete
+    # (87-100 % of the bytes measured, the low end on a machine at load 8: requests still running when the
+    # phase ends are not confirmed), while a partial read of the answer (speedtest-cli reads only 11 bytes of
+    # "size=7340032") would confirm about a tenth
+    assert 0.5 * r.upload.bytes <= r.bytes_sent <= r.upload.bytes, (r.bytes_sent, r.upload.bytes)
     assert r.egress.payload_tx_bytes == r.bytes_sent
     assert any("confirmed by the server" in n for n in r.notes)

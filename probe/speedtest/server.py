@@ -57,6 +57,8 @@ class ServerLimits(BaseModel):
     max_headers: int = Field(64, ge=8)
     stall_timeout_s: float = Field(10.0, gt=0, description="An upload that sends nothing this long is dropped.")
     keepalive_timeout_s: float = Field(15.0, gt=0, description="Idle keep-alive connections are closed after this.")
+    shutdown_timeout_s: float = Field(3.0, ge=0, description="On stop (Ctrl-C), transfers still running get this "
+                                      "long to end, then their connections are closed.")
 
 
 @dataclass
@@ -343,7 +345,8 @@ if not any(isinstance(f, _MalformedRequestFilter) for f in _SERVER_LOG.filters):
 def _runner(limits: ServerLimits, app: web.Application) -> web.AppRunner:
     return web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=limits.keepalive_timeout_s,
                          max_line_size=limits.max_header_bytes, max_field_size=limits.max_header_bytes,
-                         max_headers=limits.max_headers, lingering_time=1.0)
+                         max_headers=limits.max_headers, lingering_time=1.0,
+                         shutdown_timeout=limits.shutdown_timeout_s)
 
 
 async def serve(host: str = "0.0.0.0", port: int = 8080, limits: Optional[ServerLimits] = None,
