@@ -113,3 +113,89 @@ def test_stopping_the_server_cuts_a_stalled_upload_after_shutdown_timeout_s():
             pass
     finally:
         s.close()
+
+
+def stats_from(srv, source: str) -> dict:
+    import json
+
+    c = conn(srv, source)
+    c.request("GET", "/qamtu/v1/stats")
+    return json.loads(c.getresponse().read())
+
+
+def closed_by_server(s: socket.socket, within_s: float) -> bool:
+    """True when the server closes ``s`` (EOF or reset) within ``within_s`` seconds, reading what it sends."""
+    s.settimeout(within_s)
+    try:
+        while s.recv(4096):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+def test_slow_headers_are_cut_at_header_timeout_s():
+    """A slowloris client (headers a byte at a time, never finished) loses its connection, while a
+    client that sends its request at once is served."""
+    with ServerThread(limits=ServerLimits(header_timeout_s=1.0)) as srv:
+        host, port = srv.url.removeprefix("http://").split(":")
+        slow = socket.create_connection((host, int(port)))
+        try:
+            slow.sendall(b"GET /qamtu/v1/info HTTP/1.1\r\nHost: x\r\n")
+            t0 = time.monotonic()
+            for _ in range(8):               # one header byte every 0.25 s: never a complete request
+                time.sleep(0.25)
+                try:
+                    slow.sendall(b"X")
+                except OSError:
+                    break
+            assert closed_by_server(slow, 3.0), "a slow-header connection was left open"
+            assert time.monotonic() - t0 < 4.0
+        finally:
+            slow.close()
+        c = conn(srv, "127.0.0.2")
+        c.request("GET", "/qamtu/v1/info")
+        assert c.getresponse().status == 200
+        got = stats_from(srv, "127.0.0.2")
+        assert got["connections_timed_out"] == 1 and got["connections_refused"] == 0
+
+
+def test_open_connections_are_capped_per_address_and_in_all():
+    with ServerThread(limits=ServerLimits(max_connections_per_client=3, max_connections=6)) as srv:
+        host, port = srv.url.removeprefix("http://").split(":")
+        held = []
+        try:
+            for _ in range(3):
+                s = socket.socket()
+                s.bind(("127.0.0.1", 0))
+                s.connect((host, int(port)))
+                held.append(s)
+            time.sleep(0.2)
+            extra = socket.create_connection((host, int(port)), source_address=("127.0.0.1", 0))
+            assert closed_by_server(extra, 3.0), "a 4th connection from one address was kept"
+            extra.close()
+            # another address is served; its stats request is its own connection
+            got = stats_from(srv, "127.0.0.2")
+            assert got["connections_refused"] == 1 and got["open_connections"] == 3 + 1
+            # one of the three goes away: the address may open another
+            held.pop().close()
+            time.sleep(0.2)
+            c = conn(srv, "127.0.0.1")
+            c.request("GET", "/qamtu/v1/info")
+            assert c.getresponse().status == 200
+            c.close()
+            # the two left from 127.0.0.1 and four from two other addresses make six: the seventh is refused
+            for source in ("127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.5"):
+                s = socket.socket()
+                s.bind((source, 0))
+                s.connect((host, int(port)))
+                held.append(s)
+            time.sleep(0.2)
+            seventh = socket.create_connection((host, int(port)), source_address=("127.0.0.6", 0))
+            assert closed_by_server(seventh, 3.0), "a connection over max_connections was kept"
+            seventh.close()
+        finally:
+            for s in held:
+                s.close()

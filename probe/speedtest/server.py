@@ -9,7 +9,9 @@ It serves two protocols on one port (aiohttp on asyncio):
   ``/speedtest/latency.txt``, ``/speedtest/random{N}x{N}.jpg`` and ``/speedtest/upload.php``.
 
 Limits (:class:`ServerLimits`) keep it from being abused: request header and body sizes, the
-duration of each transfer, concurrent clients (by address) and concurrent transfers per client.
+duration of each transfer, concurrent clients (by address) and concurrent transfers per client,
+and (:mod:`.connguard`) a deadline for request headers and caps on open connections, so
+slow-header clients cannot hold its sockets.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field
 
+from .connguard import ConnectionGuard
 from .qamtu_http import API, METHOD_ID, METHOD_VERSION
 
 logger = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ _RANDOM = os.urandom(1 << 20)
 TRANSFER_GRACE_S = 1.0
 LIMITS_KEY: "web.AppKey[ServerLimits]"
 ADMISSION_KEY: "web.AppKey[_Admission]"
+GUARD_KEY: "web.AppKey[ConnectionGuard]"
 
 
 class ServerLimits(BaseModel):
@@ -57,6 +61,12 @@ class ServerLimits(BaseModel):
     max_headers: int = Field(64, ge=8)
     stall_timeout_s: float = Field(10.0, gt=0, description="An upload that sends nothing this long is dropped.")
     keepalive_timeout_s: float = Field(15.0, gt=0, description="Idle keep-alive connections are closed after this.")
+    header_timeout_s: float = Field(10.0, gt=0, description="A connection must send a request's complete headers "
+                                    "this long after it opens (or after its previous request), else it is closed "
+                                    "(slow-header clients); also the TLS handshake's limit.")
+    max_connections_per_client: int = Field(64, ge=1, description="Open connections from one address; more are "
+                                            "closed at once (speedtest-cli may use 32 threads, each its own).")
+    max_connections: int = Field(512, ge=1, description="Open connections in all; more are closed at once.")
     shutdown_timeout_s: float = Field(3.0, ge=0, description="On stop (Ctrl-C), transfers still running get this "
                                       "long to end, then their connections are closed.")
 
@@ -94,6 +104,7 @@ class _Admission:
 
 LIMITS_KEY = web.AppKey("limits", ServerLimits)
 ADMISSION_KEY = web.AppKey("admission", _Admission)
+GUARD_KEY = web.AppKey("connection_guard", ConnectionGuard)
 
 
 def _seconds(request: web.Request, limits: ServerLimits) -> float:
@@ -152,6 +163,11 @@ def build_app(limits: Optional[ServerLimits] = None, api_path: str = API) -> web
     app = web.Application(client_max_size=64 * 1024)  # bodies read whole (none but tiny ones) stay small
     app[LIMITS_KEY] = limits
     app[ADMISSION_KEY] = admission
+    guard = ConnectionGuard(header_timeout_s=limits.header_timeout_s,
+                            idle_timeout_s=limits.keepalive_timeout_s + limits.header_timeout_s,
+                            per_client=limits.max_connections_per_client, total=limits.max_connections)
+    app[GUARD_KEY] = guard
+    app.middlewares.append(guard.middleware)
 
     def now() -> float:
         return time.monotonic() - epoch
@@ -302,7 +318,8 @@ def build_app(limits: Optional[ServerLimits] = None, api_path: str = API) -> web
             return web.Response(text=f"size={total}")
 
     async def stats(request: web.Request) -> web.Response:
-        return web.json_response({**admission.stats, "active_clients": len(admission.active)})
+        return web.json_response({**admission.stats, **guard.stats, "active_clients": len(admission.active),
+                                  "open_connections": sum(guard.open.values())})
 
     app.add_routes([
         web.get(f"{api}/info", info), web.get(f"{api}/ping", ping), web.get(f"{api}/download", download),
@@ -358,17 +375,26 @@ async def serve(host: str = "0.0.0.0", port: int = 8080, limits: Optional[Server
     app = build_app(limits, api_path)
     runner = _runner(limits, app)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=128, ssl_context=ssl_context)
+    listener: Optional[asyncio.Server] = None
     try:
-        await site.start()
-        sock = site._server.sockets[0]  # type: ignore[union-attr]
-        bound = sock.getsockname()[:2]
+        handlers = runner.server
+        if handlers is None:
+            raise RuntimeError("aiohttp's runner made no server")
+        # aiohttp's TCPSite, with every connection under the guard (header deadlines, connection caps)
+        listener = await asyncio.get_running_loop().create_server(
+            app[GUARD_KEY].protocol_factory(handlers), host, port, ssl=ssl_context, backlog=128, reuse_address=True,
+            ssl_handshake_timeout=limits.header_timeout_s if ssl_context is not None else None)
+        bound = listener.sockets[0].getsockname()[:2]
         logger.info("qamtu server listening on %s://%s:%s", "https" if ssl_context else "http", *bound)
         if started is not None and not started.done():
             started.set_result(bound)
         await (stop.wait() if stop is not None else asyncio.Event().wait())
     finally:
+        if listener is not None:
+            listener.close()           # accept nothing more; the runner then ends the open connections
         await runner.cleanup()
+        if listener is not None:
+            await listener.wait_closed()
 
 
 class ServerThread:
