@@ -200,32 +200,53 @@ class SampleStore:
             (sid, time_text(t), inspector, inspection_id, meta["host"], meta["qamtu_version"], canonical_json(meta)))])
         return writer
 
+    def _session_rows(self, where: str = "", params: tuple = ()) -> list[dict[str, Any]]:
+        """Sessions matching ``where`` (a condition on ``sessions s``, or all) with their record counts,
+        newest first: one grouped pass over each table, limited to the matching sessions (a count per
+        session and table would read a large office store once per session)."""
+        only = f"WHERE session_id IN (SELECT s.session_id FROM sessions s WHERE {where})" if where else ""
+        sql = ("SELECT s.session_id, s.started_utc, s.ended_utc, s.status, s.inspector, s.inspection_id, s.host, "
+               "s.qamtu_version, CAST(COALESCE(a.samples, 0) AS BIGINT) AS samples, "
+               "CAST(COALESCE(a.no_service, 0) AS BIGINT) AS no_service, "
+               "CAST(COALESCE(a.modem_lost, 0) AS BIGINT) AS modem_lost, "
+               "CAST(COALESCE(t.n, 0) AS BIGINT) AS speedtests, CAST(COALESCE(r.n, 0) AS BIGINT) AS records "
+               "FROM sessions s "
+               "LEFT JOIN (SELECT session_id, COUNT(*) AS samples, "
+               "SUM(CASE WHEN status = 'no_service' THEN 1 ELSE 0 END) AS no_service, "
+               f"SUM(CASE WHEN status = 'modem_lost' THEN 1 ELSE 0 END) AS modem_lost FROM samples {only} "
+               "GROUP BY session_id) a ON a.session_id = s.session_id "
+               f"LEFT JOIN (SELECT session_id, COUNT(*) AS n FROM speedtests {only} GROUP BY session_id) t "
+               "ON t.session_id = s.session_id "
+               f"LEFT JOIN (SELECT session_id, COUNT(*) AS n FROM records {only} GROUP BY session_id) r "
+               "ON r.session_id = s.session_id "
+               + (f"WHERE {where} " if where else "")
+               + "ORDER BY s.started_utc DESC, s.session_id DESC")
+        return self.db.query(sql, params * 4 if where else ())
+
     def sessions(self) -> list[dict[str, Any]]:
         """Every session with its record counts, newest first."""
-        rows = self.db.query(
-            "SELECT s.session_id, s.started_utc, s.ended_utc, s.status, s.inspector, s.inspection_id, s.host, "
-            "s.qamtu_version, "
-            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id) AS samples, "
-            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id AND x.status = 'no_service') AS no_service, "
-            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id AND x.status = 'modem_lost') AS modem_lost, "
-            "(SELECT COUNT(*) FROM speedtests x WHERE x.session_id = s.session_id) AS speedtests, "
-            "(SELECT COUNT(*) FROM records x WHERE x.session_id = s.session_id) AS records "
-            "FROM sessions s ORDER BY s.started_utc DESC, s.session_id DESC")
-        return rows
+        return self._session_rows()
 
     def session(self, session_id: str) -> dict[str, Any]:
         """One session (a unique id prefix is enough), with its meta and record counts."""
-        matches = [s for s in self.sessions() if s["session_id"].startswith(session_id)]
+        matches = self._session_rows("substr(s.session_id, 1, ?) = ?", (len(session_id), session_id))
         if len(matches) != 1:
             raise StoreError(f"{self.label}: {'no' if not matches else 'more than one'} session matches {session_id!r}")
         s = matches[0]
         meta = self.db.query("SELECT meta FROM sessions WHERE session_id = ?", (s["session_id"],))[0]["meta"]
         return {**s, "meta": orjson.loads(meta)}
 
+    def session_metas(self) -> dict[str, dict[str, Any]]:
+        """session id -> its meta (inspector's host, qamtu version, ``synthetic`` / ``simulated`` marks),
+        without counting records: what a reader that only needs the marks should call."""
+        return {r["session_id"]: orjson.loads(r["meta"]) for r in self.db.query("SELECT session_id, meta FROM sessions")}
+
     # ------------------------------------------------------------------ checks
     def verify(self, session_id: str | None = None) -> list[ChainReport]:
         """Check the hash chain and the projections of one session (or all); one report each."""
-        ids = [self.session(session_id)["session_id"]] if session_id else [s["session_id"] for s in self.sessions()]
+        ids = ([self.session(session_id)["session_id"]] if session_id else
+               [r["session_id"] for r in self.db.query("SELECT session_id FROM sessions "
+                                                       "ORDER BY started_utc DESC, session_id DESC")])
         return [self._verify_one(sid) for sid in ids]
 
     def _verify_one(self, sid: str) -> ChainReport:

@@ -9,9 +9,6 @@ from typing import Any
 
 from ..safeio import atomic_output
 
-#: SQL condition (on ``sessions.meta``) matching :func:`is_synthetic`
-SYNTHETIC_SQL = "(json_extract(meta, '$.synthetic') = 1 OR json_extract(meta, '$.simulated') = 1)"
-
 
 def is_synthetic(meta: dict[str, Any]) -> bool:
     """A session not measured in the field: ``probe.synthetic`` marks ``synthetic``, ``qamtu demo`` ``simulated``."""

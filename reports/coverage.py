@@ -36,7 +36,7 @@ from ..mapping.hexes import hex_signal
 from ..mapping.rules import RuleSet, load_rules
 from ..probe.schema import SAMPLE_COLUMNS, SPEEDTEST_COLUMNS
 from ..probe.store import SampleStore, parse_operator, sample_store
-from .common import SYNTHETIC_SQL, is_synthetic
+from .common import is_synthetic
 from .coverage_sql import cells_sql, count_sql, day_counts_sql, signal_sql, speedtests_sql
 from .errors import ReportError
 
@@ -270,8 +270,7 @@ def _read_generic(store: SampleStore, period: str | None, codes: list[str] | Non
     keep = lambda df: df[(df["time_utc"] >= pd.Timestamp(per.start)) & (df["time_utc"] < pd.Timestamp(per.end))]  # noqa: E731
     samples = keep(samples)[["time_utc", *SAMPLE_READ]].reset_index(drop=True)
     tests = keep(tests)[["time_utc", *SPEEDTEST_READ]].reset_index(drop=True)
-    synthetic = sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
-    return CoverageInputs(samples, tests, rules, per, codes, synthetic)
+    return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store))
 
 
 def read_inputs(store: SampleStore, *, period: str | None = None, operators: list[str] | None = None,
@@ -288,9 +287,7 @@ def read_inputs(store: SampleStore, *, period: str | None = None, operators: lis
     per = parse_period(period, rules, _latest(store))
     samples = _read(store, "samples", SAMPLE_READ, per.start, per.end, codes, progress)
     tests = _read(store, "speedtests", SPEEDTEST_READ, per.start, per.end, codes, progress)
-    # sessions written by probe.synthetic (or simulated by `qamtu demo`) say so in their meta; maps must say so
-    synthetic = store.scalar(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}")
-    return CoverageInputs(samples, tests, rules, per, codes, int(synthetic))
+    return CoverageInputs(samples, tests, rules, per, codes, _synthetic_sessions(store))
 
 
 _CELL_KEY = ("kato", "operator_mcc", "operator_mnc", "status", "technology")
@@ -335,9 +332,8 @@ def _sources(parts: PeriodParts, pairs: list[tuple[str, str]] | None, extra: str
 
 
 def _synthetic_sessions(store: SampleStore) -> int:
-    if store.engine == "sqlite":
-        return int(store.scalar(f"SELECT COUNT(*) FROM sessions WHERE {SYNTHETIC_SQL}"))
-    return sum(1 for s in store.sessions() if is_synthetic(store.session(s["session_id"])["meta"]))
+    """Sessions written by probe.synthetic (or simulated by `qamtu demo`): their meta says so, and maps must."""
+    return sum(1 for meta in store.session_metas().values() if is_synthetic(meta))
 
 
 def _frame(store: SampleStore, query: tuple[str, list[Any]], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -514,3 +514,40 @@ def test_postgresql_reads_on_one_connection_when_a_second_is_refused(straddling,
         store.close()
     assert opened == [url]
     _compare(one, classify_store(straddling, gazetteer=gazetteer, period="2026", from_samples=True)[0])
+
+
+def test_coverage_readers_take_the_sessions_marks_without_counting_sessions(recorded, gazetteer, monkeypatch):
+    """Counting each session's records read a large store once per session (a 1 M-sample PostgreSQL store
+    of 20 sessions: 24 s per coverage page); the readers need only the sessions' synthetic marks."""
+    from qamtu.probe.store import SampleStore
+    from qamtu.reports.coverage import read_inputs
+
+    with Store(recorded) as st:
+        metas = st.session_metas()
+        full = {s["session_id"]: s for s in st.sessions()}
+    assert metas and set(metas) == set(full) and all(m.get("synthetic") for m in metas.values())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a coverage reader counted the records of every session")
+
+    monkeypatch.setattr(SampleStore, "sessions", refuse)
+    monkeypatch.setattr(SampleStore, "session", refuse)
+    for kw in ({}, {"from_samples": True}):
+        _, inputs = classify_store(recorded, gazetteer=gazetteer, **kw)
+        assert inputs.synthetic_sessions == len(metas)
+    with Store(recorded) as st:
+        assert read_inputs(st, fast=False).synthetic_sessions == len(metas)
+
+
+def test_one_session_is_counted_like_the_list(recorded):
+    with Store(recorded) as st:
+        listed = st.sessions()
+        assert len(listed) > 1 and sum(s["samples"] for s in listed) == st.scalar("SELECT COUNT(*) FROM samples")
+        for s in listed:
+            one = st.session(s["session_id"][:12])
+            assert {k: one[k] for k in s} == s and one["meta"]["synthetic"]
+            assert s["records"] == st.scalar("SELECT COUNT(*) FROM records WHERE session_id = ?", (s["session_id"],))
+            assert s["speedtests"] == st.scalar("SELECT COUNT(*) FROM speedtests WHERE session_id = ?",
+                                                (s["session_id"],))
+        with pytest.raises(Exception, match="more than one session matches"):
+            st.session("")
