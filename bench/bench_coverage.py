@@ -19,7 +19,8 @@ are bulk-written (above), so their aggregates (daily, and the monthly roll-up of
 are made by ``probe.aggregates.rebuild`` (the migrations' backfill SQL, timed). ``--pg-samples``
 copies the samples themselves into PostGIS and rebuilds the aggregates there (end to end); without
 it only the aggregate rows and the speed tests are copied (the same rows, at the cardinality the N
-samples give). It prints the best and median wall time of five page builds and the CPU seconds of
+samples give). ``--sessions`` (default 2,000) session rows are added, as two inspectors' days over
+the years would leave: the page reads each session's synthetic mark. It prints the best and median wall time of five page builds and the CPU seconds of
 the median one, in Python and in the PostgreSQL server's backends (compare those on a busy machine).
 
 The bench's 30 days are May 2026, a whole month of the default period (the rule set's 365 days
@@ -181,7 +182,28 @@ def _server_cpu(backend: int, postmaster: int) -> float:
     return (int(b[11]) + int(b[12]) + int(m[13]) + int(m[14])) / os.sysconf("SC_CLK_TCK")
 
 
-def postgres_page(db: Path, *, with_samples: bool, period: str | None = None, repeat: int = 5) -> None:
+def _add_sessions(store, n: int) -> None:
+    """``n`` closed session rows (two inspectors' days over the years; their records are not written):
+    what the page reads per session (the synthetic marks) is then timed at an office's scale."""
+    from datetime import datetime, timedelta, timezone
+
+    from qamtu.store.chain import canonical_json
+
+    day0 = datetime(2022, 1, 3, 4, tzinfo=timezone.utc)
+    rows = []
+    for i in range(n):
+        t = day0 + timedelta(days=i // 2, hours=i % 2)
+        meta = {"host": f"laptop-{i % 2}", "qamtu_version": "bench", "synthetic": True}
+        rows.append((f"bench-session-{i:06d}", t.strftime("%Y-%m-%dT%H:%M:%S.000000Z"),
+                     (t + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M:%S.000000Z"), "closed",
+                     f"Inspector {i % 2}", None, meta["host"], "bench", canonical_json(meta)))
+    with store.transaction("adding bench sessions") as tx:
+        tx.executemany("INSERT INTO sessions (session_id, started_utc, ended_utc, status, inspector, inspection_id, "
+                       "host, qamtu_version, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def postgres_page(db: Path, *, with_samples: bool, period: str | None = None, repeat: int = 5,
+                  sessions: int = 2000) -> None:
     """Time the coverage map page built from the daily aggregates in a PostGIS store."""
     from pg import Cluster
 
@@ -220,6 +242,7 @@ def postgres_page(db: Path, *, with_samples: bool, period: str | None = None, re
                     _copy_table(src, pg, table, cols)
                 print(f"PostGIS: copied the aggregate rows and {n_tests:,} speed tests "
                       f"({src.scalar('SELECT COUNT(*) FROM samples'):,} samples behind them)")
+            _add_sessions(pg, sessions)
             pg.execute("ANALYZE")
             backend = int(pg.scalar("SELECT pg_backend_pid()"))
             postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
@@ -234,7 +257,8 @@ def postgres_page(db: Path, *, with_samples: bool, period: str | None = None, re
                 db_cpu.append(_server_cpu(backend, postmaster) - d)
             pg.close()
         mid = sorted(range(repeat), key=lambda i: times[i])[repeat // 2]
-        print(f"coverage map page from the aggregates in PostGIS ({cl.period.label}: {len(cl.by_operator):,} "
+        print(f"coverage map page from the aggregates in PostGIS ({cl.period.label}; {sessions:,} sessions; "
+              f"{len(cl.by_operator):,} "
               f"settlement x operator rows, {cl.counts['samples_in_period']:,} samples and "
               f"{cl.counts['speedtests_in_period']:,} speed tests in the period, {len(str(data)) / 1e6:.1f} MB JSON): "
               f"best {min(times):.2f} s, median {times[mid]:.2f} s of {repeat} (goal < 2 s); CPU of the median run: "
@@ -251,6 +275,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the bench store and map")
     ap.add_argument("--postgres", action="store_true", help="time the coverage map page from the aggregates in PostGIS")
     ap.add_argument("--pg-samples", action="store_true", help="with --postgres: copy the samples too, rebuild there")
+    ap.add_argument("--sessions", type=int, default=2000,
+                    help="with --postgres: session rows in the store (the page reads each one's synthetic mark)")
     ap.add_argument("--period", default=None,
                     help="with --postgres: the classification's period (default: the rule set's window; "
                          "2026-05-02..2026-05-30 reads every day from the daily tables)")
@@ -262,7 +288,7 @@ def main() -> None:
             w = write_bench_store(db, args.samples)
             print(f"store: {w['samples']:,} samples written in {w['seconds']:.1f} s ({w['bytes'] / 2**20:.0f} MiB)")
         if args.postgres:
-            postgres_page(db, with_samples=args.pg_samples, period=args.period)
+            postgres_page(db, with_samples=args.pg_samples, period=args.period, sessions=args.sessions)
             return
         g = Gazetteer.load()
         t0 = time.perf_counter()
