@@ -195,8 +195,8 @@ class SampleStore:
         start = Event(type="session_start", message="session started",
                       details={"inspector": inspector, "inspection_id": inspection_id, **meta})
         writer._append("event", t, start, before_sql=[(
-            "INSERT INTO sessions (session_id, started_utc, status, inspector, inspection_id, host, qamtu_version, meta) "
-            "VALUES (?, ?, 'open', ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (session_id, started_utc, status, inspector, inspection_id, host, qamtu_version, "
+            "meta) VALUES (?, ?, 'open', ?, ?, ?, ?, ?)",
             (sid, time_text(t), inspector, inspection_id, meta["host"], meta["qamtu_version"], canonical_json(meta)))])
         return writer
 
@@ -206,8 +206,10 @@ class SampleStore:
             "SELECT s.session_id, s.started_utc, s.ended_utc, s.status, s.inspector, s.inspection_id, s.host, "
             "s.qamtu_version, "
             "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id) AS samples, "
-            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id AND x.status = 'no_service') AS no_service, "
-            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id AND x.status = 'modem_lost') AS modem_lost, "
+            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id "
+            "AND x.status = 'no_service') AS no_service, "
+            "(SELECT COUNT(*) FROM samples x WHERE x.session_id = s.session_id "
+            "AND x.status = 'modem_lost') AS modem_lost, "
             "(SELECT COUNT(*) FROM speedtests x WHERE x.session_id = s.session_id) AS speedtests, "
             "(SELECT COUNT(*) FROM records x WHERE x.session_id = s.session_id) AS records "
             "FROM sessions s ORDER BY s.started_utc DESC, s.session_id DESC")
@@ -249,7 +251,8 @@ class SampleStore:
                 except Exception as exc:  # any shape of bad payload is a finding, never a traceback
                     return ChainReport(sid, report.records, report.head_hash, False, seq, rid,
                                        f"payload is not a valid {kind} record ({type(exc).__name__}: {str(exc)[:120]})")
-                if row is None or row["seq"] != seq or row["time_utc"] != t or any(row[c] != expected[c] for c in columns):
+                if (row is None or row["seq"] != seq or row["time_utc"] != t
+                        or any(row[c] != expected[c] for c in columns)):
                     bad = "missing" if row is None else next(
                         (c for c in ("seq", "time_utc", *columns)
                          if row[c] != {"seq": seq, "time_utc": t, **expected}[c]), "?")
