@@ -122,15 +122,15 @@ def write_bench_store(path: Path, n: int, seed: int = 8) -> dict:
                 op = OPS[oi[j]]
                 c = conds[(kato, op)]
                 ok = c.download_mbps is not None
-                tests.append((f"t{done + j}", "bench", done + j + 1, str(times[j]), "settlement", "bench", "401", op[4:],
-                              None if c.technology == "none" else c.technology, "qamtu-http", "bench", 0, int(ok),
-                              float(c.download_mbps * rng.lognormal(0, 0.25)) if ok else None,
+                tests.append((f"t{done + j}", "bench", done + j + 1, str(times[j]), "settlement", "bench", "401",
+                              op[4:], None if c.technology == "none" else c.technology, "qamtu-http", "bench", 0,
+                              int(ok), float(c.download_mbps * rng.lognormal(0, 0.25)) if ok else None,
                               float((c.upload_mbps or 1) * rng.lognormal(0, 0.25)) if ok else None,
                               None if ok else "server_unreachable", kato, "bench"))
             conn.executemany(
-                "INSERT INTO speedtests (record_id, session_id, seq, time_utc, trigger, port, operator_mcc, operator_mnc, "
-                "technology, method, method_version, consumer_comparable_only, valid, download_mbps, upload_mbps, "
-                "failure_cause, kato, inspector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tests)
+                "INSERT INTO speedtests (record_id, session_id, seq, time_utc, trigger, port, operator_mcc, "
+                "operator_mnc, technology, method, method_version, consumer_comparable_only, valid, download_mbps, "
+                "upload_mbps, failure_cause, kato, inspector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tests)
             conn.commit()
             done += m
             bar.update(task, completed=done)
