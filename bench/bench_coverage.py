@@ -20,8 +20,9 @@ are made by ``probe.aggregates.rebuild`` (the migrations' backfill SQL, timed). 
 copies the samples themselves into PostGIS and rebuilds the aggregates there (end to end); without
 it only the aggregate rows and the speed tests are copied (the same rows, at the cardinality the N
 samples give). ``--sessions`` (default 2,000) session rows are added, as two inspectors' days over
-the years would leave: the page reads each session's synthetic mark. It prints the best and median wall time of five page builds and the CPU seconds of
-the median one, in Python and in the PostgreSQL server's backends (compare those on a busy machine).
+the years would leave: the page reads each session's synthetic mark. It prints the best and median
+wall time of five page builds and the CPU seconds of the median one, in Python and in the PostgreSQL
+server's backends (compare those on a busy machine).
 
 The bench's 30 days are May 2026, a whole month of the default period (the rule set's 365 days
 ending with the last day measured): the signal comes from the monthly roll-up. ``--period
@@ -123,15 +124,15 @@ def write_bench_store(path: Path, n: int, seed: int = 8) -> dict:
                 op = OPS[oi[j]]
                 c = conds[(kato, op)]
                 ok = c.download_mbps is not None
-                tests.append((f"t{done + j}", "bench", done + j + 1, str(times[j]), "settlement", "bench", "401", op[4:],
-                              None if c.technology == "none" else c.technology, "qamtu-http", "bench", 0, int(ok),
-                              float(c.download_mbps * rng.lognormal(0, 0.25)) if ok else None,
+                tests.append((f"t{done + j}", "bench", done + j + 1, str(times[j]), "settlement", "bench", "401",
+                              op[4:], None if c.technology == "none" else c.technology, "qamtu-http", "bench", 0,
+                              int(ok), float(c.download_mbps * rng.lognormal(0, 0.25)) if ok else None,
                               float((c.upload_mbps or 1) * rng.lognormal(0, 0.25)) if ok else None,
                               None if ok else "server_unreachable", kato, "bench"))
             conn.executemany(
-                "INSERT INTO speedtests (record_id, session_id, seq, time_utc, trigger, port, operator_mcc, operator_mnc, "
-                "technology, method, method_version, consumer_comparable_only, valid, download_mbps, upload_mbps, "
-                "failure_cause, kato, inspector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tests)
+                "INSERT INTO speedtests (record_id, session_id, seq, time_utc, trigger, port, operator_mcc, "
+                "operator_mnc, technology, method, method_version, consumer_comparable_only, valid, download_mbps, "
+                "upload_mbps, failure_cause, kato, inspector) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", tests)
             conn.commit()
             done += m
             bar.update(task, completed=done)

@@ -149,7 +149,8 @@ FROM generate_series(1, %s) g""".replace("%s", str(n)))
             st.execute("ANALYZE samples")
             fill_s = time.perf_counter() - t
         rows = [("generate + analyze", n, fill_s, "")]
-        for label, window in (("whole table", ""), ("one month", "AND time_utc >= '2026-03-01' AND time_utc < '2026-04-01'")):
+        for label, window in (("whole table", ""),
+                              ("one month", "AND time_utc >= '2026-03-01' AND time_utc < '2026-04-01'")):
             sql = CLASSIFY_SQL.format(window=window)
             plan = "\n".join(r[0] for r in st.rows("EXPLAIN " + sql))
             used = [ix for ix in ("samples_time", "samples_kato", "samples_geom") if ix in plan]
@@ -218,11 +219,14 @@ def main() -> None:
                 table.add_row("write laptop file (bench set-up)", f"{args.samples:,}", f"{fill_s:.1f}",
                               f"{args.samples / fill_s:,.0f}")
             table.add_row("first push (added)", f"{first.added:,}", f"{push_s:.1f}", f"{first.added / push_s:,.0f}")
-            table.add_row("second push (skipped)", f"{second.skipped:,}", f"{again_s:.1f}", f"{second.skipped / again_s:,.0f}")
+            table.add_row("second push (skipped)", f"{second.skipped:,}", f"{again_s:.1f}",
+                          f"{second.skipped / again_s:,.0f}")
             console.print(table)
             console.print(f"first push CPU: {cpu[0]:.1f} s client (Python) + {cpu[1]:.1f} s server (PostgreSQL) = "
-                          f"{sum(cpu):.1f} s on {os.cpu_count()} cores ({sum(cpu) / push_s / os.cpu_count():.0%} busy); "
-                          f"µs per record: {cpu[0] / args.samples * 1e6:.0f} client, {cpu[1] / args.samples * 1e6:.0f} server")
+                          f"{sum(cpu):.1f} s on {os.cpu_count()} cores "
+                          f"({sum(cpu) / push_s / os.cpu_count():.0%} busy); "
+                          f"µs per record: {cpu[0] / args.samples * 1e6:.0f} client, "
+                          f"{cpu[1] / args.samples * 1e6:.0f} server")
             console.print(f"goal: 1,000,000 samples pushed in under 60 s -> "
                           f"{'met' if push_s < 60 * args.samples / 1e6 else 'NOT met'}")
         if args.skip_classify:

@@ -63,7 +63,8 @@ def throughput(modems: int, seconds: float, gazetteer: Gazetteer) -> dict:
         proc, paths = _devices(tmp, 1.0, modems)
         try:
             with Store(Path(tmp) / "bench.db") as store:
-                cfg = CaptureConfig(ports=paths[:-1], gnss=paths[-1], inspector="bench", interval_s=0.0, duration_s=seconds)
+                cfg = CaptureConfig(ports=paths[:-1], gnss=paths[-1], inspector="bench", interval_s=0.0,
+                                    duration_s=seconds)
                 cap = Capture(store, cfg, gazetteer=gazetteer, clock=SystemClock())
                 cap.start()
                 cpu0, t0 = _cpu_s(), time.monotonic()

@@ -135,11 +135,13 @@ def main() -> None:
         subprocess.run([str(SCRIPT), "down", TAG])
     print()
     print(f"Medians of {args.repeat} run(s) per case; [min-max] of measured/iperf3 over the runs.")
-    print("| rate Mbit/s | loss % | method | down Mbit/s | up Mbit/s | down/shaped | up/shaped | down/iperf3 | up/iperf3 |")
+    print("| rate Mbit/s | loss % | method | down Mbit/s | up Mbit/s | down/shaped | up/shaped | down/iperf3 "
+          "| up/iperf3 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print("| {rate} | {loss:g} | {method} | {d} | {u} | {ds} | {us} | {di} | {ui} |".format(
-            rate=row["rate"], loss=row["loss"], method=row["method"], d=f2(row["download_mbps"]), u=f2(row["upload_mbps"]),
+            rate=row["rate"], loss=row["loss"], method=row["method"], d=f2(row["download_mbps"]),
+            u=f2(row["upload_mbps"]),
             ds=f3(row["download_mbps/shaped"]), us=f3(row["upload_mbps/shaped"]),
             di=rng(row, "download_mbps"), ui=rng(row, "upload_mbps")))
     print("\nNo added delay (netem unavailable on this kernel): RTT is the veth's, well under 1 ms.")

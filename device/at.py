@@ -239,7 +239,8 @@ class ATChannel:
         return resp
 
 
-def open_port(url: str, *, baudrate: int = 115200, exclusive: bool = True, timeout_s: float = 0.02) -> serial.SerialBase:
+def open_port(url: str, *, baudrate: int = 115200, exclusive: bool = True,
+              timeout_s: float = 0.02) -> serial.SerialBase:
     """Open a serial port by name or pyserial URL, turning failures into PortNotFound / PortBusy / PortError."""
     kwargs: dict = {"baudrate": baudrate, "timeout": timeout_s, "write_timeout": 2.0}
     if exclusive and "://" not in url:

@@ -60,7 +60,8 @@ class SimLink:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, bucket: _Bucket, index: int) -> None:
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, bucket: _Bucket,
+                    index: int) -> None:
         try:
             while True:
                 data = await reader.read(CHUNK)

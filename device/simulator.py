@@ -132,7 +132,8 @@ class SimModem(_AtServer):
         mcc, mnc = operator.split("-")
         self.ctx = ModemContext(signal=self.route.signal_at(0, operator), mcc=mcc, mnc=mnc,
                                 imsi=f"{mcc}{mnc}{zlib.crc32(operator.encode()) % 10**10:010d}",
-                                iccid=_luhn(f"8997{mnc}{zlib.crc32((profile + operator + str(name)).encode()):013d}"[:19]),
+                                iccid=_luhn(
+                                    f"8997{mnc}{zlib.crc32((profile + operator + str(name)).encode()):013d}"[:19]),
                                 imei=_imei(f"{profile}/{operator}/{name}"))
         self._last_stat: str | None = None
         self._rdy_at: float | None = None

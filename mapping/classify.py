@@ -156,7 +156,8 @@ def _check_columns(df: pd.DataFrame, needs: tuple[str, ...], what: str) -> None:
     if missing:
         raise ClassificationError(f"{what} frame: missing column(s) {', '.join(missing)}")
     if len(df) and not pd.api.types.is_datetime64_any_dtype(df["time_utc"]):
-        raise ClassificationError(f"{what} frame: column 'time_utc' must be datetime64 (UTC), not {df['time_utc'].dtype}")
+        raise ClassificationError(f"{what} frame: column 'time_utc' must be datetime64 (UTC), "
+                                  f"not {df['time_utc'].dtype}")
 
 
 def _in_period(df: pd.DataFrame, period: Period) -> pd.DataFrame:
@@ -214,7 +215,8 @@ def _sample_groups(samples: pd.DataFrame, rules: RuleSet) -> pd.DataFrame:
     frame = key.assign(level=level, day=_day_number(s["time_utc"]), no_service=no_service,
                        rsrp=s["rsrp_dbm"].to_numpy(dtype=float, na_value=np.nan),
                        rscp=s["rscp_dbm"].to_numpy(dtype=float, na_value=np.nan),
-                       rssi=np.where((tech == "GSM").to_numpy(), s["rssi_dbm"].to_numpy(dtype=float, na_value=np.nan), np.nan),
+                       rssi=np.where((tech == "GSM").to_numpy(), s["rssi_dbm"].to_numpy(dtype=float, na_value=np.nan),
+                                     np.nan),
                        t=_naive_utc(s["time_utc"]), tech=tech.astype("category").to_numpy())
     g = frame.groupby(["kato", "operator"], observed=True, sort=True)
     out = g.agg(samples=("level", "size"), samples_no_service=("no_service", "sum"), days=("day", "nunique"),
@@ -326,8 +328,10 @@ def classify(samples: pd.DataFrame, speedtests: pd.DataFrame, gazetteer: Gazette
     known = {s.kato for s in gazetteer}
     counts = {"samples_in_period": int(len(samples)), "speedtests_in_period": int(len(speedtests)),
               "samples_untagged": int(samples["kato"].isna().sum()) if len(samples) else 0,
-              "samples_unknown_kato": int((samples["kato"].notna() & ~samples["kato"].isin(known)).sum()) if len(samples) else 0,
-              "samples_modem_lost": int(samples["status"].isin(rules.mobile.ignore_status).sum()) if len(samples) else 0}
+              "samples_unknown_kato": (int((samples["kato"].notna() & ~samples["kato"].isin(known)).sum())
+                                       if len(samples) else 0),
+              "samples_modem_lost": (int(samples["status"].isin(rules.mobile.ignore_status).sum())
+                                     if len(samples) else 0)}
     if len(samples):
         samples = samples[samples["kato"].isin(known)]
     if len(speedtests):
@@ -361,7 +365,8 @@ def _check_whole_dbm(rules: RuleSet) -> None:
 
 def _keyed(df: pd.DataFrame) -> pd.MultiIndex:
     """(kato, operator) index of rows with operator_mcc and operator_mnc."""
-    return pd.MultiIndex.from_arrays([df["kato"].astype(str).to_numpy(object), _op_code(df).astype(str).to_numpy(object)],
+    return pd.MultiIndex.from_arrays([df["kato"].astype(str).to_numpy(object),
+                                      _op_code(df).astype(str).to_numpy(object)],
                                      names=["kato", "operator"])
 
 
@@ -446,7 +451,8 @@ def classify_daily(days: pd.DataFrame, signal: pd.DataFrame, test_groups: pd.Dat
     if operators:
         days = days[_op_code(days).isin(operators).fillna(False)] if len(days) else days
         signal = signal[_op_code(signal).isin(operators).fillna(False)] if len(signal) else signal
-        test_groups = test_groups[_op_code(test_groups).isin(operators).fillna(False)] if len(test_groups) else test_groups
+        test_groups = (test_groups[_op_code(test_groups).isin(operators).fillna(False)] if len(test_groups)
+                       else test_groups)
         day_counts = day_counts[_op_code(day_counts).isin(operators).fillna(False)] if len(day_counts) else day_counts
     known = {s.kato for s in gazetteer}
     n = days["samples"].to_numpy(dtype=np.int64) if len(days) else np.zeros(0, np.int64)
@@ -472,7 +478,8 @@ def _finish(sg: pd.DataFrame, tg: pd.DataFrame, gazetteer: Gazetteer, rules: Rul
         ops = sorted(set(operators))
     settlements = _best_of(by_op, gazetteer, rules)
     districts = district_rollup(by_op, settlements, gazetteer, ops, populated_only=populated_only)
-    counts.update({"settlement_operator_rows": int(len(by_op)), "settlements_measured": int(settlements["measured"].sum())})
+    counts.update({"settlement_operator_rows": int(len(by_op)),
+                   "settlements_measured": int(settlements["measured"].sum())})
     return Classification(rules, period, by_op, settlements, districts, ops, counts)
 
 
@@ -573,7 +580,8 @@ def _best_of(by_op: pd.DataFrame, gazetteer: Gazetteer, rules: RuleSet) -> pd.Da
         out = base
         for c in ("best_mobile_operator", "mobile_level", "mobile_status", "mobile_judged", "best_internet_operator",
                   "internet_status", "internet_judged", "best_median_download_mbps", "operators_measured", "samples",
-                  "speedtests", "last_visit_utc", "best_median_rsrp_dbm", "operators_judged", "expected_operators_judged"):
+                  "speedtests", "last_visit_utc", "best_median_rsrp_dbm", "operators_judged",
+                  "expected_operators_judged"):
             out[c] = np.nan
     out["measured"] = out["mobile_status"].notna() | out["internet_status"].notna()
     out["mobile_status"] = out["mobile_status"].where(out["mobile_status"].notna(), UNMEASURED)

@@ -146,7 +146,8 @@ class Gazetteer:
             raise GazetteerError(f"{path}: settlements file not found") from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise GazetteerError(f"{path}: not valid UTF-8 JSON ({exc})") from None
-        if not isinstance(data, dict) or data.get("type") != "FeatureCollection" or not isinstance(data.get("features"), list):
+        if (not isinstance(data, dict) or data.get("type") != "FeatureCollection"
+                or not isinstance(data.get("features"), list)):
             raise GazetteerError(f"{path}: not a GeoJSON FeatureCollection")
         settlements = [_parse_feature(path, i, f) for i, f in enumerate(data["features"])]
         seen: set[str] = set()
@@ -215,7 +216,8 @@ class Gazetteer:
 
     @cached_property
     def _search_index(self) -> list[_SearchEntry]:
-        return [_SearchEntry(tuple(k for k in {search_key(n) for n in (s.name_kk, s.name_ru, s.name_latin) if n} if k), s)
+        return [_SearchEntry(tuple(k for k in {search_key(n) for n in (s.name_kk, s.name_ru, s.name_latin) if n}
+                                   if k), s)
                 for s in self.settlements]
 
     def search(self, text: str, limit: int = 20) -> list[Settlement]:

@@ -53,7 +53,8 @@ def hex_signal(samples: pd.DataFrame, rules: RuleSet, *, max_cells: int = 30000)
     frame = pd.DataFrame({"h3": cells_u[inverse],
                           "no_service": (s["status"] == "no_service").to_numpy(),
                           "rsrp": s["rsrp_dbm"].to_numpy(dtype=float, na_value=np.nan),
-                          "op": (s["operator_mcc"].astype("string") + "-" + s["operator_mnc"].astype("string")).to_numpy()})
+                          "op": (s["operator_mcc"].astype("string") + "-"
+                                 + s["operator_mnc"].astype("string")).to_numpy()})
     g = frame.groupby("h3", sort=True)
     out = g.agg(samples=("no_service", "size"), share_no_service=("no_service", "mean"),
                 median_rsrp_dbm=("rsrp", "median"))

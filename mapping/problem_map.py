@@ -29,8 +29,8 @@ import pandas as pd
 
 from .gazetteer import Gazetteer
 from .leaflet import PageScript, base_map, data_block, layer_name, read_outlines, write_map
-from .problems import DIMENSION_LABELS, DIMENSIONS, DISPLAY, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA_KK_RU, \
-    PRIORITY_FORMULA, ProblemPicture
+from .problems import (DIMENSION_LABELS, DIMENSIONS, DISPLAY, DISPLAY_LABELS, PLAN_STATE_LABELS, PRIORITY_FORMULA_KK_RU,
+                       PRIORITY_FORMULA, ProblemPicture)
 
 #: display status -> (fill, ring) colours
 DISPLAY_COLOURS = {"unknown": ("#bdbdbd", "#9e9e9e"), "no_problem": ("#a6d96a", "#4d9221"),

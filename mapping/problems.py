@@ -40,14 +40,15 @@ DISPLAY_LABELS: dict[str, tuple[str, str]] = {
     "no_problem": ("Мәселе жоқ", "Проблемы нет"),
     "resolved": ("Шешілді", "Решено"),
     "problem": ("Мәселе бар", "Проблема"),
-    "overdue": ("Мерзімі өтті: жоспарланған жыл өтті, мәселе қалды", "Просрочено: плановый год прошёл, проблема осталась"),
+    "overdue": ("Мерзімі өтті: жоспарланған жыл өтті, мәселе қалды",
+                "Просрочено: плановый год прошёл, проблема осталась"),
 }
 YES_NO = ("yes", "no")
 PRIORITY_FORMULA = ("priority = P × D × U; P = population (OSM tag; if unknown, median of gazetteer settlements of "
-                    "the same kind, flagged 'estimated'), D = dimensions with a problem that year, U = years unresolved "
-                    "(longest current problem run: year − since + 1); 0 without a problem")
-PRIORITY_FORMULA_KK_RU = ("Басымдық = P × D × U: P — халық саны (белгісіз болса — сол түрдегі елді мекендердің медианасы, "
-                          "«бағалау»), D — мәселелі бағыттар саны, U — шешілмеген жылдар / "
+                    "the same kind, flagged 'estimated'), D = dimensions with a problem that year, "
+                    "U = years unresolved (longest current problem run: year − since + 1); 0 without a problem")
+PRIORITY_FORMULA_KK_RU = ("Басымдық = P × D × U: P — халық саны (белгісіз болса — сол түрдегі елді мекендердің "
+                          "медианасы, «бағалау»), D — мәселелі бағыттар саны, U — шешілмеген жылдар / "
                           "Приоритет = P × D × U: P — население (если неизвестно — медиана НП того же типа, «оценка»), "
                           "D — число направлений с проблемой, U — лет без решения")
 
@@ -202,8 +203,8 @@ class ProblemPicture:
             self.as_of = self.years[-1]
 
     def meta(self) -> dict[str, Any]:
-        return {"years": self.years, "as_of": self.as_of, "problem_rules": self.rules.describe(), "dimensions": list(DIMENSIONS),
-                "priority_formula": PRIORITY_FORMULA, "notes": list(self.notes)}
+        return {"years": self.years, "as_of": self.as_of, "problem_rules": self.rules.describe(),
+                "dimensions": list(DIMENSIONS), "priority_formula": PRIORITY_FORMULA, "notes": list(self.notes)}
 
     def status(self, kato: str, dimension: str, year: int) -> str:
         """The display status of one cell (unknown for a settlement not in the picture)."""
@@ -227,7 +228,8 @@ def _measured_verdicts(measured: dict[int, pd.DataFrame], rules: ProblemRules) -
                 if c not in df.columns]
         if need:
             raise ProblemError(f"measured {year}: missing column(s) {', '.join(need)}")
-        for r in df[["kato", "mobile_status", "mobile_judged", "internet_status", "internet_judged"]].itertuples(index=False):
+        for r in df[["kato", "mobile_status", "mobile_judged", "internet_status",
+                     "internet_judged"]].itertuples(index=False):
             for dim in ("mobile", "internet"):
                 st, judged = getattr(r, f"{dim}_status"), bool(getattr(r, f"{dim}_judged"))
                 if not judged or not isinstance(st, str):
@@ -255,7 +257,8 @@ def _survey_verdicts(surveys: pd.DataFrame | None, rules: ProblemRules) -> dict[
         if verdict != "none":
             answer = "иә / да" if value == "yes" else "жоқ / нет"
             out.setdefault((str(r.kato), item.dimension, int(r.year)), []).append(
-                (verdict, f"сауалнама / обследование: {item.label_kk} / {item.label_ru} — {answer} ({item.name}={value})"))
+                (verdict, f"сауалнама / обследование: {item.label_kk} / {item.label_ru} — {answer} "
+                          f"({item.name}={value})"))
     return out
 
 
@@ -441,17 +444,18 @@ def _settlement_years(chosen, years: list[int], cells: pd.DataFrame, fallback: d
     for c in ("problems", "years_unresolved", "overdue"):
         df[c] = pd.to_numeric(df[c], errors="coerce").fillna(0).astype(int)
     df["priority"] = (df["population"].fillna(0.0) * df["problems"] * df["years_unresolved"]).round(1)
-    df = df[["kato", "name_kk", "name_ru", "kind", "district_kato", "district_name_kk", "district_name_ru", "lat", "lon",
-             "year", "population", "population_estimated", "problem_dimensions", "problems", "overdue_dimensions",
-             "overdue", "years_unresolved", "priority"]]
-    return df.sort_values(["year", "priority", "overdue", "kato"], ascending=[True, False, False, True]).reset_index(drop=True)
+    df = df[["kato", "name_kk", "name_ru", "kind", "district_kato", "district_name_kk", "district_name_ru", "lat",
+             "lon", "year", "population", "population_estimated", "problem_dimensions", "problems",
+             "overdue_dimensions", "overdue", "years_unresolved", "priority"]]
+    return df.sort_values(["year", "priority", "overdue", "kato"],
+                          ascending=[True, False, False, True]).reset_index(drop=True)
 
 
 def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFrame, last: int,
                 gazetteer: Gazetteer) -> pd.DataFrame:
     cols = ["priority", "kato", "name_kk", "name_ru", "district_name_kk", "district_name_ru", "dimension",
-            "planned_year", "programme", "responsible", "note", "state", "state_year", "status_last_year", "problem_since",
-            "resolved_year", "population", "population_estimated"]
+            "planned_year", "programme", "responsible", "note", "state", "state_year", "status_last_year",
+            "problem_since", "resolved_year", "population", "population_estimated"]
     if not len(plans):
         return pd.DataFrame(columns=cols)
     st = settlements[settlements["year"] == last].set_index("kato")
@@ -459,7 +463,8 @@ def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFr
     known = cells[(cells["year"] <= last) & (cells["status"] != "unknown")].sort_values("year")
     cl = known.groupby(["kato", "dimension"], sort=False).tail(1).set_index(["kato", "dimension"])
     rows = []
-    fixes = cells[(cells["year"] <= last) & (cells["display"] == "resolved") & (cells["resolved_year"] == cells["year"])]
+    fixes = cells[(cells["year"] <= last) & (cells["display"] == "resolved")
+                  & (cells["resolved_year"] == cells["year"])]
     fixed = {(r.kato, r.dimension, int(r.planned_year)): r for r in fixes.itertuples(index=False)
              if not pd.isna(r.planned_year)}
     for p in plans.to_dict(orient="records"):
@@ -477,8 +482,8 @@ def _plan_table(plans: pd.DataFrame, settlements: pd.DataFrame, cells: pd.DataFr
                      "name_kk": s.name_kk, "name_ru": s.name_ru, "district_name_kk": s.district_name_kk,
                      "district_name_ru": s.district_name_ru, "dimension": p["dimension"],
                      "planned_year": int(p["planned_year"]), "programme": p.get("programme"),
-                     "responsible": p.get("responsible"), "note": p.get("note"), "state": state, "state_year": state_year,
-                     "status_last_year": display,
+                     "responsible": p.get("responsible"), "note": p.get("note"), "state": state,
+                     "state_year": state_year, "status_last_year": display,
                      "problem_since": c["problem_since"] if c is not None else None,
                      "resolved_year": c["resolved_year"] if c is not None else None,
                      "population": srow["population"] if srow is not None else None,

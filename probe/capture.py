@@ -235,7 +235,8 @@ class Capture:
             modems = state.modems
             old = None
             if item.type == "moved":  # keep the modem's state (counters, trigger bookkeeping) under its new port
-                old = next((p for p, s in modems.items() if p != item.port and s.identity.imei == item.identity.imei), None)
+                old = next((p for p, s in modems.items() if p != item.port and s.identity.imei == item.identity.imei),
+                           None)
             if old is not None:
                 m = modems[item.port] = modems.pop(old)
             else:
@@ -244,7 +245,8 @@ class Capture:
             rid = writer.event(Event(type=f"modem_{item.type}", message=item.message, modem_port=item.port,
                                      details=item.identity.model_dump(mode="json")), item.time_utc)
             state.events += 1
-            self._emit("event", {"record_id": rid, "type": f"modem_{item.type}", "port": item.port, "message": item.message})
+            self._emit("event", {"record_id": rid, "type": f"modem_{item.type}", "port": item.port,
+                                 "message": item.message})
         elif isinstance(item, tuple) and item[0] == "speedtest":
             self._record_speedtest(*item[1:])
 

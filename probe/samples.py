@@ -56,7 +56,8 @@ class SettlementTag(_Payload):
     kato: Optional[str] = None
     distance_m: Optional[float] = None
     reach_m: Optional[float] = None
-    reason: str = Field(..., description="tagged, invalid_coordinate, outside_kazakhstan, no_settlement_in_reach, no_fix")
+    reason: str = Field(..., description="tagged, invalid_coordinate, outside_kazakhstan, no_settlement_in_reach, "
+                                         "no_fix")
     rule_version: Optional[str] = None
 
 
@@ -177,7 +178,8 @@ def _sample_values(p: dict[str, Any]) -> dict[str, Any]:
     located = fix if (fix and fix.get("mode") != "none" and fix.get("lat_deg") is not None
                       and not fix.get("stale")) else None
     modem, tag, ctx = p["modem"], p["settlement"], p["context"]
-    mcc, mnc = (r["operator_mcc"], r["operator_mnc"]) if r and r.get("operator_mcc") else (modem.get("sim_mcc"), modem.get("sim_mnc"))
+    mcc, mnc = ((r["operator_mcc"], r["operator_mnc"]) if r and r.get("operator_mcc")
+                else (modem.get("sim_mcc"), modem.get("sim_mnc")))
     rssi = cell.get("rssi_dbm") if cell else None
     return {
         "status": p["status"],

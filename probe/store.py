@@ -195,8 +195,8 @@ class SampleStore:
         start = Event(type="session_start", message="session started",
                       details={"inspector": inspector, "inspection_id": inspection_id, **meta})
         writer._append("event", t, start, before_sql=[(
-            "INSERT INTO sessions (session_id, started_utc, status, inspector, inspection_id, host, qamtu_version, meta) "
-            "VALUES (?, ?, 'open', ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (session_id, started_utc, status, inspector, inspection_id, host, qamtu_version, "
+            "meta) VALUES (?, ?, 'open', ?, ?, ?, ?, ?)",
             (sid, time_text(t), inspector, inspection_id, meta["host"], meta["qamtu_version"], canonical_json(meta)))])
         return writer
 
@@ -239,7 +239,8 @@ class SampleStore:
     def session_metas(self) -> dict[str, dict[str, Any]]:
         """session id -> its meta (inspector's host, qamtu version, ``synthetic`` / ``simulated`` marks),
         without counting records: what a reader that only needs the marks should call."""
-        return {r["session_id"]: orjson.loads(r["meta"]) for r in self.db.query("SELECT session_id, meta FROM sessions")}
+        rows = self.db.query("SELECT session_id, meta FROM sessions")
+        return {r["session_id"]: orjson.loads(r["meta"]) for r in rows}
 
     # ------------------------------------------------------------------ checks
     def verify(self, session_id: str | None = None) -> list[ChainReport]:
@@ -270,7 +271,8 @@ class SampleStore:
                 except Exception as exc:  # any shape of bad payload is a finding, never a traceback
                     return ChainReport(sid, report.records, report.head_hash, False, seq, rid,
                                        f"payload is not a valid {kind} record ({type(exc).__name__}: {str(exc)[:120]})")
-                if row is None or row["seq"] != seq or row["time_utc"] != t or any(row[c] != expected[c] for c in columns):
+                if (row is None or row["seq"] != seq or row["time_utc"] != t
+                        or any(row[c] != expected[c] for c in columns)):
                     bad = "missing" if row is None else next(
                         (c for c in ("seq", "time_utc", *columns)
                          if row[c] != {"seq": seq, "time_utc": t, **expected}[c]), "?")

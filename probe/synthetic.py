@@ -90,7 +90,8 @@ def _reading(t: datetime, port: str, op: str, cond: Condition, rsrp: float) -> M
 
 def _speed_result(t: datetime, cond: Condition, rng: np.random.Generator) -> SpeedTestResult:
     result = SpeedTestResult(method="qamtu-http", method_version="synthetic", params={}, server="synthetic://",
-                             started_at=t, finished_at=t + timedelta(seconds=16), notes=["synthetic: generated, not measured"])
+                             started_at=t, finished_at=t + timedelta(seconds=16),
+                             notes=["synthetic: generated, not measured"])
     if cond.download_mbps is None:
         from .speedtest.models import Failure, FailureCause
 
@@ -139,7 +140,8 @@ def _write_days(store: Store, campaign: Campaign, rng: np.random.Generator, coun
                     tag = SettlementTag(kato=kato, distance_m=d, reason="tagged", rule_version="synthetic")
                     reading = _reading(t, port, op, cond, float(cond.rsrp_dbm + rng.normal(0, 4)))
                     status = SampleStatus.NO_SERVICE if cond.technology == "none" else SampleStatus.OK
-                    w.sample(Sample(status=status, modem=modem, reading=reading, fix=fix, settlement=tag, context=ctx), t)
+                    w.sample(Sample(status=status, modem=modem, reading=reading, fix=fix, settlement=tag, context=ctx),
+                             t)
                     counts["samples"] += 1
                 for _ in range(campaign.speedtests_per_visit):
                     t += timedelta(seconds=20)
@@ -155,7 +157,8 @@ def _write_days(store: Store, campaign: Campaign, rng: np.random.Generator, coun
         w.close({"synthetic": True}, time_utc=t)
 
 
-def settlements_of(gazetteer, katos: Iterable[str] | None = None, limit: int | None = None) -> dict[str, tuple[float, float]]:
+def settlements_of(gazetteer, katos: Iterable[str] | None = None,
+                   limit: int | None = None) -> dict[str, tuple[float, float]]:
     """KATO -> (lat, lon) of located populated settlements (all, the given ones, or the first ``limit``)."""
     wanted = set(katos) if katos is not None else None
     out = {}

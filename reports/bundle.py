@@ -73,9 +73,11 @@ def _geojson(df) -> bytes:
     for row in df.to_dict(orient="records"):
         lat, lon = row.get("lat"), row.get("lon")
         props = {k: (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
-        geom = None if lat is None or lon is None or lat != lat or lon != lon else {"type": "Point", "coordinates": [lon, lat]}
+        geom = (None if lat is None or lon is None or lat != lat or lon != lon
+                else {"type": "Point", "coordinates": [lon, lat]})
         feats.append({"type": "Feature", "properties": props, "geometry": geom})
-    return (json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+    return (json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False, default=str)
+            + "\n").encode("utf-8")
 
 
 def _transcript(records: list[dict]) -> bytes:
@@ -99,7 +101,8 @@ def _transcript(records: list[dict]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
-def bundle_members(store, inspection_id: str, rules, registers, findings: dict, documents: dict[str, Path]) -> tuple[dict[str, bytes], list[dict]]:
+def bundle_members(store, inspection_id: str, rules, registers, findings: dict,
+                   documents: dict[str, Path]) -> tuple[dict[str, bytes], list[dict]]:
     """Every member of the bundle (name -> bytes) and the chain heads of the linked sessions."""
     insp = get_inspection(store, inspection_id)
     members: dict[str, bytes] = {
@@ -123,7 +126,8 @@ def bundle_members(store, inspection_id: str, rules, registers, findings: dict, 
         if not reports[0].ok:
             raise BundleError(f"session {sid} of inspection {inspection_id}: hash chain broken at record "
                               f"{reports[0].broken_at}: {reports[0].reason}; a broken chain cannot be evidence")
-        lines = [canonical_json({k: r[k] for k in ("seq", "record_id", "kind", "time_utc", "payload", "prev_hash", "hash")})
+        lines = [canonical_json({k: r[k] for k in ("seq", "record_id", "kind", "time_utc", "payload", "prev_hash",
+                                                   "hash")})
                  for r in records]
         member = f"data/records/{sid}.jsonl"
         members[member] = ("\n".join(lines) + "\n").encode("utf-8")
@@ -154,11 +158,13 @@ def build_bundle(store, inspection_id: str, out: Path | str, *, key_path: Path |
     key = load_private(key_path)
     pub = key.public_key()
     members, chains = bundle_members(store, inspection_id, rules, registers, findings, documents)
-    members["signer.pub"] = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    members["signer.pub"] = pub.public_bytes(serialization.Encoding.PEM,
+                                             serialization.PublicFormat.SubjectPublicKeyInfo)
     manifest = {
         "format": FORMAT, "inspection_id": inspection_id, "created_utc": time_text(datetime.now(timezone.utc)),
         "qamtu_version": __version__,
-        "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)} for name, data in sorted(members.items())},
+        "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+                  for name, data in sorted(members.items())},
         "chains": chains,
         "signer": {"name": signer, "key_id": key_id(pub), "public_key": public_b64(pub), "algorithm": "Ed25519"},
         "rule_set": rules.describe(), "registers": registers.versions(),
@@ -393,9 +399,11 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
         signed_digest = str(sig["manifest_sha256"])
         sig_kid = str(sig["key_id"])
     except Exception as exc:
-        return _fail(rep, "manifest.sig", f"member manifest.sig: not a valid signature file ({type(exc).__name__}: {exc})")
+        return _fail(rep, "manifest.sig", f"member manifest.sig: not a valid signature file "
+                                          f"({type(exc).__name__}: {exc})")
     if small["manifest.sig"] != _json_bytes(_sig_record(signed_digest, signature, sig_kid)):
-        return _fail(rep, "manifest.sig", "member manifest.sig: not in the form Qamtu writes (a field of it was altered)")
+        return _fail(rep, "manifest.sig", "member manifest.sig: not in the form Qamtu writes "
+                                          "(a field of it was altered)")
     actual = hashlib.sha256(small["manifest.json"]).hexdigest()
     try:
         raw_manifest = json.loads(small["manifest.json"].decode("utf-8"))
@@ -434,7 +442,8 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
     files = manifest.files
     for info in infos:
         if info.filename not in files and info.filename not in META_MEMBERS:
-            return _fail(rep, info.filename, f"member {_q(info.filename)}: not listed in the manifest (added after signing)")
+            return _fail(rep, info.filename, f"member {_q(info.filename)}: not listed in the manifest "
+                                             f"(added after signing)")
     chain_members = {c.member for c in manifest.chains}
     kept: dict[str, bytes] = {}
     for name, meta in sorted(files.items()):
@@ -442,7 +451,8 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
             return _fail(rep, name, f"member {_q(name)}: listed in the manifest but missing from the bundle")
         info = by_name[name]
         if info.file_size != meta.bytes:
-            return _fail(rep, name, f"member {_q(name)}: {info.file_size} bytes, the manifest says {meta.bytes} (altered)")
+            return _fail(rep, name, f"member {_q(name)}: {info.file_size} bytes, the manifest says {meta.bytes} "
+                                    f"(altered)")
         keep = name in chain_members
         if keep and info.file_size > limits.max_records_bytes:
             return _fail(rep, name, f"member {_q(name)}: records file of {info.file_size} bytes, more than the "
@@ -481,8 +491,9 @@ def _verify_open(rep: VerifyReport, zf: zipfile.ZipFile, fh, size: int, office_k
             return _fail(rep, member, f"member {_q(member)}: hash chain broken at record {report.broken_at}: "
                                       f"{_q(report.reason)}")
         if report.head_hash != chain.head_hash or report.records != chain.records:
-            return _fail(rep, member, f"member {_q(member)}: chain head {str(report.head_hash)[:16]}… ({report.records} "
-                                      f"records) differs from the manifest's {_q(str(chain.head_hash)[:16])}…")
+            return _fail(rep, member, f"member {_q(member)}: chain head {str(report.head_hash)[:16]}… "
+                                      f"({report.records} records) differs from the manifest's "
+                                      f"{_q(str(chain.head_hash)[:16])}…")
         rep.checked_chains += 1
     rep.intact = True
     return _check_trust(rep, manifest, office_keys, office_keys_path, today)
@@ -522,8 +533,9 @@ def _check_trust(rep: VerifyReport, manifest: _Manifest, office_keys: Optional[O
     return rep
 
 
-def bundle_inspection(store, inspection_id: str, out: Path | str, *, key_path: Path | str, signer: str, rules, registers,
-                      gazetteer=None, issue_date=None, deadline_days=None, templates=None) -> dict[str, Any]:
+def bundle_inspection(store, inspection_id: str, out: Path | str, *, key_path: Path | str, signer: str, rules,
+                      registers, gazetteer=None, issue_date=None, deadline_days=None,
+                      templates=None) -> dict[str, Any]:
     """Findings, documents (kk and ru, in a temporary folder) and the signed bundle, in one call."""
     from .documents import generate_documents
     from .findings import compute_findings

@@ -399,7 +399,8 @@ def read_daily(store: SampleStore, *, period: str | None = None, operators: list
     op_key = ("kato", "operator_mcc", "operator_mnc")
     where, params = _time_condition(per.start, per.end, pairs)
     with _Beside(store) as other:   # the signal bins here, the speed tests and the cells beside
-        tests = other.submit(_frame, speedtests_sql(where, params, rules, store.engine), (*op_key, *TEST_GROUP_NEEDS[3:]))
+        tests = other.submit(_frame, speedtests_sql(where, params, rules, store.engine),
+                             (*op_key, *TEST_GROUP_NEEDS[3:]))
         cells = other.submit(_frame, cells_sql(sources, rules),
                              (*_CELL_KEY, "samples", "weak", "first_utc", "last_utc"))
         # distinct days of samples the rule set does not ignore: bits of the months' masks, days of the edges
@@ -450,7 +451,8 @@ def classify_store(db: Path | str | SampleStore, *, period: str | None = None, o
 def coverage_map_from_store(db: Path | str | SampleStore, out: Path | str, *, offline: bool = False,
                             period: str | None = None, operators: list[str] | None = None,
                             rules_path: Path | str | None = None, gazetteer: Gazetteer | None = None,
-                            exports: Sequence[Path | str] | None = None, progress: Progress | None = None) -> dict[str, Any]:
+                            exports: Sequence[Path | str] | None = None,
+                            progress: Progress | None = None) -> dict[str, Any]:
     """Classify the store and write the coverage map (and any exports: .gpkg, .geojson, .csv)."""
     g = gazetteer or Gazetteer.load()
     cl, inputs = classify_store(db, period=period, operators=operators, rules_path=rules_path, gazetteer=g,
@@ -489,4 +491,5 @@ def region_summary(cl: Classification) -> list[dict[str, Any]]:
             for r in rows.to_dict(orient="records")]
 
 
-__all__ = ["classify_store", "coverage_map_from_store", "read_daily", "read_inputs", "region_summary", "ClassificationError"]
+__all__ = ["classify_store", "coverage_map_from_store", "read_daily", "read_inputs", "region_summary",
+           "ClassificationError"]

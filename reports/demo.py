@@ -74,7 +74,8 @@ def record_field_day(db: Path, *, speed: float = 60.0, route: Route | None = Non
     with ServerThread() as server, Store.open(db) as store:
         try:
             for op, profile in DEMO_MODEMS.items():
-                modem = SimModem(profile, route, operator=op, clock=clock, name=f"modem-{op}", link_dir=link_dir).start()
+                modem = SimModem(profile, route, operator=op, clock=clock, name=f"modem-{op}",
+                                 link_dir=link_dir).start()
                 devices.append(modem)
                 links[modem.path] = SimLink(_rate_for(route, clock, op), server.host, server.port).start()
             gnss = SimGnss(route, clock=clock, link_dir=link_dir).start()
@@ -118,7 +119,8 @@ def run_demo(out: Path, *, speed: float = 90.0, console: Console | None = None) 
 
         def tick(state) -> None:
             progress.update(task, completed=min(route.duration_s, (time.monotonic() - t0) * speed),
-                            info=f"{state.samples} samples, {state.speedtests} speed tests, {state.no_service} no service")
+                            info=f"{state.samples} samples, {state.speedtests} speed tests, "
+                                 f"{state.no_service} no service")
 
         summary = record_field_day(db, speed=speed, route=route, gazetteer=gazetteer, on_tick=tick)
         progress.update(task, completed=route.duration_s)

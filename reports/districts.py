@@ -48,7 +48,8 @@ def rules_table(cl: Classification) -> pd.DataFrame:
     """Rule-set values with their sources, for the workbook."""
     r = cl.rules
     rows = [("rule set / ережелер / правила", r.version, r.status), ("valid from", r.valid_from, ""),
-            ("period / кезең / период", cl.period.label, f"{cl.period.start.isoformat()} .. {cl.period.end.isoformat()}"),
+            ("period / кезең / период", cl.period.label,
+             f"{cl.period.start.isoformat()} .. {cl.period.end.isoformat()}"),
             ("window days", r.window.days, r.window.source),
             ("min samples", r.evidence.min_samples, r.evidence.source),
             ("min speed tests", r.evidence.min_speedtests, r.evidence.source),
@@ -70,7 +71,8 @@ def rules_table(cl: Classification) -> pd.DataFrame:
 def write_district_workbook(cl: Classification, out: Path | str, notes: list[str] | None = None) -> dict[str, Any]:
     """Write the XLSX district summary of ``cl`` to ``out``."""
     out = Path(out)
-    title = (f"Ұялы байланыс пен мобильді интернет аудандар бойынша / Мобильная связь и мобильный интернет по районам — "
+    title = (f"Ұялы байланыс пен мобильді интернет аудандар бойынша / "
+             f"Мобильная связь и мобильный интернет по районам — "
              f"{cl.period.label}; ережелер / правила {cl.rules.version}")
     sheets = {}
     buf = io.BytesIO()  # built in memory, then written all or nothing

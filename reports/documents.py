@@ -35,7 +35,8 @@ def check_instruments(store, insp: Inspection, registers: Registers) -> list[dic
     by_imei = {ins.imei: ident for ident, ins in listed.items() if ins.imei}
     used: dict[str, set[str]] = {}
     all_days: set[str] = set()
-    for df in (store.samples_frame(inspection=insp.inspection_id), store.speedtests_frame(inspection=insp.inspection_id)):
+    for df in (store.samples_frame(inspection=insp.inspection_id),
+               store.speedtests_frame(inspection=insp.inspection_id)):
         for imei, t in zip(df["imei"], df["time_utc"]):
             day = t.date().isoformat()
             all_days.add(day)
@@ -43,7 +44,8 @@ def check_instruments(store, insp: Inspection, registers: Registers) -> list[dic
     for imei, days in sorted(used.items()):
         if imei and imei not in by_imei:
             problems.append(f"a modem with IMEI {imei} measured on {', '.join(sorted(days))} but is not among the "
-                            f"inspection's instruments ({', '.join(insp.instruments)}) in {registers.paths['instruments']}")
+                            f"inspection's instruments ({', '.join(insp.instruments)}) "
+                            f"in {registers.paths['instruments']}")
     for ident, ins in listed.items():
         days = used.get(ins.imei, set()) if ins.imei else all_days
         for day in sorted(days):
@@ -52,7 +54,8 @@ def check_instruments(store, insp: Inspection, registers: Registers) -> list[dic
                 problems.append(f"instrument {ident} ({ins.model}, serial {ins.serial}) {why}")
                 break
     if problems:
-        raise DocumentError("documents refused: " + "; ".join(problems) + f" (register: {registers.paths['instruments']})")
+        raise DocumentError("documents refused: " + "; ".join(problems)
+                            + f" (register: {registers.paths['instruments']})")
     return [{"id": ident, "name": ins.name, "model": ins.model,
              "serial": ins.serial + (f" / IMEI {ins.imei}" if ins.imei else ""),
              "certificate": ins.verification_certificate, "cert_date": ins.verification_date,
@@ -96,7 +99,8 @@ def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, 
                         textcoords="offset points", fontsize=9, weight="bold")
         import math
 
-        lat0 = settlement.lat if settlement is not None and settlement.located else (s["lat"].mean() if len(s) else 43.0)
+        lat0 = (settlement.lat if settlement is not None and settlement.located
+                else (s["lat"].mean() if len(s) else 43.0))
         ax.set_aspect(1 / max(0.2, math.cos(math.radians(lat0))))
         ax.ticklabel_format(useOffset=False, style="plain")
         from matplotlib.ticker import MaxNLocator
@@ -113,7 +117,8 @@ def map_excerpt(store, insp: Inspection, findings: dict, settlement, out: Path, 
         dx = metres / (111_320 * math.cos(math.radians(lat0)))
         bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
         ax.plot([bx, bx + dx], [by, by], color="black", linewidth=2)
-        ax.annotate(f"{metres} m", (bx + dx / 2, by), xytext=(0, 4), textcoords="offset points", ha="center", fontsize=7)
+        ax.annotate(f"{metres} m", (bx + dx / 2, by), xytext=(0, 4), textcoords="offset points", ha="center",
+                    fontsize=7)
         ax.set_title(f"{insp.inspection_id} · {insp.operator} · WGS84", fontsize=9)
         fig.tight_layout()
         save_png(fig, out)
@@ -163,8 +168,8 @@ def generate_documents(store, inspection_id: str, out_dir: Path | str, *, rules,
     order = registers.procedure["order"]
     days = order["default_deadline_days"] if deadline_days is None else int(deadline_days)
     if days < order["min_deadline_days"]:
-        raise DocumentError(f"--deadline-days {days}: the order's deadline must be at least {order['min_deadline_days']} "
-                            f"calendar days ({order['source']})")
+        raise DocumentError(f"--deadline-days {days}: the order's deadline must be at least "
+                            f"{order['min_deadline_days']} calendar days ({order['source']})")
     issue_date = issue_date or datetime.now(timezone.utc).date()
     settlement = None
     if gazetteer is not None:

@@ -68,7 +68,8 @@ def _op(df: pd.DataFrame) -> pd.Series:
     return df["operator_mcc"].fillna("?") + "-" + df["operator_mnc"].fillna("?")
 
 
-def indicator_rows(insp: Inspection, tests: pd.DataFrame, rules: RuleSet, registers: Registers) -> tuple[list[dict], dict]:
+def indicator_rows(insp: Inspection, tests: pd.DataFrame, rules: RuleSet,
+                   registers: Registers) -> tuple[list[dict], dict]:
     """One row per technology seen in the evidence tests, and the counts of excluded tests."""
     conf = registers.findings.confidence
     allowed = rules.internet.max_share_below
@@ -91,7 +92,8 @@ def indicator_rows(insp: Inspection, tests: pd.DataFrame, rules: RuleSet, regist
     else:
         failed_by_tech = {}
     rows = []
-    techs = sorted(set(tests["technology"].fillna("none")) | set(failed_by_tech)) if len(tests) or failed_by_tech else []
+    techs = (sorted(set(tests["technology"].fillna("none")) | set(failed_by_tech)) if len(tests) or failed_by_tech
+             else [])
     for tech in techs:
         g = tests[tests["technology"].fillna("none") == tech]
         threshold = rules.internet.download_min_mbps.get(tech)
@@ -138,13 +140,16 @@ def compute_findings(store, inspection_id: str, rules: RuleSet, registers: Regis
     rows, excluded = indicator_rows(insp, tests, rules, registers)
     overall = _overall(rows)
     sessions = linked_sessions(store, insp.inspection_id)
-    times = pd.concat([samples["time_utc"], tests["time_utc"]]) if len(samples) or len(tests) else pd.Series([], dtype="datetime64[ns, UTC]")
+    times = (pd.concat([samples["time_utc"], tests["time_utc"]]) if len(samples) or len(tests)
+             else pd.Series([], dtype="datetime64[ns, UTC]"))
     measurement_days = sorted({t.date().isoformat() for t in times})
     out: dict[str, Any] = {
         "inspection_id": insp.inspection_id, "operator": insp.operator, "kato": insp.kato,
-        "rule_set": rules.describe(), "findings_rule": {"version": registers.findings.version, "method": registers.findings.method,
+        "rule_set": rules.describe(), "findings_rule": {"version": registers.findings.version,
+                                                       "method": registers.findings.method,
                                                        "confidence": registers.findings.confidence,
-                                                       "rule_en": registers.findings.rule_en, "source": registers.findings.source},
+                                                       "rule_en": registers.findings.rule_en,
+                                                       "source": registers.findings.source},
         "evidence_minimums": {"min_speedtests": rules.evidence.min_speedtests, "min_days": rules.evidence.min_days,
                               "source": rules.evidence.source},
         "indicator_text": INDICATOR_TEXT, "indicators": rows, "excluded_tests": excluded, "verdict": overall,
@@ -172,16 +177,19 @@ def legal_qualification(store, insp: Inspection, offence: str, rules: RuleSet, r
     part_no = 15 if earlier else 14
     part = registers.art637.part(part_no, offence)
     doubts = [registers.art637.uncertainty, registers.art637.repeat.uncertainty if earlier else "",
-              op.category_source if op.category else "operator category missing in the register", rules.internet.uncertainty or ""]
+              op.category_source if op.category else "operator category missing in the register",
+              rules.internet.uncertainty or ""]
     fine_mci = tenge = None
     mci = registers.mci.on(offence)
     if part is None:
-        doubts.append(f"no entry of art. 637 part {part_no} valid on {offence} in the legal table: {registers.art637.earlier_values_note}")
+        doubts.append(f"no entry of art. 637 part {part_no} valid on {offence} in the legal table: "
+                      f"{registers.art637.earlier_values_note}")
     else:
         doubts.append(part.valid_from_uncertainty)
         fine_mci = part.fine_mci.get(op.category) if op.category else None
         if op.category and fine_mci is None:
-            doubts.append(f"part {part_no} lists no fine for category {op.category!r}: {part.notes.get(op.category, '')}")
+            doubts.append(f"part {part_no} lists no fine for category {op.category!r}: "
+                          f"{part.notes.get(op.category, '')}")
     if mci is None:
         doubts.append(f"no MCI in the register for {offence}")
     else:
@@ -202,7 +210,8 @@ def legal_qualification(store, insp: Inspection, offence: str, rules: RuleSet, r
     }
 
 
-def find_earlier_violation(store, insp: Inspection, offence: str, rules: RuleSet, registers: Registers) -> Optional[dict]:
+def find_earlier_violation(store, insp: Inspection, offence: str, rules: RuleSet,
+                           registers: Registers) -> Optional[dict]:
     """The latest earlier inspection of the same legal entity with a part-14 violation within the repeat window."""
     entity = registers.operator(insp.operator).entity
     start = add_months(date.fromisoformat(offence), -registers.art637.repeat.window_months).isoformat()
@@ -218,5 +227,6 @@ def find_earlier_violation(store, insp: Inspection, offence: str, rules: RuleSet
         if f["verdict"] == "violation" and d and start <= d < offence and (best is None or d > best["offence_date"]):
             best = {"inspection_id": other.inspection_id, "act_number": other.act_number,
                     "act_registered": other.act_registered, "offence_date": d, "kato": other.kato,
-                    "window_months": registers.art637.repeat.window_months, "window_source": registers.art637.repeat.source}
+                    "window_months": registers.art637.repeat.window_months,
+                    "window_source": registers.art637.repeat.source}
     return best

@@ -88,8 +88,8 @@ def create_inspection(store, registers: Registers, *, gazetteer=None, inspection
     if store.query("SELECT 1 FROM inspections WHERE inspection_id = ?", (ident,)):
         raise InspectionError(f"inspection {ident} already exists in {store.label}")
     store.execute(
-        "INSERT INTO inspections (inspection_id, created_utc, grounds, operator, kato, act_number, act_registered, record) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO inspections (inspection_id, created_utc, grounds, operator, kato, act_number, act_registered, "
+        "record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (ident, insp.created_utc, insp.grounds, insp.operator, insp.kato, insp.act_number, insp.act_registered,
          canonical_json(insp.model_dump())), f"recording inspection {ident}")
     return insp
@@ -105,7 +105,8 @@ def get_inspection(store, inspection_id: str) -> Inspection:
     if not rows:
         known = [i.inspection_id for i in list_inspections(store)]
         raise InspectionError(f"{store.label}: no inspection {inspection_id!r}"
-                              + (f" (known: {', '.join(known[-10:])})" if known else " (create one with `qamtu inspection new`)"))
+                              + (f" (known: {', '.join(known[-10:])})" if known
+                                 else " (create one with `qamtu inspection new`)"))
     return Inspection.model_validate_json(rows[0]["record"])
 
 
@@ -114,7 +115,8 @@ def linked_sessions(store, inspection_id: str) -> list[dict[str, Any]]:
     ids = {r["session_id"] for r in store.query(
         "SELECT DISTINCT session_id FROM samples WHERE inspection_id = ? UNION "
         "SELECT DISTINCT session_id FROM speedtests WHERE inspection_id = ?", (inspection_id, inspection_id))}
-    ids |= {r["session_id"] for r in store.query("SELECT session_id FROM sessions WHERE inspection_id = ?", (inspection_id,))}
+    ids |= {r["session_id"] for r in store.query("SELECT session_id FROM sessions WHERE inspection_id = ?",
+                                                 (inspection_id,))}
     sessions = [store.session(sid) for sid in sorted(ids)]
     return sorted(sessions, key=lambda s: (s["started_utc"], s["session_id"]))
 

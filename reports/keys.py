@@ -85,7 +85,8 @@ def new_key(name: str, out_dir: Path | str) -> dict[str, Any]:
     priv_path, pub_path = out / f"{slug}.key", out / f"{slug}.pub"
     for p in (priv_path, pub_path):
         if p.exists():
-            raise KeyFileError(f"{p}: already exists; Qamtu never overwrites a key (move it away or choose another name)")
+            raise KeyFileError(f"{p}: already exists; Qamtu never overwrites a key "
+                               f"(move it away or choose another name)")
     key = Ed25519PrivateKey.generate()
     pub = key.public_key()
     _write_private(priv_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -116,7 +117,8 @@ def load_private(path: Path | str) -> Ed25519PrivateKey:
     return key
 
 
-def load_office_keys(path: Optional[Path | str] = None, registers_dir: Optional[Path | str] = None) -> tuple[OfficeKeys, Path]:
+def load_office_keys(path: Optional[Path | str] = None,
+                     registers_dir: Optional[Path | str] = None) -> tuple[OfficeKeys, Path]:
     """The office key list from ``path``, else from the registers folder (or the bundled empty list)."""
     if path is None:
         return load_file("office_keys", registers_dir)

@@ -65,10 +65,12 @@ def _table(pdf: FPDF, table: Table) -> None:
         return
     ncols = max(len(r) for r in rows)
     widths = (32, 68) if ncols == 2 else None
-    first_bold = any(r.bold for r in table.rows[0].cells[0].paragraphs[0].runs) if table.rows[0].cells[0].paragraphs else False
+    first_bold = (any(r.bold for r in table.rows[0].cells[0].paragraphs[0].runs) if table.rows[0].cells[0].paragraphs
+                  else False)
     pdf.set_font(FONT, size=8.5 if ncols <= 4 else 7)
     with pdf.table(col_widths=widths, text_align="LEFT", first_row_as_headings=first_bold and ncols > 2,
-                   headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)), line_height=pdf.font_size * 1.45) as t:
+                   headings_style=FontFace(emphasis="BOLD", fill_color=(230, 230, 230)),
+                   line_height=pdf.font_size * 1.45) as t:
         for r in rows:
             row = t.row()
             for i in range(ncols):

@@ -130,7 +130,8 @@ def _status_text(row) -> str:
 YEAR_HEADERS = {
     "priority": "Басымдық / Приоритет", "kato": "ҚАТО / КАТО", "name_kk": "Атауы (қаз.)", "name_ru": "Название (рус.)",
     "district_name_kk": "Аудан (қаз.)", "district_name_ru": "Район (рус.)", "population": "Халқы / Население",
-    "population_estimated": "Халқы бағаланған / Население оценено", "problems": "Мәселелі бағыттар / Направлений с проблемой",
+    "population_estimated": "Халқы бағаланған / Население оценено",
+    "problems": "Мәселелі бағыттар / Направлений с проблемой",
     "overdue": "Мерзімі өткен / Просрочено", "years_unresolved": "Шешілмеген жылдар / Лет без решения",
 }
 PLAN_HEADERS = {
@@ -140,14 +141,16 @@ PLAN_HEADERS = {
     "responsible": "Жауапты / Ответственный", "state_label": "Жағдайы / Состояние",
     "state_year": "Жағдай жылы / Год состояния", "status_label": "Сол жылы / В тот год",
     "problem_since": "Мәселе басталған жыл / Проблема с", "resolved_year": "Шешілген жыл / Решено в",
-    "population": "Халқы / Население", "population_estimated": "Халқы бағаланған / Население оценено", "note": "Ескерту / Примечание",
+    "population": "Халқы / Население", "population_estimated": "Халқы бағаланған / Население оценено",
+    "note": "Ескерту / Примечание",
 }
-DISTRICT_HEADERS = {"district_kato": "ҚАТО / КАТО", "district_name_kk": "Аудан (қаз.)", "district_name_ru": "Район (рус.)",
-                    "year": "Жыл / Год"}
+DISTRICT_HEADERS = {"district_kato": "ҚАТО / КАТО", "district_name_kk": "Аудан (қаз.)",
+                    "district_name_ru": "Район (рус.)", "year": "Жыл / Год"}
 
 
 def _dim_label(d: str) -> str:
-    kk, ru = DIMENSION_LABELS.get(d, ("Кез келген", "Любое")) if d != "any" else ("Кез келген бағыт", "Любое направление")
+    kk, ru = (DIMENSION_LABELS.get(d, ("Кез келген", "Любое")) if d != "any"
+              else ("Кез келген бағыт", "Любое направление"))
     return kk if kk == ru else f"{kk} / {ru}"
 
 
@@ -348,7 +351,8 @@ def write_problem_charts(pic: ProblemPicture, out_dir: Path | str, dpi: int = 11
     for ax, dim in zip(axes.ravel(), DIMENSIONS):
         bars(ax, dim)
     axes[0][0].legend(title="Жыл / Год", fontsize=8)
-    fig.suptitle("Мәселелер бағыттар, аудандар және жылдар бойынша / Проблемы по направлениям, районам и годам", fontsize=12)
+    fig.suptitle("Мәселелер бағыттар, аудандар және жылдар бойынша / Проблемы по направлениям, районам и годам",
+                 fontsize=12)
     fig.text(0.01, 0.005, foot, fontsize=6.5, color="#333")
     fig.subplots_adjust(hspace=0.9, bottom=0.2, top=0.93)
     path = out_dir / "problems-by-district-dimension.png"
@@ -496,13 +500,19 @@ def _write_demo_csvs(roles: dict[str, str], survey: Path, plans: Path, this_year
         w.writerow(["kato", "year", "dimension", "value", "observed_on", "observer", "note", "settlement"])
         w.writerows(csv_row(r) for r in srows)
     prog = "«Доступный интернет» (мысал / пример)"
-    prows: list[tuple[str, str, int, str, str]] = [(roles["fixed_on_time"], "internet", 2025, prog, "Оператор (мысал / пример)"),
-                                                   (roles["overdue_internet"], "internet", 2024, prog, "Оператор (мысал / пример)"),
-                                                   (roles["border_tv"], "tv_radio", 2027, "Бағдарлама (мысал) / Программа (пример)", "Әкімдік (мысал) / Акимат (пример)"),
-                                                   (roles["border_tv_fixed"], "tv_radio", 2025, "Бағдарлама (мысал) / Программа (пример)", "Әкімдік (мысал) / Акимат (пример)"),
-                                                   (roles["no_post"], "post", 2026, "Бағдарлама (мысал) / Программа (пример)", "Пошта операторы (мысал) / Почтовый оператор (пример)"),
-                                                   (roles["mobile_overdue"], "mobile", 2025, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)"),
-                                                   (roles["fixed_late"], "mobile", 2024, "Бағдарлама (мысал) / Программа (пример)", "Оператор (мысал / пример)")]
+    prows: list[tuple[str, str, int, str, str]] = [
+        (roles["fixed_on_time"], "internet", 2025, prog, "Оператор (мысал / пример)"),
+        (roles["overdue_internet"], "internet", 2024, prog, "Оператор (мысал / пример)"),
+        (roles["border_tv"], "tv_radio", 2027, "Бағдарлама (мысал) / Программа (пример)",
+         "Әкімдік (мысал) / Акимат (пример)"),
+        (roles["border_tv_fixed"], "tv_radio", 2025, "Бағдарлама (мысал) / Программа (пример)",
+         "Әкімдік (мысал) / Акимат (пример)"),
+        (roles["no_post"], "post", 2026, "Бағдарлама (мысал) / Программа (пример)",
+         "Пошта операторы (мысал) / Почтовый оператор (пример)"),
+        (roles["mobile_overdue"], "mobile", 2025, "Бағдарлама (мысал) / Программа (пример)",
+         "Оператор (мысал / пример)"),
+        (roles["fixed_late"], "mobile", 2024, "Бағдарлама (мысал) / Программа (пример)",
+         "Оператор (мысал / пример)")]
     with atomic_output(plans, what="plans file") as tmp, tmp.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
         w.writerow(["kato", "dimension", "planned_year", "programme", "responsible", "note", "settlement"])

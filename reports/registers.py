@@ -179,11 +179,13 @@ class Instrument(_M):
     def problem_on(self, day: str) -> Optional[str]:
         """Why this instrument may not be used as evidence on ``day``, or None when it may."""
         if not self.verification_certificate or not self.verification_date or not self.verification_valid_until:
-            return "has no metrological verification in the register (certificate number, date and valid-until are required)"
+            return ("has no metrological verification in the register "
+                    "(certificate number, date and valid-until are required)")
         if day < self.verification_date:
             return f"was verified only on {self.verification_date}, after the measurement on {day}"
         if day > self.verification_valid_until:
-            return f"verification {self.verification_certificate} expired on {self.verification_valid_until}, before the measurement on {day}"
+            return (f"verification {self.verification_certificate} expired on {self.verification_valid_until}, "
+                    f"before the measurement on {day}")
         return None
 
 

@@ -64,11 +64,11 @@ SURVEY_TEMPLATE_COLUMNS = (
 PLAN_TEMPLATE_COLUMNS = (
     Column("kato", True, "Елді мекеннің 9 таңбалы ҚАТО коды", "9-значный код КАТО населённого пункта",
            "9-digit KATO code of the settlement"),
-    Column("dimension", True, "Бағыт: internet, mobile, tv_radio, post", "Направление: internet, mobile, tv_radio, post",
-           "dimension: internet, mobile, tv_radio, post"),
+    Column("dimension", True, "Бағыт: internet, mobile, tv_radio, post",
+           "Направление: internet, mobile, tv_radio, post", "dimension: internet, mobile, tv_radio, post"),
     Column("planned_year", True, "Жоспарланған жыл (YYYY)", "Плановый год (YYYY)", "planned fix year (YYYY)"),
-    Column("programme", False, "Бағдарлама (мысалы, «Қолжетімді интернет»)", "Программа (например, «Доступный интернет»)",
-           "programme, optional"),
+    Column("programme", False, "Бағдарлама (мысалы, «Қолжетімді интернет»)",
+           "Программа (например, «Доступный интернет»)", "programme, optional"),
     Column("responsible", False, "Жауапты орган", "Ответственный орган", "responsible body, optional"),
     Column("note", False, "Ескерту", "Примечание", "note, optional"),
     Column("settlement", False, "Елді мекен атауы (тек оқуға, тексерілмейді)",
@@ -370,8 +370,8 @@ def check_plan_file(path: Path | str, gazetteer: Gazetteer | None = None) -> lis
 
 
 # --------------------------------------------------------------------------- store
-_SURVEY_SQL = ("INSERT INTO survey_observations (kato, year, dimension, value, observed_on, observer, note, source_file, "
-               "source_row, imported_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+_SURVEY_SQL = ("INSERT INTO survey_observations (kato, year, dimension, value, observed_on, observer, note, "
+               "source_file, source_row, imported_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                "ON CONFLICT (kato, year, dimension) DO UPDATE SET value = excluded.value, "
                "observed_on = excluded.observed_on, observer = excluded.observer, note = excluded.note, "
                "source_file = excluded.source_file, source_row = excluded.source_row, "
@@ -426,7 +426,8 @@ PLAN_FRAME_COLUMNS = ["kato", "dimension", "planned_year", "programme", "respons
 
 def survey_frame(store) -> pd.DataFrame:
     """Every stored survey observation (columns of :data:`SURVEY_FRAME_COLUMNS`)."""
-    rows = store.query(f"SELECT {', '.join(SURVEY_FRAME_COLUMNS)} FROM survey_observations ORDER BY kato, year, dimension")
+    rows = store.query(f"SELECT {', '.join(SURVEY_FRAME_COLUMNS)} FROM survey_observations "
+                       f"ORDER BY kato, year, dimension")
     df = pd.DataFrame(rows, columns=SURVEY_FRAME_COLUMNS)
     df["year"] = df["year"].astype(int)
     return df

@@ -53,7 +53,8 @@ class Cluster:
     def start(self) -> "Cluster":
         if self.user:
             shutil.chown(self.dir, self.user)
-        self._run(self.bin / "initdb", "-D", self.data, "-U", "qamtu", "--auth=trust", "-E", "UTF8", "--no-instructions")
+        self._run(self.bin / "initdb", "-D", self.data, "-U", "qamtu", "--auth=trust", "-E", "UTF8",
+                  "--no-instructions")
         opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=50"
         opts += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run(self.bin / "pg_ctl", "-D", self.data, "-o", opts, "-l", self.dir / "log", "-w", "-t", "60", "start")

@@ -73,7 +73,8 @@ def test_bundle_verifies_and_holds_everything(bundle):
                    "data/speedtests.jsonl", "rules/kz-coverage-2026.1.toml", "registers/art637.toml",
                    "registers/mci.toml", "registers/instruments.toml", "signer.pub", "manifest.json", "manifest.sig"):
         assert needed in names, needed
-    assert sum(n.startswith("data/records/") for n in names) == 3 and sum(n.startswith("transcripts/") for n in names) == 3
+    assert (sum(n.startswith("data/records/") for n in names) == 3
+            and sum(n.startswith("transcripts/") for n in names) == 3)
     manifest = json.loads(data["manifest.json"])
     heads = {r.session_id: r.head_hash for r in bundle["store"].verify()}
     assert {c["session_id"]: c["head_hash"] for c in manifest["chains"]} == heads
@@ -144,7 +145,8 @@ def _resign(data: dict[str, bytes], key_path: str, edit) -> dict[str, bytes]:
 
     data["signer.pub"] = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
-    manifest["files"]["signer.pub"] = {"sha256": hashlib.sha256(data["signer.pub"]).hexdigest(), "bytes": len(data["signer.pub"])}
+    manifest["files"]["signer.pub"] = {"sha256": hashlib.sha256(data["signer.pub"]).hexdigest(),
+                                       "bytes": len(data["signer.pub"])}
     data["manifest.json"] = json.dumps(manifest).encode()
     digest = hashlib.sha256(data["manifest.json"]).hexdigest()
     data["manifest.sig"] = _json_bytes(_sig_record(digest, key.sign(SIGNED_PREFIX + digest.encode()),
@@ -242,7 +244,8 @@ def test_qamtu_verify_command(bundle, tmp_path):
                     check=False)
     assert bad.returncode == 1 and json.loads(bad.stdout)["member"] == "documents/act_kk.pdf"
     untrusted = run_qamtu("verify", str(bundle["path"]), check=False)  # bundled (empty) office key list
-    assert untrusted.returncode == 1 and "UNTRUSTED" in untrusted.stdout and "NOT in the office key list" in untrusted.stdout
+    assert (untrusted.returncode == 1 and "UNTRUSTED" in untrusted.stdout
+            and "NOT in the office key list" in untrusted.stdout)
 
 
 def test_transcript_keeps_raw_at_exchanges_verbatim():
@@ -254,7 +257,8 @@ def test_transcript_keeps_raw_at_exchanges_verbatim():
     text = _transcript([{"kind": "sample", "seq": 5, "time_utc": "2026-06-01T05:00:00.000000Z",
                          "payload": json.dumps(payload)}, {"kind": "event", "seq": 6, "payload": "{}"}]).decode()
     assert text.splitlines() == ["# seq 5 2026-06-01T05:00:00.000000Z port /dev/ttyUSB2", '> AT+QENG="servingcell"',
-                                 '< +QENG: "servingcell","NOCONN","LTE","FDD",401,77', "< (unsolicited) +CREG: 1", "< OK"]
+                                 '< +QENG: "servingcell","NOCONN","LTE","FDD",401,77', "< (unsolicited) +CREG: 1",
+                                 "< OK"]
 
 
 def test_every_byte_of_the_signature_file_and_manifest_head_is_covered(bundle, tmp_path):

@@ -58,7 +58,8 @@ def test_search_show_and_locate_json():
     assert hits[0]["name_kk"] == "Шұбарсу"
     shown = json.loads(run_qamtu("settlements", "show", hits[0]["kato"], "--json").stdout)
     assert shown == hits[0]
-    located = json.loads(run_qamtu("settlements", "locate", str(shown["lat"] + 0.001), str(shown["lon"]), "--json").stdout)
+    located = json.loads(run_qamtu("settlements", "locate", str(shown["lat"] + 0.001), str(shown["lon"]),
+                                   "--json").stdout)
     assert located["kato"] == shown["kato"] and 100 < located["distance_m"] < 120
 
 

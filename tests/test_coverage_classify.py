@@ -367,7 +367,8 @@ def test_internet_status_equals_the_rule_written_out(gazetteer, tests, sample_te
                          "time_utc": T0 + timedelta(days=i % 2, seconds=i)} for i in range(n_samples)])
     rows = [{"kato": kato, "time_utc": T0 + timedelta(days=d, minutes=i), "technology": tech, "valid": valid,
              "consumer_comparable_only": consumer, "download_mbps": dl if valid else None,
-             "failure_cause": None if valid else failure} for i, (d, tech, valid, consumer, dl, failure) in enumerate(tests)]
+             "failure_cause": None if valid else failure}
+            for i, (d, tech, valid, consumer, dl, failure) in enumerate(tests)]
     cl = classify(samples, _tests(rows), small, RULES, JUNE)
     if not len(cl.by_operator):
         assert not tests and not n_samples

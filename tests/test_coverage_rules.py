@@ -46,7 +46,8 @@ def test_every_table_of_the_file_has_a_source():
     (lambda t: t.replace('LTE = "4G >= 5 Mbit/s', 'XLTE = "4G >= 5 Mbit/s'), "internet"),
     (lambda t: t.replace("UMTS = 1.0", "UMTS = 1.0\nCDMA = 2.0"), "internet.download_min_mbps"),
     (lambda t: t.replace('valid_from = "2026-11-28"', 'valid_from = "28.11.2026"'), "valid_from"),
-    (lambda t: t.replace('metric = "rsrp_dbm"\ncoverage_min_dbm = -115.0', 'metric = "rsrp"\ncoverage_min_dbm = -115.0', 1),
+    (lambda t: t.replace('metric = "rsrp_dbm"\ncoverage_min_dbm = -115.0',
+                         'metric = "rsrp"\ncoverage_min_dbm = -115.0', 1),
      "mobile.signal.LTE.metric"),
     (lambda t: t.replace("[mobile.signal.UMTS]", "[mobile.signal.XUMTS]"), "mobile"),
 ])

@@ -266,7 +266,8 @@ def test_a_batch_that_lost_a_race_is_inserted_the_careful_way(tmp_path, pg_url):
     assert _insert_batch(dst, rows[5:10]) == {r[0] for r in rows[5:10]}  # the other pusher's rows
     inserted = _insert_batch(dst, rows)
     assert inserted == {r[0] for r in rows[:5] + rows[10:]}
-    assert _count(dst) == len(rows) and _count(dst, "samples") + _count(dst, "events") + _count(dst, "speedtests") == len(rows)
+    assert (_count(dst) == len(rows)
+            and _count(dst, "samples") + _count(dst, "events") + _count(dst, "speedtests") == len(rows))
 
 
 def test_parallel_workers_push_every_session_exactly_once(tmp_path, pg_url):
@@ -302,7 +303,8 @@ def test_references_are_checked_once_per_statement_on_postgres(tmp_path, pg_url)
     refused("INSERT INTO records (record_id, session_id, seq, kind, time_utc, payload, prev_hash, hash) "
             "VALUES ('r-x', 'no-such-session', 1, 'event', 't', '{}', 'p', 'h')",
             match="records.session_id no-such-session refers to no row of sessions")
-    refused("UPDATE samples SET record_id = 'no-such-record' WHERE record_id = ?", (sample_id,), match="samples.record_id")
+    refused("UPDATE samples SET record_id = 'no-such-record' WHERE record_id = ?", (sample_id,),
+            match="samples.record_id")
     refused("DELETE FROM records WHERE record_id = ?", (sample_id,), match=f"records.record_id {sample_id} is still "
                                                                           "referred to by samples")
     refused("UPDATE records SET record_id = 'renamed' WHERE record_id = ?", (sample_id,), match="still referred to")

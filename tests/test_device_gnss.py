@@ -136,7 +136,8 @@ def test_gpsd_tpv_over_tcp():
     finally:
         srv.close()
     assert b"WATCH" in srv.watch
-    assert (fix.mode, fix.lat_deg, fix.lon_deg, fix.alt_m, fix.speed_mps) == (FixMode.FIX_3D, 43.3019, 68.2704, 231.5, 13.9)
+    assert (fix.mode, fix.lat_deg, fix.lon_deg, fix.alt_m,
+            fix.speed_mps) == (FixMode.FIX_3D, 43.3019, 68.2704, 231.5, 13.9)
     assert fix.time_utc == datetime(2026, 6, 1, 5, 10, tzinfo=timezone.utc) and fix.source.startswith("gpsd://")
 
 
@@ -177,7 +178,8 @@ def test_modem_gnss_without_fix_is_a_reading():
 def test_qgpsloc_and_cgpsinfo_formats():
     f = parse_qgpsloc("+QGPSLOC: 061951.0,3150.7223N,11711.9293E,0.7,62.2,2,0.0,0.0,0.0,110513,09")
     assert f.lat_deg == pytest.approx(31.845372, abs=1e-6) and f.lon_deg == pytest.approx(117.198822, abs=1e-6)
-    assert f.mode == FixMode.FIX_2D and f.satellites == 9 and f.time_utc == datetime(2013, 5, 11, 6, 19, 51, tzinfo=timezone.utc)
+    assert (f.mode == FixMode.FIX_2D and f.satellites == 9
+            and f.time_utc == datetime(2013, 5, 11, 6, 19, 51, tzinfo=timezone.utc))
     g = parse_cgpsinfo("+CGPSINFO: 3113.343286,N,12121.234064,E,250311,072809.3,44.1,0.0,0")
     assert g.lat_deg == pytest.approx(31.222388, abs=1e-6) and g.alt_m == 44.1
     assert parse_cgpsinfo("+CGPSINFO: ,,,,,,,,").mode == FixMode.NONE
@@ -185,7 +187,8 @@ def test_qgpsloc_and_cgpsinfo_formats():
 
 def test_fixed_position_and_bad_specs(tmp_path):
     f = read_gnss("fixed:43.301946,68.270370,230")
-    assert (f.lat_deg, f.lon_deg, f.alt_m, f.mode, f.source, f.stale) == (43.301946, 68.27037, 230.0, FixMode.FIX_3D, "fixed", False)
+    assert (f.lat_deg, f.lon_deg, f.alt_m, f.mode, f.source, f.stale) == (43.301946, 68.27037, 230.0, FixMode.FIX_3D,
+                                                                          "fixed", False)
     assert read_gnss("fixed:43.3,68.27").mode == FixMode.FIX_2D
     for bad in ("fixed:abc", "fixed:1", "fixed:95,10", "gpsd://host:port:x"):
         with pytest.raises(GnssError):

@@ -25,7 +25,8 @@ def test_cesq_bins_and_unknowns():
     v = parse_cesq("+CESQ: 30,0,255,255,255,255")
     assert v["rxlev_dbm"] == -81.0 and v["rsrp_dbm"] is None and v["rsrq_db"] is None and v["rscp_dbm"] is None
     v = parse_cesq("+CESQ: 99,99,40,30,34,97")
-    assert (v["rxlev_dbm"], v["rscp_dbm"], v["ecno_db"], v["rsrq_db"], v["rsrp_dbm"]) == (None, -81.0, -9.5, -3.0, -44.0)
+    assert (v["rxlev_dbm"], v["rscp_dbm"], v["ecno_db"], v["rsrq_db"],
+            v["rsrp_dbm"]) == (None, -81.0, -9.5, -3.0, -44.0)
     v = parse_cesq("+CESQ: 99,99,255,255,0,0,255,255,255")  # with the NR fields of newer releases
     assert (v["rsrq_db"], v["rsrp_dbm"]) == (-20.0, -141.0)
 
@@ -63,7 +64,8 @@ def test_identifiers():
     assert split_eci(0xEF4A08) == (0xEF4A, 0x08)
     assert split_nci(0x1A2B3C4D5) == (0x1A2B3C, 0x4D5)
     assert mcc_mnc("401", "2") == ("401", "02") and mcc_mnc("401", "02") == ("401", "02")
-    assert split_plmn("401 77") == ("401", "77") and split_plmn("401-07") == ("401", "07") and split_plmn("x") == (None, None)
+    assert (split_plmn("401 77") == ("401", "77") and split_plmn("401-07") == ("401", "07")
+            and split_plmn("x") == (None, None))
 
 
 def test_kazakh_operators_from_table():
@@ -136,8 +138,10 @@ def test_simcom_tenths_of_db():
 
 
 def test_telit_orders_anchor_on_imsi():
-    le = parse_rfsts_lte('#RFSTS: "286 01",1795,-101,-67,-15,2242,,128,3,1,0B5D121,"286016339612498","Turkcell",3,3,108')
-    lm = parse_rfsts_lte('#RFSTS: "310 260",66786,-101,-68,-13,2D18,255,,640,1,0,3089F02,"000000000000000","T-Mobile",3,66')
+    le = parse_rfsts_lte('#RFSTS: "286 01",1795,-101,-67,-15,2242,,128,3,1,0B5D121,"286016339612498",'
+                         '"Turkcell",3,3,108')
+    lm = parse_rfsts_lte('#RFSTS: "310 260",66786,-101,-68,-13,2D18,255,,640,1,0,3089F02,"000000000000000",'
+                         '"T-Mobile",3,66')
     assert le.cell_id == 0xB5D121 and lm.cell_id == 0x3089F02
     assert le.band == "B3" and lm.band == "B66" and lm.sinr_db is None and le.sinr_db == pytest.approx(1.6)
     with pytest.raises(ParseError):

@@ -124,7 +124,8 @@ def test_nmea_random_bytes(data):
 
 @FAST
 @given(body=st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126, exclude_characters="$*"), max_size=90),
-       talker=st.sampled_from(["GP", "GL", "GA", "GB", "GN"]), kind=st.sampled_from(["GGA", "RMC", "GSA", "GNS", "VTG"]))
+       talker=st.sampled_from(["GP", "GL", "GA", "GB", "GN"]),
+       kind=st.sampled_from(["GGA", "RMC", "GSA", "GNS", "VTG"]))
 def test_nmea_valid_checksum_random_fields(body, talker, kind):
     """Checksummed sentences with random payloads: pynmeagps accepts or rejects, we only raise ParseError."""
     raw = sentence(f"{talker}{kind},{body}")
@@ -160,7 +161,8 @@ class Noise(PtyDevice):
 
 
 @settings(max_examples=12, deadline=3000, suppress_health_check=[HealthCheck.too_slow])
-@given(noise=st.binary(max_size=300), final=st.sampled_from([b"", b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\n+CME ERROR: x\r\n"]))
+@given(noise=st.binary(max_size=300),
+       final=st.sampled_from([b"", b"\r\nOK\r\n", b"\r\nERROR\r\n", b"\r\n+CME ERROR: x\r\n"]))
 def test_at_channel_never_hangs_on_noise(noise, final):
     dev = Noise(noise + final).start()
     try:

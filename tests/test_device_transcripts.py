@@ -76,7 +76,8 @@ def test_modem_info_from_transcript(tmp_path):
                  "> AT+CCID\n< ERROR\n> AT+ICCID\n< ERROR\n> AT+QCCID\n< +QCCID: 89977012345678901234\n< OK\n")
     with TranscriptModem(t) as modem:
         info = modem_info(modem.path, timeout_s=2)
-    assert (info.driver, info.manufacturer, info.model, info.firmware) == ("quectel", "Quectel", "EC25", "EC25EFAR06A09M4G")
+    assert (info.driver, info.manufacturer, info.model, info.firmware) == ("quectel", "Quectel", "EC25",
+                                                                           "EC25EFAR06A09M4G")
     assert (info.imei, info.imsi, info.iccid) == ("867698041234567", "401771234567890", "89977012345678901234")
     assert (info.sim_mcc, info.sim_mnc, info.sim_operator) == ("401", "77", "Tele2")
 

@@ -72,7 +72,8 @@ def test_pdf_renders_to_a_page_with_ink(made, tmp_path):
 
 
 def test_pdf_embeds_the_bundled_font(made):
-    out = subprocess.run(["pdffonts", str(made["docs"]["act_kk.pdf"])], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(["pdffonts", str(made["docs"]["act_kk.pdf"])], check=True, capture_output=True,
+                         text=True).stdout
     rows = [line for line in out.splitlines() if "DejaVu" in line]
     assert rows and all(" yes " in line for line in rows), out
 

@@ -81,7 +81,8 @@ def test_a_folder_overrides_single_files(tmp_path):
             '[[mci]]\nvalid_from = "2026-02-30"\ntenge = 4325\nsource = "s"\n', "mci.0.valid_from"),
     ("mci", 'version = "x"\nwhich_date_ru = "x"\nwhich_date_kk = "x"\nwhich_date_source = "x"\n'
             '[[mci]]\nvalid_from = "2026-01-01"\ntenge = 4325\n', "mci.0.source"),
-    ("operators", 'version = "x"\n[operators."401-02"]\nbrand = "K"\nentity = "k"\nbin = "12345"\nvalid_from = "2026-01-01"\n',
+    ("operators", 'version = "x"\n[operators."401-02"]\nbrand = "K"\nentity = "k"\nbin = "12345"\n'
+                  'valid_from = "2026-01-01"\n',
      "operators.401-02.bin"),
     ("instruments", 'version = "x"\n[instruments.A]\nname = "m"\nmodel = "m"\nserial = "s"\n'
                     'verification_valid_until = "soon"\n', "instruments.A.verification_valid_until"),

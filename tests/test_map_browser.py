@@ -116,7 +116,8 @@ def test_script_in_a_settlement_name_is_text(tmp_path, write_gazetteer):
              settlement_feature("611010003", None, None, name=EVIL_IMG)]
     g = Gazetteer.load(write_gazetteer(feats))
     t0 = datetime(2026, 6, 1, 6, tzinfo=timezone.utc)
-    samples = pd.DataFrame({"time_utc": pd.to_datetime([t0 + timedelta(days=i % 2, seconds=i) for i in range(40)], utc=True),
+    samples = pd.DataFrame({"time_utc": pd.to_datetime([t0 + timedelta(days=i % 2, seconds=i) for i in range(40)],
+                                                       utc=True),
                             "status": "ok", "operator_mcc": "401", "operator_mnc": "02", "technology": "LTE",
                             "rsrp_dbm": -90.0, "rscp_dbm": np.nan, "rssi_dbm": np.nan, "kato": "611010001",
                             "lat": 43.3, "lon": 68.25})
@@ -151,5 +152,6 @@ def test_search_box_finds_kazakh_names_typed_with_russian_letters(maps):
     items = re.findall(r"<li[^>]*>(.*?)</li>", results.group(1))
     assert any(i.startswith("Шұбарсу / Шубарсу") for i in items), items
     # a name that does not exist says so
-    dom, _ = chromium(Path(offline["path"]).as_uri() + "#search=zzzqqq", tmp, "--virtual-time-budget=6000", "--dump-dom")
+    dom, _ = chromium(Path(offline["path"]).as_uri() + "#search=zzzqqq", tmp, "--virtual-time-budget=6000",
+                      "--dump-dom")
     assert "Табылмады / Не найдено" in dom

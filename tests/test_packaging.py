@@ -93,7 +93,8 @@ def test_every_package_directory_is_listed_in_pyproject():
     listed = set(conf["tool"]["setuptools"]["packages"])
     on_disk = {"qamtu"} | {"qamtu." + ".".join(p.parent.relative_to(REPO).parts)
                            for pkg in PACKAGES for p in (REPO / pkg).rglob("__init__.py")}
-    assert on_disk == listed, f"pyproject packages differ from the tree: missing {on_disk - listed}, extra {listed - on_disk}"
+    assert on_disk == listed, (f"pyproject packages differ from the tree: missing {on_disk - listed}, "
+                               f"extra {listed - on_disk}")
 
 
 def test_wheel_ships_the_data_files(tmp_path):

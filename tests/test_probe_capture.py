@@ -32,8 +32,10 @@ def _route(events=(), signal_b=None, gnss=True) -> Route:
 
 def _capture(tmp_path, route, *, speed=20.0, duration_s=60.0, gnss=True, **config):
     clock = SimClock(speed=speed, start_utc=route.start_utc)
-    modems = [SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell", link_dir=tmp_path).start(),
-              SimModem("huawei-me909", route, operator="401-01", clock=clock, name="beeline", link_dir=tmp_path).start()]
+    modems = [SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell",
+                       link_dir=tmp_path).start(),
+              SimModem("huawei-me909", route, operator="401-01", clock=clock, name="beeline",
+                       link_dir=tmp_path).start()]
     gps = SimGnss(route, clock=clock, link_dir=tmp_path).start() if gnss else None
     store = Store(tmp_path / "q.db")
     records = []
@@ -92,10 +94,12 @@ def test_no_service_and_no_fix_are_recorded_not_dropped(tmp_path):
     store, summary, _, _ = _capture(tmp_path, route, speed=30, duration_s=400, max_fix_age_s=3)
     df = store.samples_frame()
     kcell = df[df["port"].str.endswith("kcell")]
-    assert (kcell["status"] == "no_service").sum() >= 20 and summary["no_service"] == (df["status"] == "no_service").sum()
+    assert ((kcell["status"] == "no_service").sum() >= 20
+            and summary["no_service"] == (df["status"] == "no_service").sum())
     nofix = df[df["fix_mode"] == "none"]
     assert len(nofix) >= 10 and nofix["kato"].isna().all() and summary["no_fix"] >= len(nofix)
-    payloads = [r["payload"] for r in store.records(store.sessions()[0]["session_id"]) if '"no_fix_reason":"' in r["payload"]]
+    payloads = [r["payload"] for r in store.records(store.sessions()[0]["session_id"])
+                if '"no_fix_reason":"' in r["payload"]]
     assert payloads, "no-fix samples say why"
 
 
@@ -154,7 +158,8 @@ def test_modem_reappearing_on_another_port_is_found_by_imei(tmp_path):
         time.sleep(2)
         modem.stop()  # unplugged ...
         time.sleep(1)
-        again = SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell", link_dir=second_dir).start()
+        again = SimModem("quectel-ec25", route, operator="401-02", clock=clock, name="kcell",
+                         link_dir=second_dir).start()
         moved["path"], moved["dev"] = again.path, again  # ... and back under another name (same IMEI)
 
     t = threading.Thread(target=replug)

@@ -16,11 +16,13 @@ T = datetime(2026, 6, 1, 6, tzinfo=timezone.utc)
 
 
 def _state(lost: bool = False) -> CaptureState:
-    st = CaptureState("01a2210f-0000-7000-8000-000000000000", T, samples=5321, no_service=12, modem_lost=3, speedtests=4)
+    st = CaptureState("01a2210f-0000-7000-8000-000000000000", T, samples=5321, no_service=12, modem_lost=3,
+                      speedtests=4)
     for op, name, rsrp in (("02", "Kcell", -78.0), ("01", "Beeline", -104.0), ("77", "Tele2", -117.0)):
         reading = ModemReading(time_utc=T, port=f"/dev/ttyUSB{op}", driver="quectel", technology=Technology.LTE,
                                registration=RegState.HOME, operator_mcc="401", operator_mnc=op,
-                               cells=[Cell(rat=Rat.LTE, rsrp_dbm=rsrp, rsrq_db=-11, sinr_db=7, cell_id=0xEF4A08, band="B3")])
+                               cells=[Cell(rat=Rat.LTE, rsrp_dbm=rsrp, rsrq_db=-11, sinr_db=7, cell_id=0xEF4A08,
+                                           band="B3")])
         st.modems[f"/dev/ttyUSB{op}"] = ModemState(f"/dev/ttyUSB{op}", ModemIdentity(port="x", sim_operator=name),
                                                     reading=reading, status="ok", samples=1774)
     if lost:

@@ -144,7 +144,8 @@ def maps(tmp_path_factory, gazetteer):
     return tmp, roles, offline, online
 
 
-HIGHLIGHTED = ("Array.from(document.querySelectorAll('path.qamtu-overdue')).map(p => p.getAttribute('data-kato')).sort()")
+HIGHLIGHTED = ("Array.from(document.querySelectorAll('path.qamtu-overdue'))"
+               ".map(p => p.getAttribute('data-kato')).sort()")
 PROBLEMS = ("Array.from(document.querySelectorAll('path[data-status=problem], path[data-status=overdue]'))"
             ".map(p => p.getAttribute('data-kato')).sort()")
 

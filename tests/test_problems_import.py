@@ -37,7 +37,8 @@ def count(store, table):
 def test_good_survey_imports_and_reimport_replaces(tmp_path, gazetteer, villages):
     a, b, _ = villages
     f = write_csv(tmp_path / "s.csv", ["kato", "year", "dimension", "value", "observed_on", "observer", "note"],
-                  [[a, 2024, "tv_foreign_only", "иә", "2024-08-01", "Әйгерім Қасымова", "тек өзбек арналары / только узбекские"],
+                  [[a, 2024, "tv_foreign_only", "иә", "2024-08-01", "Әйгерім Қасымова",
+                    "тек өзбек арналары / только узбекские"],
                    [a, 2024, "post", "Нет", "", "", ""], [b, 2023, "fixed_internet", "yes", "", "", ""]],
                   delimiter=";", bom=True)                      # Excel's Russian-locale CSV: ';' and a BOM
     with Store(tmp_path / "db.sqlite") as st:
@@ -98,7 +99,8 @@ def test_plans_from_xlsx_with_numeric_cells_and_bad_rows(tmp_path, gazetteer, vi
         ws.append([int(a), "television", 2025])
         ws.append([int(b), "post", "next year"])
         wb.save(tmp_path / "bad.xlsx")
-        with pytest.raises(SurveyImportError, match=r"row 5: unknown dimension 'television'.*\n.*row 6: bad planned_year"):
+        with pytest.raises(SurveyImportError,
+                           match=r"row 5: unknown dimension 'television'.*\n.*row 6: bad planned_year"):
             import_plans(st, tmp_path / "bad.xlsx", gazetteer)
         assert count(st, "remediation_plans") == 2
 
@@ -136,4 +138,5 @@ def test_cli_import_refuses_a_bad_file_with_exit_1(tmp_path, villages):
     assert '"rows": 1' in proc.stdout
     bad = write_csv(tmp_path / "bad.csv", ["kato", "dimension", "planned_year"], [[villages[1], "radio", 2026]])
     proc = run_qamtu("problems", "import-plan", str(bad), "--db", str(db), check=False)
-    assert proc.returncode == 1 and "row 2: unknown dimension 'radio'" in proc.stderr and "nothing imported" in proc.stderr
+    assert (proc.returncode == 1 and "row 2: unknown dimension 'radio'" in proc.stderr
+            and "nothing imported" in proc.stderr)

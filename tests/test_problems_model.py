@@ -62,9 +62,11 @@ def test_since_overdue_and_resolution_on_time_and_late(small):
     assert [pic.status(C, "mobile", y) for y in years] == ["problem", "problem", "resolved", "resolved", "problem"]
     assert row(pic, C, "mobile", 2023)["resolved_on_time"] is True
     r = row(pic, C, "mobile", 2025)
-    assert r["problem_since"] == 2025 and r["planned_year"] == 2026 and not r["overdue"] and r["programme"] == "Жаңа / Новая"
+    assert (r["problem_since"] == 2025 and r["planned_year"] == 2026 and not r["overdue"]
+            and r["programme"] == "Жаңа / Новая")
     # plan sheet (as of 2025): A's plan was done late in 2024, C's 2023 plan done on time, its 2026 plan pending
-    states = {(x["kato"], x["planned_year"]): (x["state"], x["state_year"]) for x in pic.plans.to_dict(orient="records")}
+    states = {(x["kato"], x["planned_year"]): (x["state"], x["state_year"])
+              for x in pic.plans.to_dict(orient="records")}
     assert states == {(A, 2022): ("done_late", 2024), (C, 2023): ("done", 2023), (C, 2026): ("pending", 2025)}
     assert list(pic.plans["kato"]) == [C, C, A]                # C has a problem in 2025 (priority > 0), A none
 
@@ -98,7 +100,8 @@ def test_survey_items_and_combining_rules(small):
     assert pic.status(A, "post", 2024) == "problem" and pic.status(B, "post", 2024) == "no_problem"
     assert pic.status(A, "mobile", 2023) == "no_problem"     # 3G is service
     src = row(pic, A, "internet", 2023)["sources"]
-    assert "(fixed_internet=yes)" in src and "Сымды (тіркелген) интернет" in src and "өлшем / измерения: below_standard" in src
+    assert ("(fixed_internet=yes)" in src and "Сымды (тіркелген) интернет" in src
+            and "өлшем / измерения: below_standard" in src)
     with pytest.raises(ProblemError, match="unknown dimension 'tv'"):
         build_problems(small, years, surveys=survey([(A, 2023, "tv", "yes")]))
 

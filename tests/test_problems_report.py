@@ -76,7 +76,8 @@ def test_workbook_has_a_sheet_per_year_plans_by_priority_and_district_totals(des
     drows = {(r[0], r[3]): r for r in ([c.value for c in x] for x in ds.iter_rows(min_row=5)) if r[0]}
     kz = drows[("614000000", 2023)]
     assert kz[dh.index("Ұялы байланыс / Мобильная связь: мәселе / проблема")] == 2          # mobile_overdue, gap
-    assert kz[dh.index("Интернет: мәселе / проблема")] == 3                                 # mobile_overdue, gap, fixed_line
+    assert kz[dh.index("Интернет: мәселе / проблема")] == 3                                 # mobile_overdue, gap,
+                                                                                            # fixed_line
     assert kz[dh.index("Кез келген бағыт / Любое направление: мәселе / проблема")] == 4      # + tv_foreign
     assert kz[dh.index("Мерзімі өткен НП / НП с просрочкой")] == 2                         # mobile_overdue, tv_foreign
     assert drows[("610000000", 2023)][dh.index("Мерзімі өткен НП / НП с просрочкой")] == 2

@@ -12,7 +12,8 @@ from qamtu.probe.speedtest import FailureCause, run_speedtest
 from qamtu.probe.speedtest.iperf3 import map_iperf3_error, parse_server
 from qamtu.probe.speedtest.server import free_port
 
-needs_iperf3 = pytest.mark.skipif(shutil.which("iperf3") is None, reason="iperf3 is not installed (.ci/run installs it)")
+needs_iperf3 = pytest.mark.skipif(shutil.which("iperf3") is None,
+                                  reason="iperf3 is not installed (.ci/run installs it)")
 FAST = {"duration_s": 1, "omit_s": 0, "streams": 2}
 
 

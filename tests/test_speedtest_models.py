@@ -16,8 +16,8 @@ from qamtu.probe.speedtest.registry import params_from_pairs
 
 
 def phase(mbps=20.0):
-    return PhaseResult(direction="download", streams=3, warmup_s=2, planned_s=7, measured_s=7, bytes=int(mbps * 7e6 / 8),
-                       total_bytes=10**8, mbps=mbps, clock="client")
+    return PhaseResult(direction="download", streams=3, warmup_s=2, planned_s=7, measured_s=7,
+                       bytes=int(mbps * 7e6 / 8), total_bytes=10**8, mbps=mbps, clock="client")
 
 
 def counters(rx, tx):
@@ -42,7 +42,8 @@ def test_exceptions_sit_under_probe_error_and_name_method_server_interface():
 
 
 def test_valid_result_reports_speeds_and_invalid_one_never_does():
-    ok = SpeedTestResult(method="qamtu-http", method_version="1.0.0", params={}, server="s", download=phase()).finalize()
+    ok = SpeedTestResult(method="qamtu-http", method_version="1.0.0", params={}, server="s",
+                         download=phase()).finalize()
     assert ok.valid and ok.download_mbps == 20.0
     bad_egress = check_egress("wwan0", "source_address", counters(0, 0), counters(1000, 1000), 10**6, 10**6)
     inv = SpeedTestResult(method="qamtu-http", method_version="1.0.0", params={}, server="s", interface="wwan0",
@@ -50,7 +51,8 @@ def test_valid_result_reports_speeds_and_invalid_one_never_does():
     assert inv.ok and not inv.valid and inv.download_mbps is None and inv.download.mbps == 20.0
     assert "egress not verified" in inv.invalid_reasons[0] and "did not (all) go through" in inv.invalid_reasons[0]
     failed = SpeedTestResult(method="qamtu-http", method_version="1.0.0", params={}, server="s", download=phase(),
-                             failure=Failure(cause=FailureCause.CONNECTION_RESET, message="m", error_type="X")).finalize()
+                             failure=Failure(cause=FailureCause.CONNECTION_RESET, message="m",
+                                             error_type="X")).finalize()
     assert not failed.ok and not failed.valid and failed.download_mbps is None
     assert failed.summary()["failure_cause"] == "connection_reset"
 

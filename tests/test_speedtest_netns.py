@@ -59,7 +59,8 @@ def link(tmp_path_factory):
                                        "--tls-key", str(certs / "server.key")],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         if shutil.which("iperf3"):
-            procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, "iperf3", "-s", "-B", "10.77.0.2", "-p", "5201"],
+            procs.append(subprocess.Popen(["ip", "netns", "exec", SRV_NS, "iperf3", "-s", "-B", "10.77.0.2",
+                                           "-p", "5201"],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         for _ in range(100):  # wait until the server answers (probing from inside the client namespace)
             r = subprocess.run(["ip", "netns", "exec", CLI_NS, sys.executable, "-c",

@@ -126,7 +126,8 @@ def _read_response(sock: socket.socket) -> tuple[int, bytes]:
         data += part
     head, _, body = data.partition(b"\r\n\r\n")
     status = int(head.split(b" ")[1])
-    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), None)
+    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length")), None)
     while length is not None and len(body) < length:
         part = sock.recv(65536)
         if not part:

@@ -90,7 +90,8 @@ def check_interface_up(name: str) -> None:
         carrier = SYS_NET / name / "carrier"
         try:
             if carrier.read_text().strip() == "0":
-                raise InterfaceDownError(f"interface {name} has no carrier (link down)", interface=name, phase="resolve")
+                raise InterfaceDownError(f"interface {name} has no carrier (link down)", interface=name,
+                                         phase="resolve")
         except OSError:
             pass  # carrier is unreadable while the device is down or for some virtual devices
 

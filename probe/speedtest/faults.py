@@ -19,7 +19,8 @@ class ResettingProxy:
 
     def __init__(self, target_host: str, target_port: int, after_bytes: int,
                  direction: Literal["download", "upload"] = "download", host: str = "127.0.0.1"):
-        self.target_host, self.target_port, self.after_bytes, self.direction = target_host, target_port, after_bytes, direction
+        self.target_host, self.target_port, self.after_bytes, self.direction = (target_host, target_port,
+                                                                                after_bytes, direction)
         self.host, self.port = host, 0
         self.resets = 0
         self._loop: Optional[asyncio.AbstractEventLoop] = None

@@ -56,10 +56,12 @@ class PhaseResult(_Model):
     bytes: int = Field(..., description="Payload bytes counted inside the measurement window (all streams).")
     total_bytes: int = Field(..., description="Payload bytes moved in the whole phase, warm-up and tail included.")
     mbps: float = Field(..., description="bytes * 8 / measured_s / 1e6, Mbit/s.")
-    series_mbps: list[float] = Field(default_factory=list, description="Rate in each whole second of the window, Mbit/s.")
+    series_mbps: list[float] = Field(default_factory=list,
+                                     description="Rate in each whole second of the window, Mbit/s.")
     per_stream_bytes: list[int] = Field(default_factory=list, description="Window bytes of each stream.")
     clock: Literal["client", "server", "iperf3", "speedtest-cli"] = Field(
-        ..., description="Whose clock timed the bytes: the receiver's in qamtu-http (client for download, server for upload).")
+        ..., description="Whose clock timed the bytes: the receiver's in qamtu-http (client for download, "
+                         "server for upload).")
     latency_under_load_ms: Optional[float] = Field(None, description="Median round trip during the window, ms.")
     latency_under_load_samples_ms: list[float] = Field(default_factory=list)
 

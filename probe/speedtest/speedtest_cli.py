@@ -53,12 +53,15 @@ class SpeedtestCliParams(BaseModel):
     download_length_s: float = Field(10.0, gt=0, le=60, description="Download phase length (upstream 'testlength').")
     upload_length_s: float = Field(10.0, gt=0, le=60, description="Upload phase length.")
     download_threads: int = Field(8, ge=1, le=32, description="Concurrent downloads (upstream: threadcount * 2).")
-    upload_threads: int = Field(8, ge=1, le=32, description="Concurrent uploads (upstream raises 2 to 8 on any link >0.1 Mbit/s).")
+    upload_threads: int = Field(8, ge=1, le=32, description="Concurrent uploads (upstream raises 2 to 8 on any link "
+                                                            ">0.1 Mbit/s).")
     threads_per_url: int = Field(4, ge=1, le=16, description="Requests per file size.")
     upload_ratio: int = Field(5, ge=1, le=7, description="Skips the smallest upload sizes (upstream 'ratio').")
-    upload_max_chunk_count: int = Field(50, ge=1, le=500, description="Upload requests in all (upstream 'maxchunkcount').")
+    upload_max_chunk_count: int = Field(50, ge=1, le=500,
+                                        description="Upload requests in all (upstream 'maxchunkcount').")
     timeout_s: float = Field(10.0, gt=0, le=120, description="Socket timeout.")
-    pre_allocate: bool = Field(False, description="Build all upload bodies in memory first (upstream default; ~150 MB).")
+    pre_allocate: bool = Field(False, description="Build all upload bodies in memory first (upstream default; "
+                                                  "~150 MB).")
     download: bool = True
     upload: bool = True
 
@@ -167,7 +170,8 @@ def build_bound_opener(binding: Binding, timeout: float, errors: _ErrorLog) -> u
         def http_response(self, req: Any, response: Any) -> Any:
             if response.code >= 400:
                 errors.append(("status", ServerRefusedError(
-                    f"server answered {response.code} {response.msg} to {req.get_method()} {req.full_url.split('?')[0]}")))
+                    f"server answered {response.code} {response.msg} to {req.get_method()} "
+                    f"{req.full_url.split('?')[0]}")))
             return _WatchedResponse(response, errors, req.full_url.split("?")[0])
 
         https_response = http_response
@@ -315,7 +319,8 @@ def run_speedtest_cli(server: str, binding: Binding, p: SpeedtestCliParams, resu
     result.server_info = {k: v for k, v in r.server.items() if k in ("id", "sponsor", "name", "url", "latency", "d")}
     result.latency = LatencyResult(
         samples_ms=samples, median_ms=float(r.ping), min_ms=min(samples), max_ms=max(samples),
-        jitter_ms=(sum(abs(a - b) for a, b in zip(samples, samples[1:])) / (len(samples) - 1)) if len(samples) > 1 else 0.0,
+        jitter_ms=((sum(abs(a - b) for a, b in zip(samples, samples[1:])) / (len(samples) - 1))
+                   if len(samples) > 1 else 0.0),
         kind="speedtest-cli ping: sum of 3 HTTP round trips / 6, as speedtest-cli reports it")
     for direction, bps, nbytes, threads, length in (
             ("download", r.download, r.bytes_received, p.download_threads, p.download_length_s),
