@@ -52,10 +52,12 @@ class ServerLimits(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_clients: int = Field(8, ge=1, description="Client addresses with transfers running at the same time.")
-    max_streams_per_client: int = Field(16, ge=1, description="Concurrent transfers (download/upload requests) per client.")
+    max_streams_per_client: int = Field(16, ge=1,
+                                        description="Concurrent transfers (download/upload requests) per client.")
     max_transfer_s: float = Field(30.0, gt=0, description="Longest single download or upload.")
     max_upload_bytes: int = Field(1 << 30, ge=1, description="Largest qamtu-http upload body.")
-    max_mini_upload_bytes: int = Field(8 << 20, ge=1, description="Largest upload.php body (speedtest-cli sends <= 7 MiB).")
+    max_mini_upload_bytes: int = Field(8 << 20, ge=1,
+                                       description="Largest upload.php body (speedtest-cli sends <= 7 MiB).")
     max_download_bytes: int = Field(1 << 31, ge=1, description="Most bytes one download request may get.")
     max_header_bytes: int = Field(8190, ge=256, description="Longest request line / header field.")
     max_headers: int = Field(64, ge=8)
@@ -84,7 +86,8 @@ class _Admission:
         if client not in self.active and len(self.active) >= lim.max_clients:
             self.stats["rejected_busy"] += 1
             yield web.Response(status=503, headers={"Retry-After": "10"},
-                               text=f"server busy: {len(self.active)} clients are testing (max_clients={lim.max_clients})\n")
+                               text=f"server busy: {len(self.active)} clients are testing "
+                                    f"(max_clients={lim.max_clients})\n")
             return
         if self.active.get(client, 0) >= lim.max_streams_per_client:
             self.stats["rejected_streams"] += 1
@@ -299,7 +302,8 @@ def build_app(limits: Optional[ServerLimits] = None, api_path: str = API) -> web
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
-                    resp = web.Response(status=408, text=f"upload longer than max_transfer_s={limits.max_transfer_s:g}\n")
+                    resp = web.Response(status=408,
+                                        text=f"upload longer than max_transfer_s={limits.max_transfer_s:g}\n")
                     resp.force_close()
                     return resp
                 try:
