@@ -12,7 +12,8 @@ server's default settings unless --pg-setting says otherwise.
    --per-place consecutive samples in one, as a drive through villages gives) is
    pushed with `push()` into an empty PostGIS database: seconds, records/s, and the CPU seconds
    of the pushing processes and of the PostgreSQL server (µs per record); then pushed again (all
-   skipped).
+   skipped). Then the coverage map page is built three times over the pushed store (real sessions
+   with their records, unlike bench_coverage's bulk-written samples), and `sessions()` timed.
 2. --classify-samples projection rows are generated inside PostgreSQL (generate_series; the chain
    is not needed to time a query), then the per settlement x operator x technology aggregation
    that classification needs is timed, for the whole table and for a one-month window, with
@@ -132,6 +133,31 @@ def client_cpu_s() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def coverage_page(store) -> tuple[list[float], float, int]:
+    """Seconds of three coverage map page builds (``classify_store`` + ``map_data``, what
+    ``/staff/maps/coverage`` serves) over a pushed store, the seconds of ``sessions()`` (every
+    session's record counts), and the number of sessions."""
+    from qamtu import package_path
+    from qamtu.mapping.coverage_map import map_data
+    from qamtu.mapping.gazetteer import Gazetteer
+    from qamtu.mapping.leaflet import read_labelled_districts
+    from qamtu.probe.store import sample_store
+    from qamtu.reports.coverage import classify_store
+
+    g = Gazetteer.load()
+    districts = read_labelled_districts(package_path("mapping", "data", "districts.geojson"))
+    samples = sample_store(store)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        cl, _ = classify_store(samples, gazetteer=g)
+        map_data(cl, g, None, None, districts)
+        times.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    n = len(samples.sessions())
+    return times, time.perf_counter() - t, n
+
+
 def classify_bench(url: str, n: int, console: Console) -> list[tuple]:
     with open_store(url) as st:
         with console.status(f"generating {n:,} sample rows inside PostgreSQL…"):
@@ -209,6 +235,8 @@ def main() -> None:
                     t = time.perf_counter()
                     second = push(src, dst, workers=args.workers)
                     again_s = time.perf_counter() - t
+                    dst.execute("ANALYZE")
+                    page_s, sessions_s, n_sessions = coverage_page(dst)
             table = Table(title=f"db push: {args.samples:,} samples ({size:.0f} MiB SQLite) -> PostGIS, "
                                 f"{args.workers} worker(s)")
             for c in ("step", "records", "seconds", "records/s"):
@@ -229,6 +257,9 @@ def main() -> None:
                           f"{cpu[1] / args.samples * 1e6:.0f} server")
             console.print(f"goal: 1,000,000 samples pushed in under 60 s -> "
                           f"{'met' if push_s < 60 * args.samples / 1e6 else 'NOT met'}")
+            console.print(f"coverage map page over the pushed store ({n_sessions} sessions with their records): "
+                          f"best {min(page_s):.2f} s, median {sorted(page_s)[1]:.2f} s of 3; "
+                          f"`sessions list` (every session's counts) {sessions_s:.2f} s")
         if args.skip_classify:
             return
         rows = classify_bench(cluster.create_db("bench_classify"), args.classify_samples, console)
