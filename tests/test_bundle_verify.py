@@ -130,8 +130,9 @@ def test_added_and_removed_members_are_named(bundle, tmp_path):
     assert "not a readable ZIP" in verify_bundle(tmp_path / "junk.zip").problem
 
 
-def _resign(data: dict[str, bytes], key_path: str, edit) -> dict[str, bytes]:
-    """What a forger with a private key would do: change a member, rehash, re-sign."""
+def _resign(data: dict[str, bytes], key_path: str, edit, signer_pub: bytes | None = None) -> dict[str, bytes]:
+    """What a forger with a private key would do: change a member, rehash, re-sign (``signer.pub``:
+    the key's own public key in PEM, unless ``signer_pub`` is given)."""
     data = dict(data)
     edit(data)
     manifest = json.loads(data["manifest.json"])
@@ -143,8 +144,8 @@ def _resign(data: dict[str, bytes], key_path: str, edit) -> dict[str, bytes]:
     manifest["signer"].update(key_id=key_id(key.public_key()), public_key=public_b64(key.public_key()))
     from cryptography.hazmat.primitives import serialization
 
-    data["signer.pub"] = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+    data["signer.pub"] = signer_pub or key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                                     serialization.PublicFormat.SubjectPublicKeyInfo)
     manifest["files"]["signer.pub"] = {"sha256": hashlib.sha256(data["signer.pub"]).hexdigest(),
                                        "bytes": len(data["signer.pub"])}
     data["manifest.json"] = json.dumps(manifest).encode()
@@ -171,22 +172,13 @@ def test_signer_pub_must_be_the_signers_ed25519_key_not_the_same_bytes_of_anothe
     as an X25519 key with the same 32 raw bytes: refused (it was accepted while only the raw bytes were compared)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-    from qamtu.reports.keys import key_id
 
-    key = load_private(bundle["key"]["private_key"])
-    pub = key.public_key()
+    pub = load_private(bundle["key"]["private_key"]).public_key()
     if kind == "x25519":
         pub = X25519PublicKey.from_public_bytes(pub.public_bytes(serialization.Encoding.Raw,
                                                                  serialization.PublicFormat.Raw))
-    data = members(bundle["path"])
-    data["signer.pub"] = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    manifest = json.loads(data["manifest.json"])
-    manifest["files"]["signer.pub"] = {"sha256": hashlib.sha256(data["signer.pub"]).hexdigest(),
-                                       "bytes": len(data["signer.pub"])}
-    data["manifest.json"] = json.dumps(manifest).encode()
-    digest = hashlib.sha256(data["manifest.json"]).hexdigest()
-    data["manifest.sig"] = _json_bytes(_sig_record(digest, key.sign(SIGNED_PREFIX + digest.encode()),
-                                                   key_id(key.public_key())))
+    pem = pub.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    data = _resign(members(bundle["path"]), bundle["key"]["private_key"], lambda d: None, signer_pub=pem)
     rep = verify_bundle(write_zip(tmp_path / f"{kind}.zip", data), bundle["keys"], bundle["keys_path"])
     if kind == "ed25519":
         assert rep.ok, rep.problem

@@ -162,16 +162,21 @@ def test_slow_headers_are_cut_at_header_timeout_s():
         assert got["connections_timed_out"] == 1 and got["connections_refused"] == 0
 
 
+def idle_connection(srv, source: str) -> socket.socket:
+    """A connection from ``source`` that sends nothing."""
+    host, port = srv.url.removeprefix("http://").split(":")
+    s = socket.socket()
+    s.bind((source, 0))
+    s.connect((host, int(port)))
+    return s
+
+
 def test_open_connections_are_capped_per_address_and_in_all():
     with ServerThread(limits=ServerLimits(max_connections_per_client=3, max_connections=6)) as srv:
         host, port = srv.url.removeprefix("http://").split(":")
         held = []
         try:
-            for _ in range(3):
-                s = socket.socket()
-                s.bind(("127.0.0.1", 0))
-                s.connect((host, int(port)))
-                held.append(s)
+            held += [idle_connection(srv, "127.0.0.1") for _ in range(3)]
             time.sleep(0.2)
             extra = socket.create_connection((host, int(port)), source_address=("127.0.0.1", 0))
             assert closed_by_server(extra, 3.0), "a 4th connection from one address was kept"
@@ -187,11 +192,7 @@ def test_open_connections_are_capped_per_address_and_in_all():
             assert c.getresponse().status == 200
             c.close()
             # the two left from 127.0.0.1 and four from two other addresses make six: the seventh is refused
-            for source in ("127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.5"):
-                s = socket.socket()
-                s.bind((source, 0))
-                s.connect((host, int(port)))
-                held.append(s)
+            held += [idle_connection(srv, source) for source in ("127.0.0.4", "127.0.0.4", "127.0.0.5", "127.0.0.5")]
             time.sleep(0.2)
             seventh = socket.create_connection((host, int(port)), source_address=("127.0.0.6", 0))
             assert closed_by_server(seventh, 3.0), "a connection over max_connections was kept"
