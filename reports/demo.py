@@ -152,6 +152,8 @@ def produce_outputs(db: Path, out: Path, gazetteer: Gazetteer, console: Console)
     for name, path in sorted(inspection.items()):
         if str(name).endswith(".pdf"):
             outputs[f"inspection {name}"] = Path(path)
+    with console.status("regional store: the laptop's store merged into an office store (db push)…"):
+        outputs.update(merge_into_office(db, out / "office-merged.db", out / "db-push.json"))
     with console.status("coverage map and district summary…"):
         coverage_map_from_store(db, out / "coverage-map.html", offline=True, exports=[out / "coverage.gpkg"])
         outputs["coverage map (offline HTML)"] = out / "coverage-map.html"
@@ -170,3 +172,22 @@ def produce_outputs(db: Path, out: Path, gazetteer: Gazetteer, console: Console)
         for name, path in write_demo_problems(five_year_db, out / "five-year", gazetteer).items():
             outputs[f"five-year {name}"] = Path(path)
     return outputs
+
+
+def merge_into_office(laptop: Path, office: Path, report: Path) -> dict[str, Path]:
+    """What the regional office does with an inspector's store: ``db push`` it into the office store
+    (``office``, made anew), sessions and, through the reports package's merge step, the inspection
+    records; then push again, which adds nothing. Writes both push reports to ``report`` (JSON)."""
+    import json
+
+    from ..probe.push import push
+    from ..probe.store import sample_store
+    from ..safeio import write_text
+
+    for stale in (office, office.with_name(office.name + "-wal"), office.with_name(office.name + "-shm")):
+        stale.unlink(missing_ok=True)
+    with sample_store(laptop, read_only=True) as source, sample_store(office, create=True) as target:
+        first = push(source, target).as_dict()
+        again = push(source, target).as_dict()
+    write_text(report, json.dumps({"first": first, "again": again}, ensure_ascii=False, indent=2) + "\n")
+    return {"regional store (db push)": office, "db push report (JSON)": report}

@@ -42,6 +42,16 @@ def test_demo_produces_a_verifiable_database_map_documents_and_report(tmp_path):
         tests = st.speedtests_frame(session=s["session_id"])
         assert tests["valid"].any(), "real qamtu-http tests through the simulated links"
         assert (~tests["valid"]).any() and tests.loc[~tests["valid"], "failure_cause"].notna().all()
+    # the laptop's store merged into an office store: every record and the inspection, then nothing again
+    pushed = json.loads(outputs["db push report (JSON)"].read_text(encoding="utf-8"))
+    inspections = pushed["first"]["merged"]["inspections"]
+    with Store(outputs["regional store (db push)"]) as merged:
+        assert all(r.ok for r in merged.verify())
+        assert inspections["added"] == merged.scalar("SELECT COUNT(*) FROM inspections") >= 1
+        assert pushed["first"]["added"] == merged.scalar("SELECT COUNT(*) FROM records") > s["samples"]
+    assert inspections["skipped"] == 0 and inspections["rejected"] == [] and pushed["first"]["rejected"] == 0
+    assert pushed["again"]["added"] == 0 and pushed["again"]["skipped"] == pushed["first"]["added"]
+    assert pushed["again"]["merged"]["inspections"]["skipped"] == inspections["added"]
     html = outputs["coverage map (offline HTML)"].read_text(encoding="utf-8")
     assert "Түркістан" in html and "https://unpkg" not in html
     run_qamtu("verify", str(outputs["inspection bundle"]), "--office-keys",
