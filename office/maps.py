@@ -5,49 +5,33 @@ when aggregates make it fast, the office gets that for free) then
 :func:`qamtu.mapping.coverage_map.map_data`, the same JSON the offline map reads. Problems:
 :func:`qamtu.reports.problems.picture_from_store` (with residents' complaints as observations) then
 :func:`qamtu.mapping.problem_map.problem_map_data`. The JSON is cached for :data:`CACHE_SECONDS`
-per parameters, so many staff opening the map do not classify once each; at most
-:data:`CACHE_ENTRIES` parameter sets are kept (the period comes from the query string), the
-least recently built dropped first, and expired ones as soon as anything new is kept.
+per parameters (:class:`~qamtu.office.ttl_cache.TtlCache`), so many staff opening the map do not
+classify once each; at most :data:`CACHE_ENTRIES` parameter sets are kept (the period comes from
+the query string).
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date
 from typing import Any, Callable, Optional
 
 from .. import package_path
+from .ttl_cache import TtlCache
 
 #: seconds a built map's JSON is served again
 CACHE_SECONDS = 60.0
 #: parameter sets kept at once (each a map's JSON, a few MB for a region)
 CACHE_ENTRIES = 8
-_cache: dict[tuple, tuple[float, Any]] = {}      # insertion order = build order
-_lock = threading.Lock()
+_maps = TtlCache(CACHE_ENTRIES)
 
 
 def _cached(key: tuple, build: Callable[[], Any]) -> Any:
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
-    value = build()
-    with _lock:
-        _cache.pop(key, None)
-        for old in [k for k, (t, _) in _cache.items() if now - t >= CACHE_SECONDS]:
-            del _cache[old]
-        while len(_cache) >= CACHE_ENTRIES:
-            del _cache[next(iter(_cache))]
-        _cache[key] = (now, value)
-    return value
+    return _maps.get(key, CACHE_SECONDS, build)
 
 
 def cached_entries() -> int:
     """How many map JSONs are kept now (for tests and the bench)."""
-    with _lock:
-        return len(_cache)
+    return len(_maps)
 
 
 def _districts() -> dict:

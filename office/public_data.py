@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional
+
+from .ttl_cache import TtlCache
 
 log = logging.getLogger("qamtu.office")
 
@@ -33,9 +33,9 @@ COVERAGE_SECONDS = 600.0
 #: seconds the per-settlement case counts of the map are kept
 COUNTS_SECONDS = 30.0
 
-_lock = threading.Lock()
-_cache: dict[tuple, tuple[float, Any]] = {}
-_refreshing: set[tuple] = set()
+#: values kept at most: a summary per settlement x language, the coverage and the case counts per office
+MAX_VALUES = 8192
+_values = TtlCache(MAX_VALUES)
 
 
 def today_kz(now: Optional[datetime] = None) -> date:
@@ -43,47 +43,16 @@ def today_kz(now: Optional[datetime] = None) -> date:
     return (now or datetime.now(timezone.utc)).astimezone(KZ).date()
 
 
-def _cached(key: tuple, seconds: float, build, *, background: bool = False) -> Any:
-    """``build()`` kept for ``seconds``; with ``background`` a stale value is served while a thread rebuilds it."""
-    now = time.monotonic()
-    with _lock:
-        hit = _cache.get(key)
-        if hit and now - hit[0] < seconds:
-            return hit[1]
-        if hit and background:
-            if key not in _refreshing:
-                _refreshing.add(key)
-                threading.Thread(target=_rebuild, args=(key, build), daemon=True).start()
-            return hit[1]
-    value = build()
-    with _lock:
-        _cache[key] = (time.monotonic(), value)
-    return value
-
-
-def cached(key: tuple, seconds: float, build) -> Any:
-    """``build()`` kept ``seconds`` under ``key`` (whose first item is ``id(office)``); :func:`forget` drops it."""
-    return _cached(key, seconds, build)
-
-
-def _rebuild(key: tuple, build) -> None:
-    try:
-        value = build()
-        with _lock:
-            _cache[key] = (time.monotonic(), value)
-    except Exception as exc:  # keep serving the old value; say why in the log (no data in the message)
-        log.warning("public data refresh %s failed: %s", key[1], type(exc).__name__)
-    finally:
-        with _lock:
-            _refreshing.discard(key)
+def _cached(key: tuple, seconds: float, build: Callable[[], Any], *, background: bool = False) -> Any:
+    """``build()`` kept for ``seconds`` under ``key`` (whose first item is ``id(office)``); with
+    ``background`` a stale value is served while a thread rebuilds it; :func:`forget` drops it."""
+    return _values.get(key, seconds, build, background=background)
 
 
 def forget(office) -> None:
     """Drop the cached case data of ``office`` and its finished public answers (after a write the pages must
     show it at once); the coverage classification and the legal terms stay (they do not depend on cases)."""
-    with _lock:
-        for k in [k for k in _cache if k[0] == id(office) and k[1] not in ("coverage", "terms")]:
-            del _cache[k]
+    _values.drop(lambda k: isinstance(k, tuple) and k[0] == id(office) and k[1] not in ("coverage", "terms"))
     kept = getattr(office, "public_cache", None)
     if kept is not None:
         kept.clear()

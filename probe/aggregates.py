@@ -61,32 +61,41 @@ _BINNED = {"sqlite": f"typeof(v) IN ('real', 'integer') AND v > -{LIMIT_DBM} AND
 #: floor(v) as an integer, per engine (SQLite has no floor() before 3.35 with math functions)
 _FLOOR = {"sqlite": "CAST(v AS INTEGER) - (v < CAST(v AS INTEGER))", "postgresql": "floor(v)::bigint"}
 
+def _first_last(table: str) -> str:
+    """The ON CONFLICT assignments that widen ``first_utc`` / ``last_utc`` of a row of ``table``."""
+    return (f"first_utc = CASE WHEN excluded.first_utc < {table}.first_utc THEN excluded.first_utc "
+            f"ELSE {table}.first_utc END, "
+            f"last_utc = CASE WHEN excluded.last_utc > {table}.last_utc THEN excluded.last_utc "
+            f"ELSE {table}.last_utc END")
+
+
+def _add_bins(table: str) -> str:
+    """The ON CONFLICT assignments of a signal-bin table (``samples``, ``sum_dbm``, ``max_dbm``)."""
+    return (f"samples = {table}.samples + excluded.samples, "
+            f"sum_dbm = {table}.sum_dbm + excluded.sum_dbm, "
+            f"max_dbm = CASE WHEN excluded.max_dbm > {table}.max_dbm THEN excluded.max_dbm "
+            f"ELSE {table}.max_dbm END")
+
+
+_METRIC_ROWS = " UNION ALL ".join(f"SELECT '{m}' AS metric" for m in METRICS)
+_METRIC_VALUE = "CASE m.metric " + " ".join(f"WHEN '{m}' THEN s.{m}" for m in METRICS) + " END"
+#: the new samples' key, metric and value, one row per sample x metric (``{new}``: which samples)
+_VALUES = (f"SELECT {_KEY_SQL}, m.metric AS metric, {_METRIC_VALUE} AS v "
+           f"FROM samples s CROSS JOIN ({_METRIC_ROWS}) m WHERE {{new}}")
+
 _DAYS = (
     f"INSERT INTO sample_days ({', '.join(KEY)}, samples, first_utc, last_utc) "
     f"SELECT {_KEY_SQL}, COUNT(*), MIN(time_utc), MAX(time_utc) FROM samples WHERE {{new}} "
     f"GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY {_ORDER} "
     "ON CONFLICT (day, kato, operator_mcc, operator_mnc, status, technology) DO UPDATE SET "
-    "samples = sample_days.samples + excluded.samples, "
-    "first_utc = CASE WHEN excluded.first_utc < sample_days.first_utc THEN excluded.first_utc "
-    "ELSE sample_days.first_utc END, "
-    "last_utc = CASE WHEN excluded.last_utc > sample_days.last_utc THEN excluded.last_utc "
-    "ELSE sample_days.last_utc END")
-
-_METRIC_ROWS = " UNION ALL ".join(f"SELECT '{m}' AS metric" for m in METRICS)
-_METRIC_VALUE = "CASE m.metric " + " ".join(f"WHEN '{m}' THEN s.{m}" for m in METRICS) + " END"
+    "samples = sample_days.samples + excluded.samples, " + _first_last("sample_days"))
 _SIGNAL = (
     f"INSERT INTO sample_signal_days ({', '.join(KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
-    f"SELECT {', '.join(KEY)}, metric, {{floor}}, COUNT(*), SUM(v), MAX(v) FROM ("
-    f"SELECT {_KEY_SQL}, m.metric AS metric, {_METRIC_VALUE} AS v "
-    f"FROM samples s CROSS JOIN ({_METRIC_ROWS}) m WHERE {{new}}) x "
+    f"SELECT {', '.join(KEY)}, metric, {{floor}}, COUNT(*), SUM(v), MAX(v) FROM ({_VALUES}) x "
     "WHERE {binned} "
     f"GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY {_ORDER}, 7, 8 "
     "ON CONFLICT (day, kato, operator_mcc, operator_mnc, status, technology, metric, bin_dbm) DO UPDATE SET "
-    "samples = sample_signal_days.samples + excluded.samples, "
-    "sum_dbm = sample_signal_days.sum_dbm + excluded.sum_dbm, "
-    "max_dbm = CASE WHEN excluded.max_dbm > sample_signal_days.max_dbm THEN excluded.max_dbm "
-    "ELSE sample_signal_days.max_dbm END")
-
+    + _add_bins("sample_signal_days"))
 _MONTHS = (
     f"INSERT INTO sample_months ({', '.join(MONTH_KEY)}, samples, day_mask, first_utc, last_utc) "
     "SELECT kato, operator_mcc, operator_mnc, substr(day, 1, 7), status, technology, SUM(n), "
@@ -95,22 +104,14 @@ _MONTHS = (
     "GROUP BY 1, 2, 3, 4, 5, 6) x GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 4, 1, 2, 3, 5, 6 "
     "ON CONFLICT (month, kato, operator_mcc, operator_mnc, status, technology) DO UPDATE SET "
     "samples = sample_months.samples + excluded.samples, "
-    "day_mask = sample_months.day_mask | excluded.day_mask, "
-    "first_utc = CASE WHEN excluded.first_utc < sample_months.first_utc THEN excluded.first_utc "
-    "ELSE sample_months.first_utc END, "
-    "last_utc = CASE WHEN excluded.last_utc > sample_months.last_utc THEN excluded.last_utc "
-    "ELSE sample_months.last_utc END")
+    "day_mask = sample_months.day_mask | excluded.day_mask, " + _first_last("sample_months"))
 _SIGNAL_MONTHS = (
     f"INSERT INTO sample_signal_months ({', '.join(MONTH_KEY)}, metric, bin_dbm, samples, sum_dbm, max_dbm) "
     "SELECT kato, operator_mcc, operator_mnc, substr(day, 1, 7), status, technology, metric, {floor}, COUNT(*), "
-    f"SUM(v), MAX(v) FROM (SELECT {_KEY_SQL}, m.metric AS metric, {_METRIC_VALUE} AS v "
-    f"FROM samples s CROSS JOIN ({_METRIC_ROWS}) m WHERE {{new}}) x WHERE {{binned}} "
+    f"SUM(v), MAX(v) FROM ({_VALUES}) x WHERE {{binned}} "
     "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 4, 1, 2, 3, 5, 6, 7, 8 "
     "ON CONFLICT (month, kato, operator_mcc, operator_mnc, status, technology, metric, bin_dbm) DO UPDATE SET "
-    "samples = sample_signal_months.samples + excluded.samples, "
-    "sum_dbm = sample_signal_months.sum_dbm + excluded.sum_dbm, "
-    "max_dbm = CASE WHEN excluded.max_dbm > sample_signal_months.max_dbm THEN excluded.max_dbm "
-    "ELSE sample_signal_months.max_dbm END")
+    + _add_bins("sample_signal_months"))
 
 
 def _per_engine(sql: str) -> dict[str, str]:
@@ -165,7 +166,7 @@ def statements(engine: str, new: NewSamples) -> list[tuple[str, tuple]]:
 
 
 def add_new_samples(tx: Any, engine: str, new: NewSamples) -> None:
-    """Add the samples ``new`` selects to every daily aggregate, inside transaction ``tx`` (a
+    """Add the samples ``new`` selects to every aggregate (daily and monthly), inside transaction ``tx`` (a
     :class:`qamtu.store.Transaction`; the one that inserted them, so that they count exactly once)."""
     for sql, params in statements(engine, new):
         tx.execute(sql, params)

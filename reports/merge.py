@@ -59,10 +59,10 @@ def merge_inspections(source: Store, target: Store) -> MergeResult:
             target.execute(f"INSERT INTO inspections ({_COLS}) VALUES ({', '.join('?' * len(INSPECTION_COLUMNS))}) "
                            "ON CONFLICT DO NOTHING", tuple(row[c] for c in INSPECTION_COLUMNS),
                            f"adding inspection {iid}")
-            if _held(target, iid) == row:     # ours, or a concurrent push's identical row
+            there = _held(target, iid)
+            if there == row:     # ours, or a concurrent push's identical row
                 result.added += 1
                 continue
-            there = _held(target, iid)
         if there == row:
             result.skipped += 1
         else:
